@@ -1,0 +1,49 @@
+# Two commands from a fresh clone (DECISIONS §7): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install install-dev migrate lint bench bench-smoke clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-runtime
+
+install: $(VENV)/.installed-runtime
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+## Serve the API and admin on 127.0.0.1:$(PORT) with gunicorn and the embedded SQLite database.
+run: migrate
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py seed_demo --show-login
+	$(BIN)/gunicorn -c lms/gunicorn.conf.py lms.wsgi
+
+## The whole suite on SQLite; with DATABASE_URL=postgres://... the same suite on PostgreSQL.
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+bench: install-dev
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-smoke: install-dev
+	$(BIN)/python -m bench.run --smoke $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) db.sqlite3* staticfiles

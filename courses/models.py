@@ -1,0 +1,196 @@
+"""The content catalogue: courses → modules → lesson placements → lessons (with media)."""
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class ContentStatus(models.TextChoices):
+    UNPUBLISHED = "unpublished", "Unpublished"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class CertificateTerm(models.TextChoices):
+    NA = "NA", "No certificate"
+    COMPLETE_ALL = "COMPLETE_ALL", "Complete all lessons"
+    PASS_ALL = "PASS_ALL", "Pass all marked lessons"
+
+
+class AttemptsGrade(models.TextChoices):
+    HIGHEST = "highest", "Highest attempt"
+    AVERAGE = "average", "Average of attempts"
+    FIRST_ATTEMPT = "first_attempt", "First attempt"
+    LAST_ATTEMPT = "last_attempt", "Last attempt"
+
+
+class AuthoredModel(models.Model):
+    """Who and when, always set by the server from the caller's token."""
+
+    created_by = models.UUIDField(null=True, blank=True)
+    updated_by = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def course_image_path(instance, filename):
+    # The client's filename never reaches storage; the extension is set from the verified format.
+    return f"courses/{instance.tenant_id}/{uuid.uuid4().hex}{_ext(filename)}"
+
+
+def module_image_path(instance, filename):
+    return f"modules/{instance.tenant_id}/{uuid.uuid4().hex}{_ext(filename)}"
+
+
+def lesson_image_path(instance, filename):
+    return f"lessons/{instance.tenant_id}/{uuid.uuid4().hex}{_ext(filename)}"
+
+
+def _ext(filename: str) -> str:
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return f".{suffix}" if suffix in {"jpg", "jpeg", "png", "webp", "gif"} else ""
+
+
+class Course(AuthoredModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=255)
+    short_description = models.CharField(max_length=500)
+    description = models.TextField()
+    image = models.ImageField(upload_to=course_image_path, blank=True, max_length=255)
+    featured = models.BooleanField(default=False)
+    free = models.BooleanField(default=True)
+    certificate_term = models.CharField(max_length=20, choices=CertificateTerm.choices, default=CertificateTerm.NA)
+    certificate_id = models.CharField(max_length=255, blank=True, default="")
+    start_datetime = models.DateTimeField()
+    end_datetime = models.DateTimeField()
+    admin_approval = models.BooleanField(default=False)
+    auto_enroll = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=ContentStatus.choices, default=ContentStatus.UNPUBLISHED)
+    params = models.JSONField(default=dict, blank=True)
+    # Bumped by every content write through the services; keys caches of rendered course trees.
+    content_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="course_tenant_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(start_datetime__lt=F("end_datetime")), name="course_start_before_end"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def paid(self) -> bool:
+        return not self.free
+
+
+class Module(AuthoredModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="modules")
+    title = models.CharField(max_length=255)
+    description = models.TextField()
+    image = models.ImageField(upload_to=module_image_path, blank=True, max_length=255)
+    status = models.CharField(max_length=20, choices=ContentStatus.choices, default=ContentStatus.UNPUBLISHED)
+    ordering = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["ordering", "created_at"]
+        indexes = [models.Index(fields=["course", "ordering"], name="module_course_ordering")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Media(models.Model):
+    """A lesson's media content (`mediaContent`), addressed by `mediaId`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    format = models.CharField(max_length=50, blank=True, default="")
+    sub_format = models.CharField(max_length=100, blank=True, default="")
+    source = models.CharField(max_length=2000, blank=True, default="")
+    url = models.CharField(max_length=2000, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "media"
+
+    def __str__(self) -> str:
+        return f"{self.format}: {self.source or self.url}"
+
+
+class Lesson(AuthoredModel):
+    """Reusable content: stands alone in the library and/or is placed in course modules."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=255)
+    alias = models.CharField(max_length=255, blank=True, default="")
+    description = models.TextField()
+    content = models.TextField(blank=True, default="")
+    short_desc = models.CharField(max_length=500, blank=True, default="")
+    image = models.ImageField(upload_to=lesson_image_path, blank=True, max_length=255)
+    status = models.CharField(max_length=20, choices=ContentStatus.choices, default=ContentStatus.UNPUBLISHED)
+    format = models.CharField(max_length=50, blank=True, default="")
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds.")
+    start_date = models.DateTimeField(null=True, blank=True)
+    end_date = models.DateTimeField(null=True, blank=True)
+    storage = models.CharField(max_length=50, blank=True, default="")
+    free_lesson = models.BooleanField(default=False)
+    no_of_attempts = models.PositiveIntegerField(default=0, help_text="0 means unlimited.")
+    attempts_grade = models.CharField(max_length=20, choices=AttemptsGrade.choices, default=AttemptsGrade.HIGHEST)
+    consider_marks = models.BooleanField(default=False)
+    media = models.ForeignKey(Media, null=True, blank=True, on_delete=models.SET_NULL, related_name="lessons")
+    eligibility_criteria = models.JSONField(default=list, blank=True, help_text="Lesson ids to complete first.")
+    ideal_time = models.PositiveIntegerField(null=True, blank=True, help_text="Minutes.")
+    resume = models.BooleanField(default=False)
+    total_marks = models.PositiveIntegerField(null=True, blank=True)
+    passing_marks = models.PositiveIntegerField(null=True, blank=True)
+    in_lib = models.BooleanField(default=False)
+    params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="lesson_tenant_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True) | Q(end_date__isnull=True) | Q(start_date__lt=F("end_date")),
+                name="lesson_start_before_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LessonPlacement(models.Model):
+    """A lesson placed in a course's module; progress is always tracked per course."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="placements")
+    module = models.ForeignKey(Module, on_delete=models.PROTECT, related_name="placements")
+    lesson = models.ForeignKey(Lesson, on_delete=models.PROTECT, related_name="placements")
+    ordering = models.PositiveIntegerField(default=0)
+    archived = models.BooleanField(default=False)
+    created_by = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ordering", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["module", "lesson"], name="placement_unique_module_lesson")]
+        indexes = [
+            models.Index(fields=["module", "ordering"], name="placement_module_ordering"),
+            models.Index(fields=["course", "archived"], name="placement_course_archived"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lesson} in {self.module}"

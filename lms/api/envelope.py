@@ -1,0 +1,270 @@
+"""The two response envelopes (DECISIONS §1), produced in exactly one place.
+
+Views return bare result data; `EnvelopeJSONRenderer` wraps it. Every error, whatever
+raised it, goes through `exception_handler`, which builds the failed envelope itself.
+Django-level failures outside DRF (unknown paths, oversized bodies, crashes in plain
+views) use `error_response`, so all clients see one shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import uuid
+from typing import Any
+
+from django.core import exceptions as django_exceptions
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError  # noqa: F401 (re-exported)
+
+logger = logging.getLogger("lms.api")
+
+
+class Family(enum.Enum):
+    LMS = "lms"
+    VIEWER = "viewer"
+
+
+VIEWER_RESPONSE_CODES = {
+    200: "OK",
+    201: "OK",
+    400: "CLIENT_ERROR",
+    401: "UNAUTHORIZED",
+    403: "UNAUTHORIZED",
+    404: "RESOURCE_NOT_FOUND",
+}
+
+
+def viewer_response_code(http_status: int) -> str:
+    if http_status in VIEWER_RESPONSE_CODES:
+        return VIEWER_RESPONSE_CODES[http_status]
+    if http_status >= 500:
+        return "SERVER_ERROR"
+    if http_status >= 400:
+        return "CLIENT_ERROR"
+    return "OK"
+
+
+def family_for_path(path: str) -> Family:
+    return Family.VIEWER if path.startswith("/v1/") else Family.LMS
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def build_envelope(
+    *,
+    family: Family,
+    api_id: str,
+    http_status: int,
+    result: Any,
+    err: str | None = None,
+    errmsg: str | None = None,
+    resmsgid: str | None = None,
+    msgid: str | None = None,
+) -> dict:
+    failed = http_status >= 400
+    resmsgid = resmsgid or str(uuid.uuid4())
+    if family is Family.VIEWER:
+        return {
+            "id": api_id,
+            "ver": "v1",
+            "ts": _now_iso(),
+            "params": {
+                "resmsgid": resmsgid,
+                "msgid": msgid or resmsgid,
+                "err": err,
+                "status": "failed" if failed else "success",
+                "errmsg": errmsg,
+            },
+            "responseCode": viewer_response_code(http_status),
+            "result": result,
+        }
+    return {
+        "id": api_id,
+        "ver": "1.0",
+        "ts": _now_iso(),
+        "params": {
+            "resmsgid": resmsgid,
+            "status": "failed" if failed else "successful",
+            "err": err,
+            "errmsg": errmsg,
+        },
+        "responseCode": http_status,
+        "result": result,
+    }
+
+
+def view_family(view) -> Family:
+    return getattr(view, "envelope_family", Family.LMS) if view is not None else Family.LMS
+
+
+def view_api_id(view, request=None) -> str:
+    """The documented `id` of the endpoint: `api_ids[action]` on viewsets, `api_id` otherwise."""
+    if view is None:
+        return "api.unknown"
+    action = getattr(view, "action", None)
+    api_ids = getattr(view, "api_ids", None) or {}
+    if action and action in api_ids:
+        return api_ids[action]
+    return getattr(view, "api_id", None) or "api.unknown"
+
+
+def _request_ids(request) -> tuple[str | None, str | None]:
+    if request is None:
+        return None, None
+    django_request = getattr(request, "_request", request)
+    return getattr(django_request, "resmsgid", None), getattr(django_request, "msgid", None)
+
+
+class EnvelopeJSONRenderer(JSONRenderer):
+    """Wraps the view's bare result in the envelope of the view's family."""
+
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        renderer_context = renderer_context or {}
+        response = renderer_context.get("response")
+        if response is None or getattr(response, "enveloped", False):
+            return super().render(data, accepted_media_type, renderer_context)
+        view = renderer_context.get("view")
+        resmsgid, msgid = _request_ids(renderer_context.get("request"))
+        envelope = build_envelope(
+            family=view_family(view),
+            api_id=view_api_id(view),
+            http_status=response.status_code,
+            result=data,
+            resmsgid=resmsgid,
+            msgid=msgid,
+        )
+        return super().render(envelope, accepted_media_type, renderer_context)
+
+
+def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as {"field.sub": ["message", ...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors" and prefix == "":
+                name = "non_field_errors"
+            flat.update(_flatten_errors(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            flat[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                flat.update(_flatten_errors(item, f"{prefix}[{index}]"))
+    else:
+        flat[prefix or "non_field_errors"] = [str(detail)]
+    return flat
+
+
+def _has_code(codes: Any, wanted: str) -> bool:
+    if isinstance(codes, dict):
+        return any(_has_code(value, wanted) for value in codes.values())
+    if isinstance(codes, list):
+        return any(_has_code(value, wanted) for value in codes)
+    return codes == wanted
+
+
+def _strip_request_prefix(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    # Viewer bodies are wrapped in {"request": {...}}; name fields as clients send them.
+    return {key.removeprefix("request."): value for key, value in errors.items()}
+
+
+def _describe(exc, family: Family) -> tuple[int, str, str, Any]:
+    """(http status, err code, errmsg, result) for any exception."""
+    if isinstance(exc, ApiError):
+        return exc.status_code, exc.err, exc.errmsg, exc.result
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten_errors(exc.detail)
+        if family is Family.VIEWER:
+            errors = _strip_request_prefix(errors)
+        field, messages = next(iter(errors.items()), ("request", ["Invalid input."]))
+        more = f" ({len(errors) - 1} more field errors in result.errors)" if len(errors) > 1 else ""
+        errmsg = messages[0] if field == "non_field_errors" else f"{field}: {messages[0]}"
+        if family is Family.VIEWER and _has_code(exc.get_codes(), "required"):
+            code = "MANDATORY_PARAMETER_MISSING"
+        else:
+            code = "ERR_VALIDATION" if family is Family.LMS else "ERR_BAD_REQUEST"
+        return 400, code, f"{errmsg}{more}", {"errors": errors}
+    if isinstance(exc, exceptions.ParseError):
+        return 400, "ERR_BAD_REQUEST", f"The request body could not be parsed: {exc.detail}", None
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return 415, "ERR_UNSUPPORTED_MEDIA_TYPE", f"{exc.detail} Send application/json or multipart/form-data.", None
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        return 401, "ERR_UNAUTHORIZED", str(exc.detail), None
+    if isinstance(exc, exceptions.PermissionDenied):
+        return 403, "ERR_FORBIDDEN", str(exc.detail), None
+    if isinstance(exc, (exceptions.NotFound, Http404, django_exceptions.ObjectDoesNotExist)):
+        return 404, "ERR_NOT_FOUND", "The requested resource was not found in this tenant.", None
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return 405, "ERR_METHOD_NOT_ALLOWED", str(exc.detail), None
+    if isinstance(exc, exceptions.NotAcceptable):
+        return 406, "ERR_NOT_ACCEPTABLE", "Ask for application/json.", None
+    if isinstance(exc, exceptions.Throttled):
+        return 429, "ERR_RATE_LIMITED", str(exc.detail), None
+    if isinstance(exc, RequestDataTooBig):
+        return 413, "ERR_PAYLOAD_TOO_LARGE", "The request body is larger than this service accepts.", None
+    if isinstance(exc, django_exceptions.ValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        field, messages = next(iter(errors.items()))
+        return 400, "ERR_VALIDATION", f"{field}: {messages[0]}", {"errors": errors}
+    if isinstance(exc, IntegrityError):
+        return 409, "ERR_CONFLICT", "The change conflicts with data stored meanwhile; reload and retry.", None
+    if isinstance(exc, exceptions.APIException):
+        return exc.status_code, "ERR_BAD_REQUEST", str(exc.detail), None
+    return 500, "ERR_INTERNAL", "An internal error occurred; it has been logged. Retry later or report the resmsgid.", None
+
+
+def exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every error becomes the failed envelope of the view's family."""
+    view = context.get("view")
+    request = context.get("request")
+    family = view_family(view)
+    http_status, err, errmsg, result = _describe(exc, family)
+    if http_status >= 500:
+        logger.exception("Unhandled error in %s", view.__class__.__name__ if view else "view", exc_info=exc)
+    from rest_framework.views import set_rollback  # late: rest_framework.views imports our settings
+
+    set_rollback()
+    resmsgid, msgid = _request_ids(request)
+    envelope = build_envelope(
+        family=family,
+        api_id=view_api_id(view),
+        http_status=http_status,
+        result=result if result is not None else ({} if family is Family.VIEWER else None),
+        err=err,
+        errmsg=errmsg,
+        resmsgid=resmsgid,
+        msgid=msgid,
+    )
+    response = Response(envelope, status=http_status)
+    response.enveloped = True
+    if http_status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="lms"'
+    return response
+
+
+def error_response(request, *, http_status: int, err: str, errmsg: str, api_id: str = "api.error") -> JsonResponse:
+    """A failed envelope from plain Django code (middleware, URL fallbacks)."""
+    family = family_for_path(request.path)
+    envelope = build_envelope(
+        family=family,
+        api_id=api_id,
+        http_status=http_status,
+        result={} if family is Family.VIEWER else None,
+        err=err,
+        errmsg=errmsg,
+        resmsgid=getattr(request, "resmsgid", None),
+    )
+    return JsonResponse(envelope, status=http_status)

@@ -1,0 +1,77 @@
+"""Request-scoped plumbing that lives outside DRF: request ids, body limits, last-resort JSON errors."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.conf import settings
+
+from lms.api.envelope import error_response
+from lms.logcontext import current_resmsgid as _current_resmsgid
+logger = logging.getLogger("lms.api")
+
+# Paths rendered by Django itself (HTML admin, static assets); everything else is the JSON API.
+_HTML_PREFIXES = ("/admin/", "/static/", "/api/docs")
+
+
+def is_api_path(path: str) -> bool:
+    return not path.startswith(_HTML_PREFIXES)
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.resmsgid = str(uuid.uuid4())
+        token = _current_resmsgid.set(request.resmsgid)
+        try:
+            response = self.get_response(request)
+        finally:
+            _current_resmsgid.reset(token)
+        response["X-Request-Id"] = request.resmsgid
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuses oversized bodies with 413 before anything reads them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.limit = settings.LMS_MAX_BODY_BYTES
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > self.limit:
+            return error_response(
+                request,
+                http_status=413,
+                err="ERR_PAYLOAD_TOO_LARGE",
+                errmsg=f"The request body is {length} bytes; the limit is {self.limit} bytes.",
+            )
+        return self.get_response(request)
+
+
+class JsonErrorMiddleware:
+    """Last resort for exceptions raised outside DRF views: a JSON 500, never a traceback page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_api_path(request.path):
+            return None
+        logger.exception("Unhandled error outside the API views", exc_info=exception)
+        return error_response(
+            request,
+            http_status=500,
+            err="ERR_INTERNAL",
+            errmsg="An internal error occurred; it has been logged. Retry later or report the resmsgid.",
+        )

@@ -1,0 +1,42 @@
+"""`page`/`limit` pagination (DECISIONS §1): page from 1, limit default 20, max 100."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework import serializers
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class PageQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT, required=False)
+
+
+@dataclass(frozen=True)
+class Page:
+    page: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+    def slice(self, queryset):
+        return queryset[self.offset : self.offset + self.limit]
+
+
+def page_from_request(request) -> Page:
+    """Validated page parameters; bad values raise a 400 with field errors."""
+    query = PageQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return Page(page=query.validated_data["page"], limit=query.validated_data["limit"])
+
+
+def paginate(queryset, request) -> tuple[int, list]:
+    """(total count across pages, this page's rows): two queries whatever the data size."""
+    page = page_from_request(request)
+    total = queryset.count()
+    return total, list(page.slice(queryset))

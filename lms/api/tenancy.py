@@ -1,0 +1,63 @@
+"""Resolving the `tenantid` header to a tenant on every API request (DECISIONS §2)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from lms.api.errors import ApiError, ForbiddenError
+from lms.models import Tenant
+
+# Tenant ids known to exist. Tenants are never deleted through the API, so this is an
+# immutable lookup and safe to keep per process.
+_known_tenant_ids: set[uuid.UUID] = set()
+
+
+def forget_known_tenants() -> None:
+    """For tests that delete tenants between cases."""
+    _known_tenant_ids.clear()
+
+
+def _header_tenant_id(request) -> uuid.UUID:
+    raw = request.META.get("HTTP_TENANTID", "").strip() or settings.LMS_DEFAULT_TENANT
+    if not raw:
+        raise ApiError(
+            "Send the tenant's UUID in the `tenantid` header.", code="ERR_TENANT_REQUIRED", http_status=400
+        )
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ApiError(
+            f"The `tenantid` header must be a UUID, got {raw[:60]!r}.", code="ERR_TENANT_INVALID", http_status=400
+        ) from None
+
+
+def ensure_tenant(tenant_id: uuid.UUID) -> uuid.UUID:
+    if tenant_id in _known_tenant_ids:
+        return tenant_id
+    if Tenant.objects.filter(pk=tenant_id).exists():
+        _known_tenant_ids.add(tenant_id)
+        return tenant_id
+    if not settings.LMS_AUTO_PROVISION_TENANTS:
+        raise ForbiddenError(
+            "This tenant is not provisioned here; ask an operator to create it.", code="ERR_UNKNOWN_TENANT"
+        )
+    try:
+        with transaction.atomic():
+            Tenant.objects.get_or_create(pk=tenant_id, defaults={"name": f"Tenant {tenant_id}"})
+    except IntegrityError:
+        pass  # provisioned concurrently by another request
+    _known_tenant_ids.add(tenant_id)
+    return tenant_id
+
+
+def resolve_request_tenant(request) -> uuid.UUID:
+    """The caller's tenant id; checks the token's `tenant_id` claim against the header."""
+    tenant_id = _header_tenant_id(request)
+    principal = request.user
+    claim = getattr(principal, "tenant_claim", None)
+    if claim is not None and claim != tenant_id:
+        raise ForbiddenError("The `tenantid` header does not match the token's tenant.", code="ERR_TENANT_MISMATCH")
+    return ensure_tenant(tenant_id)

@@ -1,0 +1,62 @@
+"""Base classes every API view builds on, so that none can forget the tenant filter."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lms.api.envelope import Family
+from lms.api.errors import NotFoundError
+from lms.api.tenancy import resolve_request_tenant
+
+
+class TenantScopedMixin:
+    """Resolves `request.tenant_id` after authentication, before permissions.
+
+    `get_queryset()` is always filtered by the caller's tenant; subclasses narrow it
+    further in `scope_queryset()`.
+    """
+
+    envelope_family = Family.LMS
+    api_ids: dict[str, str] = {}
+
+    def check_permissions(self, request):
+        # Authentication has run; an anonymous caller gets 401 before any tenant error.
+        if request.user is not None and getattr(request.user, "is_authenticated", False):
+            request.tenant_id = resolve_request_tenant(request)
+        super().check_permissions(request)
+
+    @property
+    def tenant_id(self):
+        return self.request.tenant_id
+
+    def scope_queryset(self, queryset):
+        return queryset
+
+    def get_queryset(self):
+        queryset = super().get_queryset().filter(tenant_id=self.request.tenant_id)
+        return self.scope_queryset(queryset)
+
+    def get_object_or_404(self, queryset, **lookup):
+        try:
+            return queryset.get(**lookup)
+        except (queryset.model.DoesNotExist, DjangoValidationError, ValueError):
+            raise NotFoundError(f"No {queryset.model._meta.verbose_name} with that id in this tenant.") from None
+
+
+class TenantScopedViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+    lookup_value_converter = "uuid"
+
+    def get_object(self):
+        queryset = self.filter_queryset(self.get_queryset())
+        return self.get_object_or_404(queryset, pk=self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+
+
+class TenantScopedAPIView(TenantScopedMixin, APIView):
+    pass
+
+
+def created(data) -> Response:
+    return Response(data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,57 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve as serve_media
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from lms.api.envelope import error_response
+from lms.health import health
+
+
+def api_not_found(request, *args, **kwargs):
+    return error_response(
+        request,
+        http_status=404,
+        err="ERR_NOT_FOUND",
+        errmsg=f"No endpoint at {request.method} {request.path}; see /api/docs/ for the API.",
+    )
+
+
+def server_error(request, *args, **kwargs):
+    return error_response(
+        request,
+        http_status=500,
+        err="ERR_INTERNAL",
+        errmsg="An internal error occurred; it has been logged. Retry later or report the resmsgid.",
+    )
+
+
+def bad_request(request, exception=None, *args, **kwargs):
+    return error_response(request, http_status=400, err="ERR_BAD_REQUEST", errmsg="The request is malformed.")
+
+
+handler404 = api_not_found
+handler500 = server_error
+handler400 = bad_request
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("courses.api.urls")),
+    path("", include("enrollment.api.urls")),
+    path("", include("tracking.api.urls")),
+    path("", include("viewer.api.urls")),
+]
+
+if settings.LMS_BENCH_ENDPOINTS:
+    urlpatterns.append(path("bench/", include("bench.floor.urls")))
+
+if settings.LMS_SERVE_MEDIA:
+    # The embedded default serves uploads itself (DECISIONS §3); production uses a storage URL.
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    if media_prefix and not media_prefix.startswith("http"):
+        urlpatterns.append(re_path(rf"^{media_prefix}(?P<path>.*)$", serve_media, {"document_root": settings.MEDIA_ROOT}))
+
+urlpatterns.append(re_path(r"^(?!admin/|static/).*$", api_not_found))

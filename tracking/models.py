@@ -1,0 +1,181 @@
+"""Learner activity facts (attempts, consumption, assessments) and the course tracks derived from them.
+
+Hot tables carry `tenant` and `user_id`, with `user_id` leading their indexes, so they can
+later be distributed by user (Citus) or partitioned.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class CourseTrackStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+class AttemptStatus(models.TextChoices):
+    STARTED = "started", "Started"
+    INCOMPLETE = "incomplete", "Incomplete"
+    COMPLETED = "completed", "Completed"
+
+
+class ConsumptionStatus(models.IntegerChoices):
+    NOT_STARTED = 0, "Not started"
+    IN_PROGRESS = 1, "In progress"
+    COMPLETED = 2, "Completed"
+
+
+class CourseTrack(models.Model):
+    """Progress of one enrollment. `completed_lessons` is always a recount of the facts."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_id = models.UUIDField()
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="tracks")
+    enrollment = models.OneToOneField("enrollment.Enrollment", on_delete=models.PROTECT, related_name="track")
+    batch_id = models.UUIDField()
+    timestart = models.DateTimeField()
+    timeend = models.DateTimeField(null=True, blank=True)
+    no_of_lessons = models.PositiveIntegerField(default=0)
+    completed_lessons = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=CourseTrackStatus.choices, default=CourseTrackStatus.NOT_STARTED)
+    last_accessed_date = models.DateTimeField(null=True, blank=True)
+    cert_gen_date = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-timestart"]
+        indexes = [
+            models.Index(fields=["user_id", "tenant", "course", "batch_id"], name="track_user_context"),
+            models.Index(fields=["tenant", "course", "status"], name="track_course_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.course_id}: {self.completed_lessons}/{self.no_of_lessons}"
+
+
+class CourseTrackOverride(models.Model):
+    """Audit of a staff override of a course track (who, when, old and new values)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    track = models.ForeignKey(CourseTrack, on_delete=models.PROTECT, related_name="overrides")
+    changed_by = models.UUIDField()
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old_values = models.JSONField(default=dict)
+    new_values = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+
+class LessonAttempt(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_id = models.UUIDField()
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    lesson = models.ForeignKey("courses.Lesson", on_delete=models.PROTECT, related_name="attempts")
+    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="attempts")
+    batch_id = models.UUIDField()
+    attempt = models.PositiveIntegerField()
+    timestart = models.DateTimeField()
+    timeend = models.DateTimeField(null=True, blank=True)
+    score = models.FloatField(default=0)
+    status = models.CharField(max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.STARTED)
+    total_content = models.PositiveIntegerField(default=0)
+    current_position = models.PositiveIntegerField(default=0)
+    time_spent = models.PositiveIntegerField(default=0, help_text="Seconds, the client's running total.")
+    updated_by = models.UUIDField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-timestart"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "tenant", "lesson", "course", "attempt"], name="attempt_unique_number"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user_id", "tenant", "course", "lesson"], name="attempt_user_lesson"),
+            models.Index(fields=["tenant", "lesson", "-timestart"], name="attempt_lesson"),
+        ]
+
+
+class ContentConsumption(models.Model):
+    """One row per (user, collection, batch, content): the fact of viewing and completing content.
+
+    Both APIs write here: a completed lesson attempt and a viewer `end` or assessment submit
+    both set status 2, so the LMS and the viewer show one truth (DECISIONS §6).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_id = models.UUIDField()
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    collection_id = models.UUIDField()
+    batch_id = models.UUIDField()
+    content_id = models.UUIDField()
+    status = models.PositiveSmallIntegerField(choices=ConsumptionStatus.choices, default=ConsumptionStatus.NOT_STARTED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    view_count = models.PositiveIntegerField(default=0)
+    first_accessed_at = models.DateTimeField()
+    last_accessed_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "tenant", "collection_id", "batch_id", "content_id"], name="consumption_unique_context"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="consumption_progress_max_100"),
+        ]
+        indexes = [
+            models.Index(fields=["user_id", "tenant", "content_id"], name="consumption_user_content"),
+        ]
+
+
+class AssessmentAttempt(models.Model):
+    """One assessment attempt's scores; the best per content is reported (DECISIONS §6)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_id = models.UUIDField()
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    collection_id = models.UUIDField()
+    batch_id = models.UUIDField()
+    content_id = models.UUIDField()
+    attempt_id = models.CharField(max_length=255)
+    assessment_ts = models.DateTimeField()
+    score = models.FloatField(default=0)
+    max_score = models.FloatField(default=0)
+    question_scores = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "tenant", "collection_id", "batch_id", "content_id", "attempt_id"],
+                name="assessment_unique_attempt",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user_id", "tenant", "content_id"], name="assessment_user_content"),
+        ]
+
+
+class IssuedCertificate(models.Model):
+    """Issued exactly once per course track (unique), even under concurrent completions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_id = models.UUIDField()
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="certificates")
+    track = models.OneToOneField(CourseTrack, on_delete=models.PROTECT, related_name="certificate")
+    name = models.CharField(max_length=255)
+    template_id = models.CharField(max_length=255, blank=True, default="")
+    token = models.CharField(max_length=64, unique=True)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["user_id", "tenant"], name="certificate_user")]
