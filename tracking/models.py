@@ -35,7 +35,8 @@ class CourseTrack(models.Model):
     user_id = models.UUIDField()
     tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
     course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="tracks")
-    enrollment = models.OneToOneField("enrollment.Enrollment", on_delete=models.PROTECT, related_name="track")
+    # An enrollment may be hard-deleted only before any activity; its empty track goes with it.
+    enrollment = models.OneToOneField("enrollment.Enrollment", on_delete=models.CASCADE, related_name="track")
     batch_id = models.UUIDField()
     timestart = models.DateTimeField()
     timeend = models.DateTimeField(null=True, blank=True)
