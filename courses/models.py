@@ -74,6 +74,8 @@ class Course(AuthoredModel):
     params = models.JSONField(default=dict, blank=True)
     # Bumped by every content write through the services; keys caches of rendered course trees.
     content_version = models.PositiveIntegerField(default=1)
+    # The status the course had when it was archived, so that restoring it is an exact undo.
+    status_before_archive = models.CharField(max_length=20, choices=ContentStatus.choices, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -99,6 +101,10 @@ class Module(AuthoredModel):
     image = models.ImageField(upload_to=module_image_path, blank=True, max_length=255)
     status = models.CharField(max_length=20, choices=ContentStatus.choices, default=ContentStatus.UNPUBLISHED)
     ordering = models.PositiveIntegerField(default=0)
+    status_before_archive = models.CharField(max_length=20, choices=ContentStatus.choices, blank=True, default="")
+    # Set when the module was archived together with its course, so restoring the course brings
+    # back exactly these modules and not the ones archived on their own before.
+    archived_with_course = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["ordering", "created_at"]
@@ -156,6 +162,7 @@ class Lesson(AuthoredModel):
     passing_marks = models.PositiveIntegerField(null=True, blank=True)
     in_lib = models.BooleanField(default=False)
     params = models.JSONField(default=dict, blank=True)
+    status_before_archive = models.CharField(max_length=20, choices=ContentStatus.choices, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -181,6 +188,7 @@ class LessonPlacement(models.Model):
     lesson = models.ForeignKey(Lesson, on_delete=models.PROTECT, related_name="placements")
     ordering = models.PositiveIntegerField(default=0)
     archived = models.BooleanField(default=False)
+    archived_with_course = models.BooleanField(default=False)
     created_by = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,12 +1,39 @@
-"""Reads of the content catalogue."""
+"""Reads of the content catalogue.
+
+Visibility (DECISIONS §2–§3): archived content is invisible to everybody through the API;
+learners see published content only, and a module or placement only when everything above
+it is visible too. Readers that list many rows work on `.values()` rows, one query per
+level, so their query count does not grow with the data.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
-from courses.models import ContentStatus, LessonPlacement
+from courses.models import ContentStatus, Course, Lesson, LessonPlacement, Module
+
+LIVE_STATUSES = (ContentStatus.UNPUBLISHED, ContentStatus.PUBLISHED)
+
+COURSE_VALUES = (
+    "id", "tenant_id", "title", "short_description", "description", "image", "featured", "free", "certificate_term",
+    "certificate_id", "start_datetime", "end_datetime", "admin_approval", "auto_enroll", "status", "params",
+    "created_by", "created_at", "updated_by", "updated_at",
+)
+MODULE_VALUES = (
+    "id", "tenant_id", "course_id", "title", "description", "image", "status", "ordering",
+    "created_by", "created_at", "updated_by", "updated_at",
+)
+LESSON_VALUES = (
+    "id", "tenant_id", "title", "alias", "description", "content", "short_desc", "image", "status", "format",
+    "duration", "start_date", "end_date", "storage", "free_lesson", "no_of_attempts", "attempts_grade",
+    "consider_marks", "media_id", "eligibility_criteria", "ideal_time", "resume", "total_marks", "passing_marks",
+    "in_lib", "params", "created_by", "created_at", "updated_by", "updated_at",
+)
+MEDIA_VALUES = ("id", "format", "sub_format", "source", "url", "params")
+PLACEMENT_VALUES = ("id", "course_id", "module_id", "lesson_id", "ordering")
 
 
 def course_required_lesson_ids(*, course_id: uuid.UUID) -> QuerySet:
@@ -22,3 +49,190 @@ def course_required_lesson_ids(*, course_id: uuid.UUID) -> QuerySet:
         .values("lesson_id")
         .distinct()
     )
+
+
+def _statuses(learner: bool) -> tuple[str, ...]:
+    return (ContentStatus.PUBLISHED,) if learner else LIVE_STATUSES
+
+
+def courses_visible(*, tenant_id: uuid.UUID, learner: bool) -> QuerySet[Course]:
+    return Course.objects.filter(tenant_id=tenant_id, status__in=_statuses(learner)).order_by("-created_at", "id")
+
+
+def modules_visible(*, tenant_id: uuid.UUID, learner: bool) -> QuerySet[Module]:
+    statuses = _statuses(learner)
+    return Module.objects.filter(tenant_id=tenant_id, status__in=statuses, course__status__in=statuses).order_by(
+        "ordering", "created_at", "id"
+    )
+
+
+def lessons_visible(*, tenant_id: uuid.UUID, learner: bool) -> QuerySet[Lesson]:
+    return Lesson.objects.filter(tenant_id=tenant_id, status__in=_statuses(learner)).order_by("-created_at", "id")
+
+
+def placements_visible(*, tenant_id: uuid.UUID, learner: bool) -> QuerySet[LessonPlacement]:
+    statuses = _statuses(learner)
+    return LessonPlacement.objects.filter(
+        tenant_id=tenant_id,
+        archived=False,
+        course__status__in=statuses,
+        module__status__in=statuses,
+        lesson__status__in=statuses,
+    )
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    """One lesson as the API shows it: the lesson, its media (or None) and the placement it is
+    shown in (or None)."""
+
+    lesson: dict
+    media: dict | None
+    placement: dict | None
+
+
+_LESSON_VIA_PLACEMENT = tuple(f"lesson__{name}" for name in LESSON_VALUES)
+_MEDIA_VIA_LESSON = tuple(f"media__{name}" for name in MEDIA_VALUES)
+_MEDIA_VIA_PLACEMENT = tuple(f"lesson__media__{name}" for name in MEDIA_VALUES)
+
+
+def _media_part(row: dict, prefix: str) -> dict | None:
+    if row[f"{prefix}id"] is None:
+        return None
+    return {name: row[f"{prefix}{name}"] for name in MEDIA_VALUES}
+
+
+def _lesson_row_from_lesson(row: dict, placement: dict | None = None) -> LessonRow:
+    return LessonRow(
+        lesson={name: row[name] for name in LESSON_VALUES},
+        media=_media_part(row, "media__"),
+        placement=placement,
+    )
+
+
+def _lesson_row_from_placement(row: dict) -> LessonRow:
+    return LessonRow(
+        lesson={name: row[f"lesson__{name}"] for name in LESSON_VALUES},
+        media=_media_part(row, "lesson__media__"),
+        placement={name: row[name] for name in PLACEMENT_VALUES},
+    )
+
+
+def course_values(queryset: QuerySet[Course]) -> QuerySet:
+    return queryset.values(*COURSE_VALUES)
+
+
+def course_row(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> dict | None:
+    return course_values(courses_visible(tenant_id=tenant_id, learner=learner).filter(pk=course_id)).first()
+
+
+def module_row(*, tenant_id: uuid.UUID, module_id: uuid.UUID, learner: bool) -> dict | None:
+    return modules_visible(tenant_id=tenant_id, learner=learner).filter(pk=module_id).values(*MODULE_VALUES).first()
+
+
+def module_values_for_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> QuerySet:
+    return modules_visible(tenant_id=tenant_id, learner=learner).filter(course_id=course_id).values(*MODULE_VALUES)
+
+
+def lesson_values(queryset: QuerySet[Lesson]) -> QuerySet:
+    return queryset.values(*LESSON_VALUES, *_MEDIA_VIA_LESSON)
+
+
+def lesson_rows_with_first_placement(
+    *, tenant_id: uuid.UUID, learner: bool, rows: list[dict], course_id=None, module_id=None
+) -> list[LessonRow]:
+    """Attaches to each lesson row its first visible placement (or the first within the given
+    course/module), in one query for the whole page."""
+    lesson_ids = [row["id"] for row in rows]
+    placements = placements_visible(tenant_id=tenant_id, learner=learner).filter(lesson_id__in=lesson_ids)
+    if course_id is not None:
+        placements = placements.filter(course_id=course_id)
+    if module_id is not None:
+        placements = placements.filter(module_id=module_id)
+    first: dict[uuid.UUID, dict] = {}
+    for placement in placements.order_by("created_at", "id").values(*PLACEMENT_VALUES):
+        first.setdefault(placement["lesson_id"], placement)
+    return [_lesson_row_from_lesson(row, first.get(row["id"])) for row in rows]
+
+
+def lesson_detail(*, tenant_id: uuid.UUID, lesson_id: uuid.UUID, learner: bool) -> tuple[LessonRow, list[dict]] | None:
+    """The lesson (with media and first placement) and all its visible placements; two queries."""
+    row = lesson_values(lessons_visible(tenant_id=tenant_id, learner=learner).filter(pk=lesson_id)).first()
+    if row is None:
+        return None
+    placements = list(
+        placements_visible(tenant_id=tenant_id, learner=learner)
+        .filter(lesson_id=lesson_id)
+        .order_by("created_at", "id")
+        .values(*PLACEMENT_VALUES)
+    )
+    return _lesson_row_from_lesson(row, placements[0] if placements else None), placements
+
+
+def lesson_row_in_placement(*, tenant_id: uuid.UUID, lesson_id: uuid.UUID, placement_id: uuid.UUID | None) -> LessonRow:
+    """A lesson as an author sees it right after a write, shown in the given placement."""
+    row = lesson_values(lessons_visible(tenant_id=tenant_id, learner=False).filter(pk=lesson_id)).get()
+    placement = None
+    if placement_id is not None:
+        placement = LessonPlacement.objects.filter(pk=placement_id).values(*PLACEMENT_VALUES).first()
+    return _lesson_row_from_lesson(row, placement)
+
+
+def placement_values(queryset: QuerySet[LessonPlacement]) -> QuerySet:
+    return queryset.values(*PLACEMENT_VALUES, *_LESSON_VIA_PLACEMENT, *_MEDIA_VIA_PLACEMENT)
+
+
+def lesson_placements_in_module(*, tenant_id: uuid.UUID, module_id: uuid.UUID, learner: bool) -> QuerySet:
+    return placement_values(
+        placements_visible(tenant_id=tenant_id, learner=learner)
+        .filter(module_id=module_id)
+        .order_by("ordering", "created_at", "id")
+    )
+
+
+def lesson_placements_in_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> QuerySet:
+    return placement_values(
+        placements_visible(tenant_id=tenant_id, learner=learner)
+        .filter(course_id=course_id)
+        .order_by("module__ordering", "module__created_at", "module_id", "ordering", "created_at", "id")
+    )
+
+
+def lesson_rows_from_placements(rows) -> list[LessonRow]:
+    return [_lesson_row_from_placement(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class CourseTree:
+    course: dict
+    modules: list[dict]
+    lessons: list[LessonRow]
+
+
+def course_tree(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> CourseTree | None:
+    """The course with its visible modules and, per module, its visible lessons in order.
+
+    Three queries whatever the size: the course, its modules, its placements joined with
+    lessons and media. Returns None when the course is not visible to the caller.
+    """
+    course = course_row(tenant_id=tenant_id, course_id=course_id, learner=learner)
+    if course is None:
+        return None
+    modules = list(module_values_for_course(tenant_id=tenant_id, course_id=course_id, learner=learner))
+    lessons = lesson_rows_from_placements(
+        lesson_placements_in_course(tenant_id=tenant_id, course_id=course_id, learner=learner)
+    )
+    return CourseTree(course=course, modules=modules, lessons=lessons)
+
+
+def lessons_placed_filter(*, tenant_id: uuid.UUID, learner: bool, course_id=None, module_id=None):
+    """An EXISTS condition: the lesson has a visible placement in the course and/or module."""
+    placements = placements_visible(tenant_id=tenant_id, learner=learner).filter(lesson_id=OuterRef("pk"))
+    if course_id is not None:
+        placements = placements.filter(course_id=course_id)
+    if module_id is not None:
+        placements = placements.filter(module_id=module_id)
+    return Exists(placements)

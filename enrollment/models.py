@@ -39,6 +39,16 @@ class Enrollment(models.Model):
         ordering = ["-enrolled_at"]
         constraints = [
             models.UniqueConstraint(fields=["user_id", "tenant", "course", "batch_id"], name="enrollment_unique_context"),
+            # The expiry reminders act on end_time: an unlimited plan must never have one, a limited plan always.
+            models.CheckConstraint(
+                condition=models.Q(unlimited_plan=True, end_time__isnull=True)
+                | models.Q(unlimited_plan=False, end_time__isnull=False),
+                name="enrollment_end_time_iff_limited",
+                violation_error_message=(
+                    "End time is empty exactly when the plan is unlimited: set an end time for a limited plan, "
+                    "clear it for an unlimited one."
+                ),
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "course", "-enrolled_at"], name="enrollment_course"),

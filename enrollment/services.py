@@ -1,16 +1,36 @@
-"""Writes of enrollments (DECISIONS §2, §4). Each runs in one transaction."""
+"""Writes of enrollments (DECISIONS §2, §4). Each runs in one transaction.
+
+The enrollment app sits below tracking: it never imports tracking. Creating an enrollment
+announces itself with the `enrollment_created` signal, on which tracking creates the
+course track inside the same transaction.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from courses.models import Course
-from enrollment.models import Enrollment
+from courses.models import ContentStatus, Course
+from enrollment.models import Enrollment, EnrollmentState
+from enrollment.selectors import course_for_enrollment
 from enrollment.signals import enrollment_created
-from lms.api.errors import ConflictError
+from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+
+
+class _Unset:
+    """Marks an update argument the caller did not send (None is a real value for end_time)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
 
 
 @transaction.atomic
@@ -24,12 +44,15 @@ def enrollment_create(
     active: bool = True,
     unlimited_plan: bool = False,
     params: dict | None = None,
+    before_expiry_mail: bool = False,
+    after_expiry_mail: bool = False,
 ) -> Enrollment:
     """Enrolls the user and creates the course track in the same transaction.
 
     `batch_id` defaults to the course id. `end_time` snapshots the course's end (none with
-    `unlimited_plan`). Raises ConflictError (409, with the existing id in `result`) when the
-    user is already enrolled in that course and batch.
+    `unlimited_plan`). The expiry-mail flags start false unless staff record that the mails
+    already went out elsewhere. Raises ConflictError (409, with the existing id in `result`)
+    when the user is already enrolled in that course and batch.
     """
     batch_id = batch_id or course.id
     existing = (
@@ -51,6 +74,8 @@ def enrollment_create(
                 end_time=None if unlimited_plan else course.end_datetime,
                 active=active,
                 unlimited_plan=unlimited_plan,
+                before_expiry_mail=before_expiry_mail,
+                after_expiry_mail=after_expiry_mail,
                 params=params or {},
                 enrolled_by=enrolled_by,
             )
@@ -70,3 +95,275 @@ def _already_enrolled(enrollment_id) -> ConflictError:
         code="ERR_ALREADY_ENROLLED",
         result={"id": str(enrollment_id)},
     )
+
+
+def enrollment_self_enrollment_starts_active(*, course: Course, now: dt.datetime | None = None) -> bool:
+    """The learner self-enrollment rule (DECISIONS §2) for a course of the learner's tenant.
+
+    Returns True when the enrollment starts active (`autoEnroll`), False when it waits for
+    staff approval (`adminApproval`; approval wins when both are set, since the course asks
+    for a person to decide). Raises NotFoundError when the course is not published (learners
+    cannot see it) and ForbiddenError when it takes no self-enrollment or has already ended.
+    """
+    if course.status != ContentStatus.PUBLISHED:
+        raise NotFoundError(
+            "No published course with that course_id in this tenant.", code="ERR_COURSE_NOT_FOUND"
+        )
+    if not (course.auto_enroll or course.admin_approval):
+        raise ForbiddenError(
+            "This course does not take self-enrollment; ask an admin or instructor to enroll you.",
+            code="ERR_ENROLLMENT_CLOSED",
+        )
+    if course.end_datetime <= (now or timezone.now()):
+        raise ForbiddenError(
+            "This course has ended and no longer takes self-enrollment; ask an admin or instructor.",
+            code="ERR_COURSE_ENDED",
+        )
+    return not course.admin_approval
+
+
+_STAFF_ONLY_ENROLLMENT_FLAGS = ("unlimited_plan", "before_expiry_mail", "after_expiry_mail")
+
+
+@transaction.atomic
+def enrollment_enroll(
+    *,
+    tenant_id: uuid.UUID,
+    course_id: uuid.UUID,
+    user_id: uuid.UUID,
+    enrolled_by: uuid.UUID,
+    by_staff: bool,
+    unlimited_plan: bool = False,
+    before_expiry_mail: bool = False,
+    after_expiry_mail: bool = False,
+    params: dict | None = None,
+) -> Enrollment:
+    """Enrolls `user_id` on behalf of the caller `enrolled_by` (POST /enrollments).
+
+    Staff (`by_staff`) enroll anyone in any non-archived course of their tenant, active at once.
+    A learner enrolls only themselves, under `enrollment_self_enrollment_starts_active`, and
+    may not grant themselves an unlimited plan or mark reminder mails as sent.
+    Returns the new enrollment (its course track exists in the same transaction).
+    Raises NotFoundError (unknown, archived or other tenant's course; unpublished for learners),
+    ForbiddenError (learner rules), ConflictError (already enrolled, with the existing id).
+    """
+    course = course_for_enrollment(tenant_id=tenant_id, course_id=course_id)
+    active = True
+    if not by_staff:
+        if user_id != enrolled_by:
+            raise ForbiddenError(
+                "Learners may only enroll themselves; send your own user id as user_id.", code="ERR_FORBIDDEN"
+            )
+        granted = [
+            name
+            for name, value in zip(
+                _STAFF_ONLY_ENROLLMENT_FLAGS, (unlimited_plan, before_expiry_mail, after_expiry_mail), strict=True
+            )
+            if value
+        ]
+        if granted:
+            raise ForbiddenError(
+                f"Only admins and instructors may set {', '.join(granted)}; leave them out or false.",
+                code="ERR_FORBIDDEN",
+            )
+        active = enrollment_self_enrollment_starts_active(course=course)
+    return enrollment_create(
+        tenant_id=tenant_id,
+        course=course,
+        user_id=user_id,
+        enrolled_by=enrolled_by,
+        active=active,
+        unlimited_plan=unlimited_plan,
+        before_expiry_mail=before_expiry_mail,
+        after_expiry_mail=after_expiry_mail,
+        params=params,
+    )
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(f"{field}: {message}", code="ERR_VALIDATION", http_status=400, result={"errors": {field: [message]}})
+
+
+@transaction.atomic
+def enrollment_update(
+    *,
+    enrollment: Enrollment,
+    updated_by: uuid.UUID,
+    end_time: dt.datetime | None = UNSET,
+    unlimited_plan: bool = UNSET,
+    before_expiry_mail: bool = UNSET,
+    after_expiry_mail: bool = UNSET,
+    params: dict = UNSET,
+    active: bool = UNSET,
+    course_id: uuid.UUID = UNSET,
+    user_id: uuid.UUID = UNSET,
+    state: int = UNSET,
+    now: dt.datetime | None = None,
+) -> Enrollment:
+    """Changes what staff may change on an enrollment; arguments left UNSET stay as they are.
+
+    `course_id`, `user_id` and `state` are accepted only when equal to the stored values (clients
+    may echo the whole record): an enrollment never moves to another user or course, and `state`
+    follows the course track. Turning `unlimited_plan` on clears `end_time`; turning it off without
+    an `end_time` snapshots the course's end again. Moving `end_time` re-arms both reminder mails
+    unless the call sets the flags itself. Sets `updated_by`/`updated_at` when anything changed.
+    Returns the updated enrollment (a fresh instance). Raises ApiError (400, ERR_VALIDATION).
+    """
+    locked = Enrollment.objects.select_for_update().select_related("course").get(pk=enrollment.pk)
+    if course_id is not UNSET and course_id != locked.course_id:
+        raise _invalid("course_id", "An enrollment cannot move to another course; enroll the user in that course.")
+    if user_id is not UNSET and user_id != locked.user_id:
+        raise _invalid("user_id", "An enrollment cannot move to another user; enroll that user instead.")
+    if state is not UNSET and state != locked.state:
+        raise _invalid(
+            "state",
+            "state follows the learner's course progress; override progress with PUT /courses/tracking/:id.",
+        )
+
+    changes: dict[str, Any] = {}
+    new_unlimited = locked.unlimited_plan if unlimited_plan is UNSET else unlimited_plan
+    if new_unlimited:
+        if end_time is not UNSET and end_time is not None:
+            raise _invalid("end_time", "An unlimited plan has no end; send unlimited_plan false to set an end_time.")
+        new_end_time = None
+    elif end_time is not UNSET:
+        if end_time is None:
+            raise _invalid("end_time", "A limited plan needs an end; send unlimited_plan true to remove the end.")
+        new_end_time = end_time
+    elif locked.unlimited_plan:
+        new_end_time = locked.course.end_datetime
+    else:
+        new_end_time = locked.end_time
+
+    changes["unlimited_plan"] = new_unlimited
+    changes["end_time"] = new_end_time
+    if new_end_time != locked.end_time:
+        # A new end is a new deadline: its reminders have not been sent yet.
+        changes["before_expiry_mail"] = False
+        changes["after_expiry_mail"] = False
+    for name, value in (
+        ("before_expiry_mail", before_expiry_mail),
+        ("after_expiry_mail", after_expiry_mail),
+        ("params", params),
+        ("active", active),
+    ):
+        if value is not UNSET:
+            changes[name] = value
+
+    changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    if changed:
+        for name in changed:
+            setattr(locked, name, changes[name])
+        locked.updated_by = updated_by
+        locked.updated_at = now or timezone.now()
+        # `state` is never written here: tracking updates it concurrently.
+        locked.save(update_fields=[*changed, "updated_by", "updated_at"])
+    return locked
+
+
+def _set_active(*, enrollment_ids: Iterable[uuid.UUID], active: bool, changed_by: uuid.UUID, now) -> int:
+    # A queryset stays a subquery, so an admin "select all" is still one statement.
+    ids = enrollment_ids if isinstance(enrollment_ids, models.QuerySet) else list(enrollment_ids)
+    return Enrollment.objects.filter(pk__in=ids, active=not active).update(
+        active=active, updated_by=changed_by, updated_at=now or timezone.now()
+    )
+
+
+@transaction.atomic
+def enrollment_approve(
+    *, enrollment_ids: Iterable[uuid.UUID], approved_by: uuid.UUID, now: dt.datetime | None = None
+) -> int:
+    """Activates the given enrollments (pending approval or deactivated) in one UPDATE.
+
+    Returns how many changed; those already active are left as they are. Raises nothing.
+    """
+    return _set_active(enrollment_ids=enrollment_ids, active=True, changed_by=approved_by, now=now)
+
+
+@transaction.atomic
+def enrollment_deactivate(
+    *, enrollment_ids: Iterable[uuid.UUID], deactivated_by: uuid.UUID, now: dt.datetime | None = None
+) -> int:
+    """Deactivates the given enrollments in one UPDATE, keeping the course track and every
+    tracking fact, so that re-activation restores the learner's progress exactly.
+
+    Returns how many changed; those already inactive are left as they are. Raises nothing.
+    """
+    return _set_active(enrollment_ids=enrollment_ids, active=False, changed_by=deactivated_by, now=now)
+
+
+def _lock_rows_deleted_with(enrollment_id: uuid.UUID) -> None:
+    # Tracking writers lock the course track before they update the enrollment's state. Locking
+    # the rows that cascade (the track) before the enrollment keeps that order, so a concurrent
+    # lesson start waits for, or wins against, the delete instead of deadlocking with it.
+    # The relations are found through the model registry because enrollment never imports tracking.
+    for relation in Enrollment._meta.related_objects:
+        if relation.on_delete is models.CASCADE:
+            dependents = relation.related_model._base_manager.filter(**{relation.field.name: enrollment_id})
+            list(dependents.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def enrollment_hard_delete(*, enrollment: Enrollment) -> None:
+    """Erases an enrollment that never started (`state` 0); its empty course track goes with it.
+
+    Returns nothing. Raises ConflictError (409) when the learner has started the course or when
+    tracking records still refer to the enrollment: such an enrollment is deactivated instead,
+    so that no history is lost.
+    """
+    _lock_rows_deleted_with(enrollment.pk)
+    locked = Enrollment.objects.select_for_update().filter(pk=enrollment.pk).first()
+    if locked is None:
+        return
+    if locked.state != EnrollmentState.NOT_STARTED:
+        raise ConflictError(
+            "This enrollment has progress, so it cannot be erased; DELETE it without hard=true to deactivate it.",
+            code="ERR_ENROLLMENT_HAS_PROGRESS",
+            result={"id": str(locked.pk), "state": locked.state},
+        )
+    try:
+        locked.delete()
+    except (ProtectedError, RestrictedError):
+        raise ConflictError(
+            "Tracking records refer to this enrollment, so it cannot be erased; DELETE it without hard=true "
+            "to deactivate it.",
+            code="ERR_ENROLLMENT_HAS_PROGRESS",
+            result={"id": str(locked.pk), "state": locked.state},
+        ) from None
+
+
+EXPIRY_MAIL_FLAGS = ("before_expiry_mail", "after_expiry_mail")
+
+
+@transaction.atomic
+def enrollment_expiry_mail_claim(*, due: models.QuerySet[Enrollment], flag: str, limit: int) -> list[dict]:
+    """Claims up to `limit` enrollments of `due` for one expiry mail, before it is sent.
+
+    `flag` (`before_expiry_mail` or `after_expiry_mail`) is set on the claimed rows in one
+    UPDATE, so the mail can never go out twice. Rows that a concurrent run holds are skipped,
+    so two runs never claim the same enrollment. Returns the claimed rows' mail details
+    (`id`, `user_id`, `end_time`, `state`, `course__title`), [] when none is left.
+    Raises ValueError for an unknown flag.
+    """
+    if flag not in EXPIRY_MAIL_FLAGS:
+        raise ValueError(f"Unknown expiry mail flag {flag!r}.")
+    rows = list(
+        due.filter(**{flag: False})
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("end_time", "id")
+        .values("id", "user_id", "end_time", "state", "course__title")[:limit]
+    )
+    if rows:
+        Enrollment.objects.filter(pk__in=[row["id"] for row in rows]).update(**{flag: True})
+    return rows
+
+
+@transaction.atomic
+def enrollment_expiry_mail_release(*, enrollment_ids: Iterable[uuid.UUID], flag: str) -> int:
+    """Gives back claims whose mail could not be sent, so that the next run retries them.
+
+    Returns how many flags were cleared. Raises ValueError for an unknown flag.
+    """
+    if flag not in EXPIRY_MAIL_FLAGS:
+        raise ValueError(f"Unknown expiry mail flag {flag!r}.")
+    return Enrollment.objects.filter(pk__in=list(enrollment_ids)).update(**{flag: False})

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from lms.models import Tenant
+from lms.services import tenant_ensure
 
 
 @admin.register(Tenant)
@@ -8,4 +9,12 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ("name", "id", "carry_forward", "created_at")
     list_filter = ("carry_forward",)
     search_fields = ("name", "id")
-    readonly_fields = ("created_at",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The id is the identity provider's; it may be typed in once, never changed.
+        return ("id", "created_at") if obj is not None else ("created_at",)
+
+    def save_model(self, request, obj, form, change):
+        # The same write path as `manage.py create_tenant`.
+        tenant, _ = tenant_ensure(name=obj.name, tenant_id=obj.pk, carry_forward=obj.carry_forward)
+        obj.pk, obj.created_at = tenant.pk, tenant.created_at

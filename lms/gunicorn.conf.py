@@ -1,11 +1,21 @@
-"""gunicorn settings: gthread workers sized for the machine, loopback by default."""
+"""gunicorn settings: gthread workers sized for the machine, loopback by default, JSON access logs."""
 
-import multiprocessing
 import os
+
+
+def _available_cpus() -> int:
+    # Honours CPU affinity (containers, taskset); cpu_count() would report the whole host.
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
 
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+# One process per CPU keeps every core busy despite the GIL; threads overlap database waits.
+# Capped so that a large host does not start dozens of ~80 MB processes by default.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(_available_cpus() + 1, 16)))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20
@@ -16,3 +26,9 @@ limit_request_line = 8190
 limit_request_fields = 100
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
 errorlog = "-"
+# One JSON object per request; `resmsgid` matches the envelope and the application's log lines.
+access_log_format = (
+    '{"time": "%(t)s", "logger": "gunicorn.access", "remote": "%(h)s", "method": "%(m)s", '
+    '"path": "%(U)s", "query": "%(q)s", "status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, '
+    '"resmsgid": "%({x-request-id}o)s", "user_agent": "%(a)s"}'
+)

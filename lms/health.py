@@ -1,13 +1,18 @@
+import logging
+
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
+logger = logging.getLogger("lms.health")
+
 
 def health(request):
-    """200 when the database answers, 503 otherwise; no auth, no tenant, no envelope."""
+    """200 when the database answers, 503 otherwise; no auth, no tenant, no envelope (load balancers)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DatabaseError:
+    except DatabaseError as error:
+        logger.warning("Health check: the database does not answer: %s", error)
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok"})

@@ -5,19 +5,32 @@ in `.secret_key`. Production is `LMS_ENV=production`: it requires SECRET_KEY and
 every transport-security setting that `manage.py check --deploy` looks for.
 """
 
-from pathlib import Path
 import secrets
+import uuid
+from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+if (BASE_DIR / ".env").exists():
+    # Real environment variables win over the file.
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 LMS_ENV = env.str("LMS_ENV", default="development")
+if LMS_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"LMS_ENV must be `development` or `production`, not {LMS_ENV!r}.")
 PRODUCTION = LMS_ENV == "production"
 DEBUG = env.bool("DEBUG", default=False)
+
+
+def _required_in_production(name: str, hint: str) -> str:
+    value = env.str(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set when LMS_ENV=production: {hint}")
+    return value
 
 
 def _development_secret_key() -> str:
@@ -31,9 +44,15 @@ def _development_secret_key() -> str:
     return key
 
 
-SECRET_KEY = env.str("SECRET_KEY") if PRODUCTION else env.str("SECRET_KEY", default="") or _development_secret_key()
+if PRODUCTION:
+    SECRET_KEY = _required_in_production(
+        "SECRET_KEY", "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
+    _required_in_production("ALLOWED_HOSTS", "a comma-separated list of the host names the service answers to.")
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret_key()
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver", "[::1]"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8000)
 
@@ -101,6 +120,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and "TEST" not in DATABASES["default"]:
     DATABASES["default"]["TEST"] = {"NAME": ""}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer must fail fast, so /health can say 503 while the LB still waits.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -118,6 +140,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+if not PRODUCTION:
+    # The admin's assets load even before (or without) `collectstatic`, e.g. in tests.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # The embedded default serves uploads itself; production points STORAGES at S3 or similar.
@@ -142,10 +168,27 @@ LMS_JWT_SECRET = env.str("LMS_JWT_SECRET", default="" if PRODUCTION else "dev-in
 LMS_JWT_PUBLIC_KEY = env.str("LMS_JWT_PUBLIC_KEY", default="", multiline=True)
 LMS_JWT_PRIVATE_KEY = env.str("LMS_JWT_PRIVATE_KEY", default="", multiline=True)
 LMS_JWT_LEEWAY_SECONDS = env.int("LMS_JWT_LEEWAY_SECONDS", default=30)
-LMS_DEFAULT_TENANT = env.str("LMS_DEFAULT_TENANT", default="")
+# Checked only when set: identity providers stamp them, hand-minted tokens usually do not.
+LMS_JWT_AUDIENCE = env.str("LMS_JWT_AUDIENCE", default="")
+LMS_JWT_ISSUER = env.str("LMS_JWT_ISSUER", default="")
+if PRODUCTION and not (LMS_JWT_SECRET or LMS_JWT_PUBLIC_KEY or LMS_JWT_PRIVATE_KEY):
+    raise ImproperlyConfigured(
+        "LMS_JWT_SECRET (HS256) or LMS_JWT_PUBLIC_KEY (RS256, PEM) must be set when LMS_ENV=production; "
+        "without one no API token can be verified."
+    )
+if PRODUCTION and LMS_JWT_SECRET and len(LMS_JWT_SECRET) < 32:
+    raise ImproperlyConfigured("LMS_JWT_SECRET must be at least 32 characters long (RFC 7518 §3.2).")
+LMS_DEFAULT_TENANT = env.str("LMS_DEFAULT_TENANT", default="").strip()
+if LMS_DEFAULT_TENANT:
+    try:
+        LMS_DEFAULT_TENANT = str(uuid.UUID(LMS_DEFAULT_TENANT))
+    except ValueError:
+        raise ImproperlyConfigured(f"LMS_DEFAULT_TENANT must be a UUID, not {LMS_DEFAULT_TENANT!r}.") from None
 LMS_AUTO_PROVISION_TENANTS = env.bool("LMS_AUTO_PROVISION_TENANTS", default=True)
 # Benchmark floor endpoints exist only when this is on (bench/ harness).
 LMS_BENCH_ENDPOINTS = env.bool("LMS_BENCH_ENDPOINTS", default=False)
+if LMS_BENCH_ENDPOINTS:
+    INSTALLED_APPS.append("bench.floor")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -180,13 +223,22 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-        }
+    # Security schemes (bearerAuth, staffSession) come from lms.api.schema's extensions.
+    "GET_LIB_DOC_EXCLUDES": "lms.api.schema.lib_doc_excludes",
+    # Several apps have a `status` field with different choices; name each set explicitly so
+    # the schema's enum names are stable and readable (a path that stops importing only warns).
+    "ENUM_NAME_OVERRIDES": {
+        "ContentStatusEnum": "courses.models.ContentStatus",
+        "WritableContentStatusEnum": "courses.api.serializers.WRITABLE_STATUSES",
+        "CourseTrackStatusEnum": "tracking.models.CourseTrackStatus",
+        "AttemptStatusEnum": "tracking.models.AttemptStatus",
+        # The two envelopes (lms.api.schema).
+        "LmsVersionEnum": ["1.0"],
+        "ViewerVersionEnum": ["v1"],
+        "LmsOutcomeEnum": ["successful", "failed"],
+        "ViewerOutcomeEnum": ["success", "failed"],
+        "ViewerResponseCodeEnum": ["OK", "CLIENT_ERROR", "UNAUTHORIZED", "RESOURCE_NOT_FOUND", "SERVER_ERROR"],
     },
-    "SECURITY": [{"bearerAuth": []}],
-    "ENUM_NAME_OVERRIDES": {},
     "DISABLE_ERRORS_AND_WARNINGS": True,
 }
 

@@ -7,7 +7,7 @@ later be distributed by user (Citus) or partitioned.
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class CourseTrackStatus(models.TextChoices):
@@ -53,6 +53,15 @@ class CourseTrack(models.Model):
             models.Index(fields=["user_id", "tenant", "course", "batch_id"], name="track_user_context"),
             models.Index(fields=["tenant", "course", "status"], name="track_course_status"),
         ]
+        constraints = [
+            # A course never shows more than 100 %: recounts count only required lessons.
+            models.CheckConstraint(
+                condition=Q(completed_lessons__lte=F("no_of_lessons")), name="track_completed_within_lessons"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CourseTrackStatus.values), name="track_status_known"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.course_id}: {self.completed_lessons}/{self.no_of_lessons}"
@@ -71,6 +80,9 @@ class CourseTrackOverride(models.Model):
 
     class Meta:
         ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"Override of {self.track_id} by {self.changed_by} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class LessonAttempt(models.Model):
@@ -97,11 +109,16 @@ class LessonAttempt(models.Model):
             models.UniqueConstraint(
                 fields=["user_id", "tenant", "lesson", "course", "attempt"], name="attempt_unique_number"
             ),
+            models.CheckConstraint(condition=Q(attempt__gte=1), name="attempt_number_from_1"),
+            models.CheckConstraint(condition=Q(status__in=AttemptStatus.values), name="attempt_status_known"),
         ]
         indexes = [
             models.Index(fields=["user_id", "tenant", "course", "lesson"], name="attempt_user_lesson"),
             models.Index(fields=["tenant", "lesson", "-timestart"], name="attempt_lesson"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · lesson {self.lesson_id} attempt {self.attempt} ({self.status})"
 
 
 class ContentConsumption(models.Model):
@@ -135,6 +152,9 @@ class ContentConsumption(models.Model):
             models.Index(fields=["user_id", "tenant", "content_id"], name="consumption_user_content"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.content_id} in {self.collection_id}/{self.batch_id}: {self.status}"
+
 
 class AssessmentAttempt(models.Model):
     """One assessment attempt's scores; the best per content is reported (DECISIONS §6)."""
@@ -163,6 +183,9 @@ class AssessmentAttempt(models.Model):
             models.Index(fields=["user_id", "tenant", "content_id"], name="assessment_user_content"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.content_id} attempt {self.attempt_id}: {self.score}/{self.max_score}"
+
 
 class IssuedCertificate(models.Model):
     """Issued exactly once per course track (unique), even under concurrent completions."""
@@ -180,3 +203,6 @@ class IssuedCertificate(models.Model):
     class Meta:
         ordering = ["-issued_at"]
         indexes = [models.Index(fields=["user_id", "tenant"], name="certificate_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} for {self.user_id}"

@@ -1,8 +1,11 @@
-"""Writes that keep course tracks exact (DECISIONS §4).
+"""Writes that keep lesson attempts and course tracks exact (DECISIONS §4, §5).
 
 Counters are recounts, not increments: `completed_lessons` is re-derived from the
 consumption facts inside the write's transaction, with the track row locked, so repeated
 events change nothing and concurrent events cannot lose an update.
+
+Lock order, the same on every path so that concurrent writers cannot deadlock:
+lesson attempt row → consumption row (the upsert) → course track row → certificate.
 """
 
 from __future__ import annotations
@@ -10,28 +13,53 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, Max, Q, Value, When
 from django.utils import timezone
 
-from courses.models import CertificateTerm, Course, Lesson
+from courses.models import CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
 from courses.selectors import course_required_lesson_ids
 from enrollment.models import Enrollment, EnrollmentState
-from lms.models import Tenant
-from tracking.consumption import consumption_record_completion
-from tracking.grading import graded_score, is_passed
+from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+from tracking.consumption import (
+    consumption_record_completion,
+    consumption_record_progress,
+    consumption_record_view_start,
+)
 from tracking.models import (
-    AssessmentAttempt,
     AttemptStatus,
-    ConsumptionStatus,
-    ContentConsumption,
     CourseTrack,
+    CourseTrackOverride,
     CourseTrackStatus,
     IssuedCertificate,
     LessonAttempt,
 )
+from tracking.selectors import (
+    TrackFacts,
+    completed_lesson_ids,
+    completed_lessons_count,
+    course_track_facts,
+    lesson_grades,
+    required_lessons_count,
+    tenant_carries_forward,
+    track_activity_exists,
+)
+
+__all__ = [
+    "course_track_create_for_enrollment",
+    "course_track_differences",
+    "course_track_mark_started",
+    "course_track_override",
+    "course_track_recount",
+    "course_tracks_recount_for_course",
+    "lesson_attempt_start",
+    "lesson_attempt_update",
+    "lesson_completion_record",
+    "tenant_carries_forward",
+]
 
 _ENROLLMENT_STATE_FOR_TRACK = {
     CourseTrackStatus.NOT_STARTED: EnrollmentState.NOT_STARTED,
@@ -40,121 +68,134 @@ _ENROLLMENT_STATE_FOR_TRACK = {
 }
 
 
-def tenant_carries_forward(*, tenant_id: uuid.UUID) -> bool:
-    return Tenant.objects.filter(pk=tenant_id, carry_forward=Tenant.CarryForward.CARRY).exists()
+# ---------------------------------------------------------------------------------------------
+# Deriving a course track from the facts
 
 
-def _completed_consumption(*, tenant_id, user_id, course_id, batch_id, carry: bool):
-    completed = ContentConsumption.objects.filter(
-        user_id=user_id, tenant_id=tenant_id, status=ConsumptionStatus.COMPLETED
-    )
-    if not carry:
-        completed = completed.filter(collection_id=course_id, batch_id=batch_id)
-    return completed
-
-
-def _count_completed_lessons(*, track: CourseTrack, carry: bool) -> int:
-    return (
-        _completed_consumption(
-            tenant_id=track.tenant_id, user_id=track.user_id, course_id=track.course_id, batch_id=track.batch_id,
-            carry=carry,
-        )
-        .filter(content_id__in=course_required_lesson_ids(course_id=track.course_id))
-        .values("content_id")
-        .distinct()
-        .count()
-    )
+def _derived_status(*, status: str, facts: TrackFacts) -> str:
+    """not_started → in_progress → completed, never back."""
+    if status == CourseTrackStatus.COMPLETED:
+        return CourseTrackStatus.COMPLETED
+    if facts.completed_lessons >= facts.no_of_lessons > 0:
+        return CourseTrackStatus.COMPLETED
+    if status == CourseTrackStatus.IN_PROGRESS or facts.completed_lessons > 0 or facts.active:
+        return CourseTrackStatus.IN_PROGRESS
+    return CourseTrackStatus.NOT_STARTED
 
 
 def _certificate_rule_met(*, track: CourseTrack, course: Course) -> bool:
+    """The course's certificate term, judged on the track's counters and the learner's grades."""
     if course.certificate_term == CertificateTerm.NA:
+        return False
+    if not track.completed_lessons >= track.no_of_lessons > 0:
         return False
     if course.certificate_term == CertificateTerm.COMPLETE_ALL:
         return True
-    marked_lessons = list(
-        Lesson.objects.filter(id__in=course_required_lesson_ids(course_id=course.id), consider_marks=True).only(
-            "id", "attempts_grade", "passing_marks"
-        )
+    marked_lessons = Lesson.objects.filter(
+        id__in=course_required_lesson_ids(course_id=course.id), consider_marks=True
+    ).only("id", "attempts_grade", "passing_marks")
+    grades = lesson_grades(
+        tenant_id=track.tenant_id, user_id=track.user_id, course_id=course.id, batch_id=track.batch_id,
+        lessons=marked_lessons,
     )
-    if not marked_lessons:
-        return True
-    scores: dict[uuid.UUID, list[float]] = {lesson.id: [] for lesson in marked_lessons}
-    for lesson_id, score in (
-        LessonAttempt.objects.filter(
-            user_id=track.user_id, tenant_id=track.tenant_id, course_id=course.id,
-            lesson_id__in=scores.keys(), status=AttemptStatus.COMPLETED,
-        )
-        .order_by("attempt")
-        .values_list("lesson_id", "score")
-    ):
-        scores[lesson_id].append(score)
-    best_assessment: dict[uuid.UUID, float] = {}
-    for content_id, score in AssessmentAttempt.objects.filter(
-        user_id=track.user_id, tenant_id=track.tenant_id, collection_id=course.id, batch_id=track.batch_id,
-        content_id__in=scores.keys(),
-    ).values_list("content_id", "score"):
-        best_assessment[content_id] = max(score, best_assessment.get(content_id, score))
-    for lesson in marked_lessons:
-        attempt_score = graded_score(scores[lesson.id], lesson.attempts_grade)
-        if not (
-            is_passed(attempt_score, lesson.passing_marks)
-            or is_passed(best_assessment.get(lesson.id), lesson.passing_marks)
-        ):
-            return False
-    return True
+    return all(grade.passed for grade in grades.values())
 
 
-def _issue_certificate(*, track: CourseTrack, course: Course, now: dt.datetime) -> IssuedCertificate | None:
-    """Exactly once per track: the caller holds the track lock, the unique constraint backs it."""
-    if IssuedCertificate.objects.filter(track=track).exists():
-        return None
+@dataclass
+class _RecountPlan:
+    values: dict[str, Any] = field(default_factory=dict)
+    certificate_course: Course | None = None  # set when a certificate is to be issued
+
+
+def _plan_recount(*, track: CourseTrack, now: dt.datetime, carry: bool) -> _RecountPlan:
+    """What a recount would set on the track (only the changed fields), without writing."""
+    facts = course_track_facts(track=track, carry=carry)
+    status = _derived_status(status=track.status, facts=facts)
+    new: dict[str, Any] = {
+        "no_of_lessons": facts.no_of_lessons, "completed_lessons": facts.completed_lessons, "status": status,
+    }
+    if status == CourseTrackStatus.COMPLETED and track.status != CourseTrackStatus.COMPLETED:
+        new["timeend"] = now
+    plan = _RecountPlan()
+    if status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None:
+        course = Course.objects.only("id", "title", "certificate_term", "certificate_id").get(pk=track.course_id)
+        issued_at = IssuedCertificate.objects.filter(track_id=track.pk).values_list("issued_at", flat=True).first()
+        if issued_at is not None:
+            new["cert_gen_date"] = issued_at
+        elif course.certificate_term != CertificateTerm.NA:
+            projected = CourseTrack(
+                pk=track.pk, tenant_id=track.tenant_id, user_id=track.user_id, course_id=track.course_id,
+                batch_id=track.batch_id, no_of_lessons=facts.no_of_lessons, completed_lessons=facts.completed_lessons,
+            )
+            if _certificate_rule_met(track=projected, course=course):
+                new["cert_gen_date"] = now
+                plan.certificate_course = course
+    plan.values = {name: value for name, value in new.items() if getattr(track, name) != value}
+    return plan
+
+
+def _issue_certificate(*, track: CourseTrack, course: Course, issued_at: dt.datetime) -> IssuedCertificate | None:
+    """Exactly once per track: the caller holds the track lock, the one-to-one constraint backs it."""
     try:
         with transaction.atomic():
             certificate = IssuedCertificate.objects.create(
                 user_id=track.user_id, tenant_id=track.tenant_id, course=course, track=track,
                 name=course.title, template_id=course.certificate_id, token=secrets.token_urlsafe(24),
-                issued_at=now,
+                issued_at=issued_at,
             )
     except IntegrityError:
+        track.cert_gen_date = IssuedCertificate.objects.filter(track=track).values_list("issued_at", flat=True).first()
         return None
-    track.cert_gen_date = now
+    track.cert_gen_date = issued_at
     return certificate
 
 
-def _sync_enrollment_state(track: CourseTrack) -> None:
+def _sync_enrollment_state(track: CourseTrack) -> bool:
+    """The enrollment's `state` follows the track's status. Returns whether it changed."""
     state = _ENROLLMENT_STATE_FOR_TRACK[track.status]
-    Enrollment.objects.filter(pk=track.enrollment_id).exclude(state=state).update(state=state)
+    return bool(Enrollment.objects.filter(pk=track.enrollment_id).exclude(state=state).update(state=state))
 
 
 def course_track_recount(*, track: CourseTrack, now: dt.datetime | None = None, carry: bool | None = None) -> list[str]:
-    """Re-derives the counters and status of a track locked by the caller.
+    """Re-derives the counters and status of a track locked by the caller (select_for_update).
 
-    Returns the names of the fields that changed. Completion sets `timeend`, checks the
-    certificate rule and issues the certificate once; a completed track never goes back.
+    Returns the names of the fields that changed (`enrollment.state` when the enrollment had to
+    follow). Completion sets `timeend`, checks the certificate rule and issues the certificate
+    once; a completed track never goes back.
     """
     now = now or timezone.now()
     if carry is None:
         carry = tenant_carries_forward(tenant_id=track.tenant_id)
-    before = {f: getattr(track, f) for f in ("no_of_lessons", "completed_lessons", "status", "timeend", "cert_gen_date")}
-    track.no_of_lessons = course_required_lesson_ids(course_id=track.course_id).count()
-    track.completed_lessons = _count_completed_lessons(track=track, carry=carry)
-    if track.status != CourseTrackStatus.COMPLETED:
-        if track.completed_lessons >= track.no_of_lessons > 0:
-            track.status = CourseTrackStatus.COMPLETED
-            track.timeend = now
-        elif track.completed_lessons > 0 and track.status == CourseTrackStatus.NOT_STARTED:
-            track.status = CourseTrackStatus.IN_PROGRESS
-    if track.status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None:
-        course = Course.objects.only("id", "title", "certificate_term", "certificate_id").get(pk=track.course_id)
-        if _certificate_rule_met(track=track, course=course):
-            _issue_certificate(track=track, course=course, now=now)
-    changed = [f for f, value in before.items() if getattr(track, f) != value]
+    plan = _plan_recount(track=track, now=now, carry=carry)
+    for name, value in plan.values.items():
+        setattr(track, name, value)
+    if plan.certificate_course is not None:
+        _issue_certificate(track=track, course=plan.certificate_course, issued_at=now)
+    changed = list(plan.values)
     if changed:
         track.updated_at = now
         track.save(update_fields=[*changed, "updated_at"])
-        if "status" in changed:
-            _sync_enrollment_state(track)
+    if _sync_enrollment_state(track):
+        changed.append("enrollment.state")
     return changed
+
+
+def course_track_differences(
+    *, track: CourseTrack, now: dt.datetime | None = None, carry: bool | None = None
+) -> dict[str, tuple[Any, Any]]:
+    """What `course_track_recount` would change, as {field: (stored, derived)}, without writing.
+
+    Reads `track.enrollment.state`, so select the enrollment with the track when checking many.
+    """
+    now = now or timezone.now()
+    if carry is None:
+        carry = tenant_carries_forward(tenant_id=track.tenant_id)
+    plan = _plan_recount(track=track, now=now, carry=carry)
+    differences = {name: (getattr(track, name), value) for name, value in plan.values.items()}
+    expected_state = _ENROLLMENT_STATE_FOR_TRACK[plan.values.get("status", track.status)]
+    if track.enrollment.state != expected_state:
+        differences["enrollment.state"] = (track.enrollment.state, int(expected_state))
+    return differences
 
 
 def _lock_tracks(*, tenant_id, user_id, course_id, batch_id=None):
@@ -177,13 +218,29 @@ def lesson_completion_record(
     consumption_record_completion(
         user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson_id, now=now
     )
-    track = _lock_tracks(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id).first()
-    if track is None:
-        return None
-    track.last_accessed_date = now
-    track.save(update_fields=["last_accessed_date"])
-    course_track_recount(track=track, now=now)
-    return track
+    carry = tenant_carries_forward(tenant_id=tenant_id)
+    if carry:
+        # With carry-forward the completion counts in every context of this user whose course
+        # places the lesson, so all those tracks are recounted, locked together in id order.
+        tracks = list(
+            CourseTrack.objects.select_for_update()
+            .filter(
+                tenant_id=tenant_id,
+                user_id=user_id,
+                course_id__in=LessonPlacement.objects.filter(lesson_id=lesson_id, archived=False).values("course_id"),
+            )
+            .order_by("id")
+        )
+    else:
+        tracks = list(_lock_tracks(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id))
+    own_track = None
+    for track in tracks:
+        if track.course_id == course_id and track.batch_id == batch_id:
+            own_track = track
+            track.last_accessed_date = now
+            track.save(update_fields=["last_accessed_date"])
+        course_track_recount(track=track, now=now, carry=carry)
+    return own_track
 
 
 def course_track_mark_started(*, tenant_id, user_id, course_id, batch_id=None, now: dt.datetime | None = None) -> None:
@@ -229,25 +286,329 @@ def course_tracks_recount_for_course(*, course_id: uuid.UUID, now: dt.datetime |
     now = now or timezone.now()
     course = Course.objects.only("id", "tenant_id").get(pk=course_id)
     carry = tenant_carries_forward(tenant_id=course.tenant_id)
-    required = course_required_lesson_ids(course_id=course_id)
-    no_of_lessons = required.count()
-    completed = ContentConsumption.objects.filter(
-        user_id=OuterRef("user_id"), tenant_id=OuterRef("tenant_id"), status=ConsumptionStatus.COMPLETED,
-        content_id__in=required,
-    )
-    if not carry:
-        completed = completed.filter(collection_id=OuterRef("course_id"), batch_id=OuterRef("batch_id"))
-    completed_count = (
-        completed.order_by().values("user_id").annotate(n=Count("content_id", distinct=True)).values("n")
-    )
-    updated = CourseTrack.objects.filter(course_id=course_id).update(
-        no_of_lessons=no_of_lessons,
-        completed_lessons=Coalesce(Subquery(completed_count, output_field=IntegerField()), Value(0)),
+    tracks = CourseTrack.objects.filter(course_id=course_id)
+    # Lock first: the UPDATE below then reads a snapshot taken after concurrent completions
+    # committed. Without it PostgreSQL re-checks a row it waited for but evaluates the count
+    # subquery in its older snapshot, which would overwrite a concurrent recount.
+    for _ in tracks.select_for_update().order_by("id").values_list("id", flat=True).iterator(chunk_size=2000):
+        pass
+    updated = tracks.update(
+        no_of_lessons=required_lessons_count(course_id=course_id),
+        completed_lessons=completed_lessons_count(course_id=course_id, carry=carry),
         updated_at=now,
     )
+    started = tracks.filter(status=CourseTrackStatus.NOT_STARTED).filter(
+        Q(completed_lessons__gt=0) | Q(track_activity_exists())
+    )
+    started.update(status=CourseTrackStatus.IN_PROGRESS, updated_at=now)
+    Enrollment.objects.filter(
+        course_id=course_id, state=EnrollmentState.NOT_STARTED, track__status=CourseTrackStatus.IN_PROGRESS
+    ).update(state=EnrollmentState.IN_PROGRESS)
     newly_complete = CourseTrack.objects.select_for_update().filter(
         ~Q(status=CourseTrackStatus.COMPLETED), course_id=course_id, no_of_lessons__gt=0,
-    ).filter(completed_lessons__gte=no_of_lessons)
+    ).filter(completed_lessons__gte=F("no_of_lessons"))
     for track in newly_complete.order_by("id"):
         course_track_recount(track=track, now=now, carry=carry)
     return updated
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson attempts
+
+
+def _eligibility_lesson_ids(lesson: Lesson) -> list[uuid.UUID]:
+    """`eligibilityCriteria` as lesson ids; a single id is accepted too, and entries that are not
+    lesson ids (free text from older clients) name nothing to complete."""
+    raw = lesson.eligibility_criteria
+    entries = raw if isinstance(raw, list) else [raw] if raw else []
+    ids = []
+    for entry in entries:
+        try:
+            lesson_id = uuid.UUID(str(entry))
+        except ValueError:
+            continue
+        if lesson_id != lesson.id and lesson_id not in ids:
+            ids.append(lesson_id)
+    return ids
+
+
+def _placed_course_id(*, tenant_id, lesson: Lesson, course_id: uuid.UUID | None, published_only: bool) -> uuid.UUID:
+    placements = LessonPlacement.objects.filter(tenant_id=tenant_id, lesson=lesson, archived=False).exclude(
+        course__status=ContentStatus.ARCHIVED
+    )
+    if published_only:
+        # A learner sees a placement only when its course and module are published too.
+        placements = placements.filter(course__status=ContentStatus.PUBLISHED, module__status=ContentStatus.PUBLISHED)
+    course_ids = sorted(set(placements.values_list("course_id", flat=True)), key=str)
+    if course_id is not None:
+        if course_id not in course_ids:
+            raise ApiError(
+                "The lesson is not placed in that course; send a course_id from result.course_ids.",
+                code="ERR_NOT_PLACED", result={"course_ids": [str(c) for c in course_ids]},
+            )
+        return course_id
+    if not course_ids:
+        raise ApiError(
+            "The lesson is not placed in any course; place it in a course module before tracking it.",
+            code="ERR_NOT_PLACED", result={"course_ids": []},
+        )
+    if len(course_ids) > 1:
+        raise ApiError(
+            "The lesson is placed in several courses; send course_id to say which one.",
+            code="ERR_COURSE_REQUIRED",
+            result={"errors": {"course_id": ["This field is required for this lesson."]},
+                    "course_ids": [str(c) for c in course_ids]},
+        )
+    return course_ids[0]
+
+
+def _active_enrollment(*, tenant_id, user_id, course_id) -> Enrollment:
+    """The enrollment the attempt counts for: the direct one (batch = course), else the earliest."""
+    enrollment = (
+        Enrollment.objects.filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id, active=True)
+        .order_by(Case(When(batch_id=course_id, then=Value(0)), default=Value(1)), "enrolled_on_time", "id")
+        .first()
+    )
+    if enrollment is None:
+        raise ApiError(
+            "The user has no active enrollment in this course; enroll them (POST /enrollments) "
+            "or have the enrollment approved first.",
+            code="ERR_NOT_ENROLLED", result={"course_id": str(course_id), "user_id": str(user_id)},
+        )
+    return enrollment
+
+
+@transaction.atomic
+def lesson_attempt_start(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, lesson_id: uuid.UUID, course_id: uuid.UUID | None = None,
+    published_only: bool = False, now: dt.datetime | None = None,
+) -> tuple[LessonAttempt, bool]:
+    """Starts (or resumes) the user's attempt at the lesson in a course context (DECISIONS §5).
+
+    Returns (attempt, created): created is False when an unfinished attempt was resumed.
+    Raises NotFoundError (no such lesson; with `published_only`, none a learner can see),
+    ApiError 400 ERR_NOT_PLACED / ERR_COURSE_REQUIRED / ERR_NOT_ENROLLED /
+    ERR_PREREQUISITES_MISSING (result.missing_lesson_ids) / ERR_MAX_ATTEMPTS, and
+    ConflictError 409 when a concurrent start took the number twice in a row.
+    """
+    now = now or timezone.now()
+    lessons = Lesson.objects.filter(tenant_id=tenant_id, pk=lesson_id).exclude(status=ContentStatus.ARCHIVED)
+    if published_only:
+        lessons = lessons.filter(status=ContentStatus.PUBLISHED)
+    lesson = lessons.first()
+    if lesson is None:
+        raise NotFoundError("No lesson with that id in this tenant.")
+    course_id = _placed_course_id(
+        tenant_id=tenant_id, lesson=lesson, course_id=course_id, published_only=published_only
+    )
+    enrollment = _active_enrollment(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
+    batch_id = enrollment.batch_id
+    carry = tenant_carries_forward(tenant_id=tenant_id)
+
+    prerequisites = _eligibility_lesson_ids(lesson)
+    if prerequisites:
+        done = completed_lesson_ids(
+            tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
+            lesson_ids=prerequisites, carry=carry,
+        )
+        missing = [str(p) for p in prerequisites if p not in done]
+        if missing:
+            raise ApiError(
+                f"Complete the prerequisite lessons in this course first: {', '.join(missing)}.",
+                code="ERR_PREREQUISITES_MISSING", result={"missing_lesson_ids": missing},
+            )
+
+    # Lock order: consumption row before the track (see the module docstring).
+    consumption_record_view_start(
+        user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson.id, now=now
+    )
+    # Serializes starts of this user in this course: numbering below reads, then inserts.
+    track = CourseTrack.objects.select_for_update().filter(enrollment=enrollment).first()
+    if track is None:
+        track = course_track_create_for_enrollment(enrollment=enrollment)
+    attempt, created = _attempt_resume_or_create(
+        tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now
+    )
+    course_track_mark_started(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, now=now)
+    CourseTrack.objects.filter(pk=track.pk).update(last_accessed_date=now)
+    return attempt, created
+
+
+def _attempt_resume_or_create(*, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now) -> tuple[LessonAttempt, bool]:
+    attempts = LessonAttempt.objects.filter(user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id)
+    # The unique constraint is the backstop for a start that took another path to the same number
+    # (another enrollment's track lock): re-read and try once more, then answer 409, never 500.
+    for _ in range(2):
+        if lesson.resume:
+            unfinished = attempts.exclude(status=AttemptStatus.COMPLETED).order_by("-attempt").first()
+            if unfinished is not None:
+                return unfinished, False
+        summary = attempts.aggregate(used=Count("id"), last=Max("attempt"))
+        if lesson.no_of_attempts and summary["used"] >= lesson.no_of_attempts:
+            raise ApiError(
+                f"All {lesson.no_of_attempts} attempts at this lesson are used; no further attempt can start.",
+                code="ERR_MAX_ATTEMPTS",
+                result={"attempts_used": summary["used"], "no_of_attempts": lesson.no_of_attempts},
+            )
+        try:
+            with transaction.atomic():
+                attempt = LessonAttempt.objects.create(
+                    user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id, batch_id=batch_id,
+                    attempt=(summary["last"] or 0) + 1, timestart=now, status=AttemptStatus.STARTED,
+                    updated_by=None, updated_at=now,
+                )
+        except IntegrityError:
+            continue
+        return attempt, True
+    raise ConflictError(
+        "Another attempt at this lesson was started at the same moment; retry the request.",
+        code="ERR_ATTEMPT_CONFLICT",
+    )
+
+
+_ATTEMPT_FIELDS = ("status", "score", "total_content", "current_position", "time_spent")
+
+
+@transaction.atomic
+def lesson_attempt_update(
+    *, tenant_id: uuid.UUID, attempt_id: uuid.UUID, updated_by: uuid.UUID, may_update_others: bool,
+    changes: dict[str, Any], now: dt.datetime | None = None,
+) -> LessonAttempt:
+    """Applies the client's progress to an unfinished attempt (DECISIONS §5).
+
+    `changes` holds any of status, score, total_content, current_position, time_spent. The
+    attempt completes when status is `completed` or `current_position >= total_content > 0`; an
+    empty change completes nothing. Completion sets `timeend` and records the lesson completion
+    (course track recount, certificate) in this transaction. Returns the attempt.
+    Raises NotFoundError (not in this tenant), ForbiddenError (a learner's attempt that is not
+    theirs), ConflictError 409 ERR_ATTEMPT_COMPLETED, ApiError 400 ERR_TIME_SPENT_DECREASED or
+    ERR_VALIDATION (score above the lesson's totalMarks).
+    """
+    now = now or timezone.now()
+    # The row lock makes concurrent completes of one attempt queue: the first completes it, the
+    # others then read `completed` and answer 409.
+    attempt = (
+        LessonAttempt.objects.select_for_update(of=("self",))
+        .select_related("lesson")
+        .filter(tenant_id=tenant_id, pk=attempt_id)
+        .first()
+    )
+    if attempt is None:
+        raise NotFoundError("No lesson attempt with that id in this tenant.")
+    if attempt.user_id != updated_by and not may_update_others:
+        raise ForbiddenError("Learners may only update their own lesson attempts.")
+    if attempt.status == AttemptStatus.COMPLETED:
+        raise ConflictError(
+            "This attempt is completed and final; start a new attempt (POST /lessons/tracking) to improve on it.",
+            code="ERR_ATTEMPT_COMPLETED", result={"id": str(attempt.id), "status": attempt.status},
+        )
+    changes = {name: value for name, value in changes.items() if name in _ATTEMPT_FIELDS}
+    if "time_spent" in changes and changes["time_spent"] < attempt.time_spent:
+        raise ApiError(
+            f"time_spent is the running total in seconds and may not go down (stored {attempt.time_spent}).",
+            code="ERR_TIME_SPENT_DECREASED",
+            result={"errors": {"time_spent": [f"Must be at least {attempt.time_spent}."]}},
+        )
+    total_marks = attempt.lesson.total_marks
+    if "score" in changes and total_marks is not None and changes["score"] > total_marks:
+        raise ApiError(
+            f"score: may not exceed the lesson's totalMarks ({total_marks}).",
+            code="ERR_VALIDATION", result={"errors": {"score": [f"Must be at most {total_marks}."]}},
+        )
+    for name, value in changes.items():
+        setattr(attempt, name, value)
+    completes = bool(changes) and (
+        attempt.status == AttemptStatus.COMPLETED or attempt.current_position >= attempt.total_content > 0
+    )
+    if completes:
+        attempt.status = AttemptStatus.COMPLETED
+        attempt.timeend = now
+    attempt.updated_by = updated_by
+    attempt.updated_at = now
+    attempt.save(update_fields=[*changes, "timeend", "status", "updated_by", "updated_at"])
+    context = {"user_id": attempt.user_id, "tenant_id": tenant_id, "collection_id": attempt.course_id,
+               "batch_id": attempt.batch_id, "content_id": attempt.lesson_id}
+    if completes:
+        lesson_completion_record(
+            tenant_id=tenant_id, user_id=attempt.user_id, course_id=attempt.course_id, batch_id=attempt.batch_id,
+            lesson_id=attempt.lesson_id, now=now,
+        )
+    elif changes:
+        if attempt.total_content > 0:
+            progress = min(100, attempt.current_position * 100 // attempt.total_content)
+            consumption_record_progress(**context, progress=progress, now=now)
+        CourseTrack.objects.filter(
+            tenant_id=tenant_id, user_id=attempt.user_id, course_id=attempt.course_id, batch_id=attempt.batch_id
+        ).update(last_accessed_date=now)
+    return attempt
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff override of a course track
+
+_OVERRIDE_FIELDS = (
+    "status", "completed_lessons", "no_of_lessons", "timestart", "timeend", "last_accessed_date", "cert_gen_date",
+)
+
+
+def _audit_value(value):
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+@transaction.atomic
+def course_track_override(
+    *, tenant_id: uuid.UUID, track_id: uuid.UUID, changed_by: uuid.UUID, changes: dict[str, Any],
+    now: dt.datetime | None = None,
+) -> CourseTrack:
+    """An admin/instructor override of a course track, audited in the same transaction.
+
+    `changes` holds any of status, completed_lessons, no_of_lessons, timestart, timeend,
+    last_accessed_date, cert_gen_date. The enrollment's state follows the status. Completing
+    sets `timeend` when none is given; setting `cert_gen_date` issues the certificate record if
+    none exists; a track left completed without one gets it when the course's rule is met.
+    A later recount re-derives the counters from the facts but never downgrades `completed`.
+    Returns the track. Raises NotFoundError, ApiError 400 ERR_VALIDATION (completed_lessons above
+    no_of_lessons, timeend before timestart, clearing cert_gen_date of an issued certificate).
+    """
+    now = now or timezone.now()
+    track = CourseTrack.objects.select_for_update().filter(tenant_id=tenant_id, pk=track_id).first()
+    if track is None:
+        raise NotFoundError("No course track with that id in this tenant.")
+    old = {name: getattr(track, name) for name in _OVERRIDE_FIELDS}
+    changes = {name: value for name, value in changes.items() if name in _OVERRIDE_FIELDS}
+    for name, value in changes.items():
+        setattr(track, name, value)
+    if track.status == CourseTrackStatus.COMPLETED and old["status"] != CourseTrackStatus.COMPLETED and (
+        track.timeend is None
+    ):
+        track.timeend = now
+    errors: dict[str, list[str]] = {}
+    if track.completed_lessons > track.no_of_lessons:
+        errors["completed_lessons"] = [f"Must be at most no_of_lessons ({track.no_of_lessons})."]
+    if track.timeend is not None and track.timeend < track.timestart:
+        errors["timeend"] = ["Must not be before timestart."]
+    certificate = IssuedCertificate.objects.filter(track=track).first()
+    if certificate is not None and track.cert_gen_date is None:
+        errors["cert_gen_date"] = ["A certificate was issued for this track; it cannot be cleared."]
+    if errors:
+        field_name, messages = next(iter(errors.items()))
+        raise ApiError(f"{field_name}: {messages[0]}", code="ERR_VALIDATION", result={"errors": errors})
+
+    course = Course.objects.only("id", "title", "certificate_term", "certificate_id").get(pk=track.course_id)
+    if certificate is None:
+        if track.cert_gen_date is not None:
+            _issue_certificate(track=track, course=course, issued_at=track.cert_gen_date)
+        elif track.status == CourseTrackStatus.COMPLETED and _certificate_rule_met(track=track, course=course):
+            _issue_certificate(track=track, course=course, issued_at=now)
+    new = {name: getattr(track, name) for name in _OVERRIDE_FIELDS}
+    changed = [name for name in _OVERRIDE_FIELDS if new[name] != old[name]]
+    if changed:
+        track.updated_at = now
+        track.save(update_fields=[*changed, "updated_at"])
+        CourseTrackOverride.objects.create(
+            tenant_id=tenant_id, track=track, changed_by=changed_by,
+            old_values={name: _audit_value(old[name]) for name in changed},
+            new_values={name: _audit_value(new[name]) for name in changed},
+        )
+    _sync_enrollment_state(track)
+    return track

@@ -31,6 +31,9 @@ class ProgramCourse(models.Model):
         ordering = ["ordering", "id"]
         constraints = [models.UniqueConstraint(fields=["program", "course"], name="program_course_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.ordering}. {self.course_id}"
+
 
 class OutboxEvent(models.Model):
     """Durable events written in the producing transaction and consumed by jobs.
@@ -61,6 +64,9 @@ class OutboxEvent(models.Model):
         ordering = ["created_at"]
         indexes = [models.Index(fields=["status", "created_at"], name="outbox_pending")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.status})"
+
 
 class SummaryDeletion(models.Model):
     """A deleted enrolment summary: hidden from summary reads; consumption rows stay."""
@@ -79,3 +85,6 @@ class SummaryDeletion(models.Model):
                 fields=["user_id", "tenant", "collection_id", "batch_id"], name="summary_deletion_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.collection_id} ({self.batch_id})"

@@ -1,26 +1,65 @@
-"""Bearer JWT and staff-session authentication (DECISIONS §2)."""
+"""Bearer JWT and staff-session authentication (DECISIONS §2).
+
+Verification costs no database query: the principal is built from the token's claims
+alone, and the keys are prepared once per process.
+"""
 
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 
 import jwt
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from jwt.algorithms import RSAAlgorithm
 from rest_framework import authentication, exceptions
 
 from lms.api.identity import KNOWN_ROLES, ROLE_ADMIN, ROLE_LEARNER, Principal, staff_user_uuid
 
+_JWT_SETTINGS = frozenset(
+    {"LMS_JWT_SECRET", "LMS_JWT_PUBLIC_KEY", "LMS_JWT_PRIVATE_KEY", "LMS_JWT_AUDIENCE", "LMS_JWT_ISSUER"}
+)
+
 
 @functools.cache
 def verification_keys() -> dict[str, object]:
-    """Algorithm → key object, built once per process (settings never change at run time)."""
+    """Algorithm -> key object, built once per process (settings never change at run time).
+
+    Only HS256 and RS256 are ever accepted: `alg: none`, HS512, ES256 and the rest have no
+    entry here and are refused before any signature check.
+    """
     keys: dict[str, object] = {}
     if settings.LMS_JWT_SECRET:
         keys["HS256"] = settings.LMS_JWT_SECRET
+    rsa = RSAAlgorithm(RSAAlgorithm.SHA256)
     if settings.LMS_JWT_PUBLIC_KEY:
-        keys["RS256"] = jwt.algorithms.RSAAlgorithm.prepare_key(settings.LMS_JWT_PUBLIC_KEY)
+        keys["RS256"] = rsa.prepare_key(settings.LMS_JWT_PUBLIC_KEY)
+    elif settings.LMS_JWT_PRIVATE_KEY:
+        # A deployment that signs its own tokens need not configure the public half twice.
+        keys["RS256"] = rsa.prepare_key(settings.LMS_JWT_PRIVATE_KEY).public_key()
     return keys
+
+
+def check_jwt_configuration() -> None:
+    """Raises ImproperlyConfigured when a configured key cannot be used (called at start-up)."""
+    try:
+        verification_keys()
+    except (jwt.InvalidKeyError, ValueError, TypeError) as error:
+        raise ImproperlyConfigured(
+            f"LMS_JWT_PUBLIC_KEY / LMS_JWT_PRIVATE_KEY must be RSA keys in PEM format: {error}"
+        ) from None
+
+
+def _forget_keys_when_settings_change(*, setting, **kwargs) -> None:
+    # Tests override the JWT settings; the per-process key cache must follow them.
+    if setting in _JWT_SETTINGS:
+        verification_keys.cache_clear()
+
+
+setting_changed.connect(_forget_keys_when_settings_change, dispatch_uid="lms.jwt.verification_keys")
 
 
 def _parse_uuid(value, claim: str) -> uuid.UUID:
@@ -31,6 +70,7 @@ def _parse_uuid(value, claim: str) -> uuid.UUID:
 
 
 def principal_from_claims(claims: dict) -> Principal:
+    """The caller described by verified claims; raises AuthenticationFailed on a bad claim."""
     if "sub" not in claims:
         raise exceptions.AuthenticationFailed("The token has no `sub` claim naming the user.")
     user_id = _parse_uuid(claims["sub"], "sub")
@@ -43,7 +83,8 @@ def principal_from_claims(claims: dict) -> Principal:
         roles = frozenset(raw_roles)
     else:
         raise exceptions.AuthenticationFailed("The token's `roles` claim must be a list of role names.")
-    roles = roles & KNOWN_ROLES or frozenset({ROLE_LEARNER})
+    # Unknown role names grant nothing; a token left with none is a learner's.
+    roles = (roles & KNOWN_ROLES) or frozenset({ROLE_LEARNER})
     tenant_claim = claims.get("tenant_id")
     return Principal(
         user_id=user_id,
@@ -53,23 +94,33 @@ def principal_from_claims(claims: dict) -> Principal:
 
 
 def decode_token(token: str) -> dict:
+    """The verified claims of `token`; raises AuthenticationFailed (401) for any defect."""
     keys = verification_keys()
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        raise exceptions.AuthenticationFailed("The bearer token is malformed.") from None
+        raise exceptions.AuthenticationFailed("The bearer token is malformed; send a signed JWT.") from None
     algorithm = header.get("alg")
-    if algorithm not in keys:
+    if not isinstance(algorithm, str) or algorithm not in keys:
         accepted = ", ".join(sorted(keys)) or "none configured"
         raise exceptions.AuthenticationFailed(
-            f"Tokens signed with `{algorithm}` are not accepted (accepted: {accepted})."
+            f"Tokens signed with `{algorithm}` are not accepted here (accepted: {accepted})."
         )
+    audience = settings.LMS_JWT_AUDIENCE or None
+    issuer = settings.LMS_JWT_ISSUER or None
     try:
         return jwt.decode(
             token,
             keys[algorithm],
             algorithms=[algorithm],
-            options={"require": ["exp", "sub"]},
+            audience=audience,
+            issuer=issuer,
+            options={
+                "require": ["exp", "sub"],
+                # Identity providers often stamp `aud`/`iss`; check them only when configured.
+                "verify_aud": audience is not None,
+                "verify_iss": issuer is not None,
+            },
             leeway=settings.LMS_JWT_LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError:
@@ -83,14 +134,14 @@ def decode_token(token: str) -> dict:
 
 
 class JWTAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <JWT>` -> (Principal, claims)."""
+
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
-            return None
-        parts = header.split()
-        if parts[0].lower() != self.keyword.lower():
+        parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+        if not parts or parts[0].lower() != self.keyword.lower():
+            # No header, or another scheme (Basic, a session-only browser): not ours to judge.
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Send the header as `Authorization: Bearer <token>`.")
@@ -102,7 +153,11 @@ class JWTAuthentication(authentication.BaseAuthentication):
 
 
 class StaffSessionAuthentication(authentication.SessionAuthentication):
-    """Admin-site staff using the browsable API act as tenant admins (CSRF enforced)."""
+    """Admin-site staff using the API from the browser act as tenant admins (CSRF enforced).
+
+    A logged-in user who is not staff is not authenticated by this class, so they get the
+    401 of an anonymous caller.
+    """
 
     def authenticate(self, request):
         result = super().authenticate(request)
@@ -114,14 +169,22 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
         return Principal(user_id=staff_user_uuid(django_user.pk), roles=frozenset({ROLE_ADMIN})), None
 
 
-def mint_token(*, user_id: uuid.UUID, tenant_id: uuid.UUID | None, roles: list[str], ttl_seconds: int) -> str:
-    """A signed token for operators (`manage.py mint_token`) and tests."""
-    import time
+def mint_token(
+    *, user_id: uuid.UUID, tenant_id: uuid.UUID | None, roles: list[str], ttl_seconds: int = 3600
+) -> str:
+    """A signed token for operators (`manage.py mint_token`) and tests.
 
+    Signs with RS256 when LMS_JWT_PRIVATE_KEY is set, HS256 with LMS_JWT_SECRET otherwise;
+    raises RuntimeError when neither is configured.
+    """
     now = int(time.time())
-    claims = {"sub": str(user_id), "roles": roles, "iat": now, "exp": now + ttl_seconds}
+    claims = {"sub": str(user_id), "roles": list(roles), "iat": now, "exp": now + ttl_seconds}
     if tenant_id is not None:
         claims["tenant_id"] = str(tenant_id)
+    if settings.LMS_JWT_AUDIENCE:
+        claims["aud"] = settings.LMS_JWT_AUDIENCE
+    if settings.LMS_JWT_ISSUER:
+        claims["iss"] = settings.LMS_JWT_ISSUER
     if settings.LMS_JWT_PRIVATE_KEY:
         return jwt.encode(claims, settings.LMS_JWT_PRIVATE_KEY, algorithm="RS256")
     if not settings.LMS_JWT_SECRET:

@@ -15,10 +15,11 @@ import uuid
 from typing import Any
 
 from django.core import exceptions as django_exceptions
-from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import IntegrityError, OperationalError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.http.multipartparser import MultiPartParserError
+from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -57,7 +58,7 @@ def family_for_path(path: str) -> Family:
 
 
 def _now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def build_envelope(
@@ -135,6 +136,9 @@ class EnvelopeJSONRenderer(JSONRenderer):
         response = renderer_context.get("response")
         if response is None or getattr(response, "enveloped", False):
             return super().render(data, accepted_media_type, renderer_context)
+        if response.status_code == 204:
+            # A 204 may carry no body, but every answer carries the envelope: deletes say 200.
+            response.status_code = 200
         view = renderer_context.get("view")
         resmsgid, msgid = _request_ids(renderer_context.get("request"))
         envelope = build_envelope(
@@ -181,15 +185,32 @@ def _strip_request_prefix(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return {key.removeprefix("request."): value for key, value in errors.items()}
 
 
-def _describe(exc, family: Family) -> tuple[int, str, str, Any]:
-    """(http status, err code, errmsg, result) for any exception."""
+_INTERNAL_ERRMSG = "An internal error occurred; it has been logged. Retry later or report the resmsgid."
+
+# The `err` code of DRF and Django exceptions that carry only an HTTP status.
+_ERR_FOR_STATUS = {
+    400: "ERR_BAD_REQUEST",
+    401: "ERR_UNAUTHORIZED",
+    403: "ERR_FORBIDDEN",
+    404: "ERR_NOT_FOUND",
+    405: "ERR_METHOD_NOT_ALLOWED",
+    406: "ERR_NOT_ACCEPTABLE",
+    409: "ERR_CONFLICT",
+    413: "ERR_PAYLOAD_TOO_LARGE",
+    415: "ERR_UNSUPPORTED_MEDIA_TYPE",
+    429: "ERR_RATE_LIMITED",
+}
+
+
+def _describe(exc, family: Family, request=None, view=None) -> tuple[int, str, str, Any]:
+    """(http status, err code, errmsg, result) for any exception; never raises for odd input."""
     if isinstance(exc, ApiError):
         return exc.status_code, exc.err, exc.errmsg, exc.result
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten_errors(exc.detail)
         if family is Family.VIEWER:
             errors = _strip_request_prefix(errors)
-        field, messages = next(iter(errors.items()), ("request", ["Invalid input."]))
+        field, messages = next(iter(errors.items()), ("non_field_errors", ["Invalid input."]))
         more = f" ({len(errors) - 1} more field errors in result.errors)" if len(errors) > 1 else ""
         errmsg = messages[0] if field == "non_field_errors" else f"{field}: {messages[0]}"
         if family is Family.VIEWER and _has_code(exc.get_codes(), "required"):
@@ -198,49 +219,76 @@ def _describe(exc, family: Family) -> tuple[int, str, str, Any]:
             code = "ERR_VALIDATION" if family is Family.LMS else "ERR_BAD_REQUEST"
         return 400, code, f"{errmsg}{more}", {"errors": errors}
     if isinstance(exc, exceptions.ParseError):
-        return 400, "ERR_BAD_REQUEST", f"The request body could not be parsed: {exc.detail}", None
+        return 400, "ERR_BAD_REQUEST", f"The request body could not be parsed ({exc.detail}); send valid JSON.", None
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return 415, "ERR_UNSUPPORTED_MEDIA_TYPE", f"{exc.detail} Send application/json or multipart/form-data.", None
-    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+    if isinstance(exc, exceptions.NotAuthenticated):
+        return 401, "ERR_UNAUTHORIZED", "Authenticate with an `Authorization: Bearer <token>` header.", None
+    if isinstance(exc, exceptions.AuthenticationFailed):
         return 401, "ERR_UNAUTHORIZED", str(exc.detail), None
     if isinstance(exc, exceptions.PermissionDenied):
         return 403, "ERR_FORBIDDEN", str(exc.detail), None
+    if isinstance(exc, django_exceptions.PermissionDenied):
+        return 403, "ERR_FORBIDDEN", "You may not do this.", None
     if isinstance(exc, (exceptions.NotFound, Http404, django_exceptions.ObjectDoesNotExist)):
         return 404, "ERR_NOT_FOUND", "The requested resource was not found in this tenant.", None
     if isinstance(exc, exceptions.MethodNotAllowed):
-        return 405, "ERR_METHOD_NOT_ALLOWED", str(exc.detail), None
+        method = getattr(request, "method", None) or "This method"
+        allowed = ", ".join(m for m in getattr(view, "allowed_methods", []) if m != "OPTIONS")
+        hint = f"; use {allowed}" if allowed else ""
+        return 405, "ERR_METHOD_NOT_ALLOWED", f"{method} is not allowed on this endpoint{hint}.", None
     if isinstance(exc, exceptions.NotAcceptable):
         return 406, "ERR_NOT_ACCEPTABLE", "Ask for application/json.", None
     if isinstance(exc, exceptions.Throttled):
         return 429, "ERR_RATE_LIMITED", str(exc.detail), None
     if isinstance(exc, RequestDataTooBig):
-        return 413, "ERR_PAYLOAD_TOO_LARGE", "The request body is larger than this service accepts.", None
+        return 413, "ERR_PAYLOAD_TOO_LARGE", "The request body is larger than this service accepts; send less data.", None
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return 400, "ERR_BAD_REQUEST", "The request has too many form fields or files; send fewer.", None
+    if isinstance(exc, (django_exceptions.SuspiciousOperation, django_exceptions.BadRequest, MultiPartParserError)):
+        return 400, "ERR_BAD_REQUEST", "The request is malformed; check its headers and body.", None
     if isinstance(exc, django_exceptions.ValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        field, messages = next(iter(errors.items()))
-        return 400, "ERR_VALIDATION", f"{field}: {messages[0]}", {"errors": errors}
+        field, messages = next(iter(errors.items()), ("non_field_errors", ["Invalid input."]))
+        errmsg = messages[0] if field == "non_field_errors" else f"{field}: {messages[0]}"
+        return 400, "ERR_VALIDATION", errmsg, {"errors": errors}
     if isinstance(exc, IntegrityError):
+        # A service should have turned this into a ConflictError; say so in the log.
+        logger.warning("Unhandled IntegrityError answered as 409: %s", exc)
         return 409, "ERR_CONFLICT", "The change conflicts with data stored meanwhile; reload and retry.", None
-    if isinstance(exc, exceptions.APIException):
-        return exc.status_code, "ERR_BAD_REQUEST", str(exc.detail), None
-    return 500, "ERR_INTERNAL", "An internal error occurred; it has been logged. Retry later or report the resmsgid.", None
+    if isinstance(exc, OperationalError):
+        # Lost connection, lock or statement timeout, serialization failure: worth a retry.
+        return 503, "ERR_UNAVAILABLE", "The database is briefly unavailable; retry in a few seconds.", None
+    if isinstance(exc, exceptions.APIException) and exc.status_code < 500:
+        return exc.status_code, _ERR_FOR_STATUS.get(exc.status_code, "ERR_BAD_REQUEST"), str(exc.detail), None
+    return 500, "ERR_INTERNAL", _INTERNAL_ERRMSG, None
 
 
 def exception_handler(exc, context):
-    """DRF's EXCEPTION_HANDLER: every error becomes the failed envelope of the view's family."""
-    view = context.get("view")
-    request = context.get("request")
-    family = view_family(view)
-    http_status, err, errmsg, result = _describe(exc, family)
-    if http_status >= 500:
-        logger.exception("Unhandled error in %s", view.__class__.__name__ if view else "view", exc_info=exc)
+    """DRF's EXCEPTION_HANDLER: every error becomes the failed envelope of the view's family.
+
+    It must never raise itself: a bug here would turn every error into Django's HTML 500,
+    so any failure while describing the error falls back to a plain ERR_INTERNAL envelope.
+    """
     from rest_framework.views import set_rollback  # late: rest_framework.views imports our settings
 
+    view = context.get("view")
+    request = context.get("request")
+    try:
+        family = view_family(view)
+        api_id = view_api_id(view)
+        http_status, err, errmsg, result = _describe(exc, family, request, view)
+    except Exception:  # the last line of defence: see the docstring
+        logger.exception("The exception handler failed to describe %r", exc)
+        family, api_id = Family.LMS, "api.unknown"
+        http_status, err, errmsg, result = 500, "ERR_INTERNAL", _INTERNAL_ERRMSG, None
+    if http_status >= 500:
+        logger.error("Unhandled error in %s", type(view).__name__ if view else "view", exc_info=exc)
     set_rollback()
     resmsgid, msgid = _request_ids(request)
     envelope = build_envelope(
         family=family,
-        api_id=view_api_id(view),
+        api_id=api_id,
         http_status=http_status,
         result=result if result is not None else ({} if family is Family.VIEWER else None),
         err=err,
@@ -252,7 +300,30 @@ def exception_handler(exc, context):
     response.enveloped = True
     if http_status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="lms"'
+    elif http_status == 503:
+        response["Retry-After"] = "5"
     return response
+
+
+def describe_django_exception(request, exc) -> JsonResponse | None:
+    """The failed envelope for an exception that escaped a plain Django view, or None for a crash.
+
+    Http404, PermissionDenied and malformed-request errors answer in the envelope even with
+    DEBUG on, where Django would otherwise render its HTML debug pages.
+    """
+    handled = (
+        Http404,
+        django_exceptions.PermissionDenied,
+        django_exceptions.SuspiciousOperation,
+        django_exceptions.BadRequest,
+        MultiPartParserError,
+    )
+    if not isinstance(exc, handled):
+        return None
+    http_status, err, errmsg, _ = _describe(exc, family_for_path(request.path), request)
+    if isinstance(exc, Http404):
+        errmsg = f"Nothing found at {request.path}."
+    return error_response(request, http_status=http_status, err=err, errmsg=errmsg)
 
 
 def error_response(request, *, http_status: int, err: str, errmsg: str, api_id: str = "api.error") -> JsonResponse:

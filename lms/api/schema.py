@@ -1,10 +1,19 @@
-"""Teaches drf-spectacular the two envelopes, so the schema shows what clients receive."""
+"""Teaches drf-spectacular the two envelopes, so the schema shows what clients receive.
+
+Views document their bare result (`@extend_schema(responses=CourseOutput)`, `many=True` for
+arrays); `EnvelopeAutoSchema` wraps every documented body in the envelope of the view's
+family, and adds the standard error responses, the `tenantid` header and the security
+schemes.
+"""
 
 from __future__ import annotations
 
+import copy
+
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.plumbing import ResolvedComponent, get_lib_doc_excludes
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
@@ -13,21 +22,21 @@ from lms.api.envelope import Family, view_family
 _LMS_PARAMS = {
     "type": "object",
     "properties": {
-        "resmsgid": {"type": "string", "format": "uuid"},
+        "resmsgid": {"type": "string", "format": "uuid", "description": "Fresh per response; quote it in reports."},
         "status": {"type": "string", "enum": ["successful", "failed"]},
-        "err": {"type": "string", "nullable": True},
-        "errmsg": {"type": "string", "nullable": True},
+        "err": {"type": "string", "nullable": True, "description": "Stable upper-case error code, e.g. ERR_NOT_FOUND."},
+        "errmsg": {"type": "string", "nullable": True, "description": "One sentence saying what to fix."},
     },
     "required": ["resmsgid", "status", "err", "errmsg"],
 }
 _VIEWER_PARAMS = {
     "type": "object",
     "properties": {
-        "resmsgid": {"type": "string", "format": "uuid"},
+        "resmsgid": {"type": "string", "format": "uuid", "description": "Fresh per response; quote it in reports."},
         "msgid": {"type": "string"},
         "status": {"type": "string", "enum": ["success", "failed"]},
-        "err": {"type": "string", "nullable": True},
-        "errmsg": {"type": "string", "nullable": True},
+        "err": {"type": "string", "nullable": True, "description": "Stable upper-case error code, e.g. ERR_NOT_FOUND."},
+        "errmsg": {"type": "string", "nullable": True, "description": "One sentence saying what to fix."},
     },
     "required": ["resmsgid", "msgid", "status", "err", "errmsg"],
 }
@@ -43,15 +52,31 @@ _ERROR_RESULT = {
     },
 }
 _ERROR_STATUSES = {
-    "400": "Bad input; `params.errmsg` says what to fix and `result.errors` lists field errors.",
+    "400": "Bad input or a missing/malformed `tenantid` header; `params.errmsg` says what to fix and "
+    "`result.errors` lists field errors.",
     "401": "Missing, expired or invalid bearer token.",
     "403": "The caller's role or tenant does not allow this.",
     "404": "No such object in the caller's tenant.",
+    "500": "An unexpected error; it is logged under the response's `resmsgid`.",
+}
+_COMPONENT_NAMES = {
+    Family.LMS: ("LmsResponseParams", "LmsErrorResponse"),
+    Family.VIEWER: ("ViewerResponseParams", "ViewerErrorResponse"),
 }
 
 
-def _envelope(family: Family, result_schema: dict, *, failed: bool) -> dict:
-    params_ref = {"$ref": f"#/components/schemas/{'ViewerResponseParams' if family is Family.VIEWER else 'LmsResponseParams'}"}
+def lib_doc_excludes() -> list:
+    """Classes whose docstrings never describe an endpoint (SPECTACULAR_SETTINGS GET_LIB_DOC_EXCLUDES).
+
+    Without this every undocumented view would inherit the tenant-scoping base's docstring.
+    """
+    from lms.api.views import TenantScopedAPIView, TenantScopedMixin, TenantScopedViewSet
+
+    return [*get_lib_doc_excludes(), TenantScopedViewSet, TenantScopedAPIView, TenantScopedMixin]
+
+
+def _envelope(family: Family, result_schema: dict) -> dict:
+    params_name, _ = _COMPONENT_NAMES[family]
     code = (
         {"type": "string", "enum": ["OK", "CLIENT_ERROR", "UNAUTHORIZED", "RESOURCE_NOT_FOUND", "SERVER_ERROR"]}
         if family is Family.VIEWER
@@ -63,45 +88,87 @@ def _envelope(family: Family, result_schema: dict, *, failed: bool) -> dict:
             "id": {"type": "string", "description": "The endpoint's API id, e.g. api.course.create."},
             "ver": {"type": "string", "enum": ["v1" if family is Family.VIEWER else "1.0"]},
             "ts": {"type": "string", "format": "date-time"},
-            "params": params_ref,
+            "params": {"$ref": f"#/components/schemas/{params_name}"},
             "responseCode": code,
-            "result": result_schema,
+            "result": copy.deepcopy(result_schema),
         },
         "required": ["id", "ver", "ts", "params", "responseCode", "result"],
     }
 
 
+def _is_error(status_code) -> bool:
+    try:
+        return int(status_code) >= 400
+    except (TypeError, ValueError):  # "default" or a range like "4XX"
+        return str(status_code)[:1] in ("4", "5")
+
+
 class EnvelopeAutoSchema(AutoSchema):
-    def _register_params_components(self) -> None:
-        for name, schema in (("LmsResponseParams", _LMS_PARAMS), ("ViewerResponseParams", _VIEWER_PARAMS)):
-            self.registry.register_on_missing(
-                ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name)
-            )
+    def _register_components(self) -> None:
+        for family in Family:
+            params_name, error_name = _COMPONENT_NAMES[family]
+            params = _VIEWER_PARAMS if family is Family.VIEWER else _LMS_PARAMS
+            for name, schema in ((params_name, params), (error_name, _envelope(family, _ERROR_RESULT))):
+                # Deep copies: spectacular's post-processing rewrites component schemas in place
+                # (enums become $refs), which must not leak into the next generation.
+                self.registry.register_on_missing(
+                    ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=copy.deepcopy(schema), object=name)
+                )
+
+    def _error_response(self, family: Family, description: str) -> dict:
+        _, error_name = _COMPONENT_NAMES[family]
+        schema = {"$ref": f"#/components/schemas/{error_name}"}
+        media_types = self.map_renderers("media_type")
+        return {"content": {media: {"schema": schema} for media in media_types}, "description": description}
 
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
-        self._register_params_components()
+        self._register_components()
         family = view_family(self.view)
-        failed = str(status_code) >= "400"
         content = response.get("content")
         if content is None:
-            result = _ERROR_RESULT if failed else {"nullable": True, "description": "No result."}
-            response["content"] = {"application/json": {"schema": _envelope(family, result, failed=failed)}}
+            # No body documented (e.g. a delete): the envelope still arrives, with a null result.
+            result = _ERROR_RESULT if _is_error(status_code) else {"nullable": True, "description": "No result."}
+            media_types = media_types or self.map_renderers("media_type")
+            response["content"] = {media: {"schema": _envelope(family, result)} for media in media_types}
             return response
         for media in content.values():
-            media["schema"] = _envelope(family, media.get("schema", {}), failed=failed)
+            media["schema"] = self._envelope_for(family, media.get("schema", {}))
         return response
+
+    def _envelope_for(self, family: Family, result_schema: dict) -> dict:
+        """The envelope around `result_schema`: a named component when the result is one (or a list of one).
+
+        Naming them keeps the document small (one `CourseOutputEnvelope`, not one copy per
+        operation) and gives client generators readable type names.
+        """
+        suffix = "ViewerEnvelope" if family is Family.VIEWER else "Envelope"
+        ref = result_schema.get("$ref") if set(result_schema) == {"$ref"} else None
+        items = result_schema.get("items") or {}
+        if ref:
+            name = f"{ref.rsplit('/', 1)[-1]}{suffix}"
+        elif set(result_schema) == {"type", "items"} and result_schema["type"] == "array" and set(items) == {"$ref"}:
+            name = f"{items['$ref'].rsplit('/', 1)[-1]}List{suffix}"
+        else:
+            return _envelope(family, result_schema)
+        self.registry.register_on_missing(
+            ResolvedComponent(
+                name=name, type=ResolvedComponent.SCHEMA, schema=_envelope(family, result_schema), object=name
+            )
+        )
+        return {"$ref": f"#/components/schemas/{name}"}
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if "204" in responses:
-            # Deletes answer 200 with `result: null` in the envelope.
+            # Deletes answer 200 with `result: null` in the envelope, never an empty 204.
             responses.pop("204")
             responses["200"] = self._get_response_for_code(None, "200", direction=direction)
+        self._register_components()
+        family = view_family(self.view)
         for code, description in _ERROR_STATUSES.items():
             if code not in responses:
-                responses[code] = self._get_response_for_code(_ERROR_RESULT, code, direction=direction)
-                responses[code]["description"] = description
+                responses[code] = self._error_response(family, description)
         return responses
 
     def get_override_parameters(self):
@@ -113,7 +180,35 @@ class EnvelopeAutoSchema(AutoSchema):
                     type=OpenApiTypes.UUID,
                     location=OpenApiParameter.HEADER,
                     required=not settings.LMS_DEFAULT_TENANT,
-                    description="The caller's tenant. Must equal the token's `tenant_id` claim when it has one.",
+                    description="The caller's tenant (a UUID). Must equal the token's `tenant_id` claim when it "
+                    "has one. An unknown tenant is provisioned on first use unless the deployment turned that off.",
                 )
             )
         return parameters
+
+
+class BearerJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "lms.api.authentication.JWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "HS256 (LMS_JWT_SECRET) or RS256 (LMS_JWT_PUBLIC_KEY). Claims: `sub` (user UUID), "
+            "`roles` (admin, instructor, learner; default learner), `exp`, optional `tenant_id`.",
+        }
+
+
+class StaffSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "lms.api.authentication.StaffSessionAuthentication"
+    name = "staffSession"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "A Django admin login of a staff user (acts as a tenant admin; CSRF token required).",
+        }

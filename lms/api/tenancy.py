@@ -10,14 +10,19 @@ from django.db import IntegrityError, transaction
 from lms.api.errors import ApiError, ForbiddenError
 from lms.models import Tenant
 
-# Tenant ids known to exist. Tenants are never deleted through the API, so this is an
-# immutable lookup and safe to keep per process.
+# Tenant ids known to exist, so that a warm process resolves a tenant without a query.
+# Tenants are never deleted through the API; a deletion in the admin is forgotten here by
+# `lms.receivers` (in this process; other workers learn it when they restart).
 _known_tenant_ids: set[uuid.UUID] = set()
 
 
 def forget_known_tenants() -> None:
     """For tests that delete tenants between cases."""
     _known_tenant_ids.clear()
+
+
+def forget_tenant(tenant_id: uuid.UUID) -> None:
+    _known_tenant_ids.discard(tenant_id)
 
 
 def _header_tenant_id(request) -> uuid.UUID:
@@ -35,6 +40,11 @@ def _header_tenant_id(request) -> uuid.UUID:
 
 
 def ensure_tenant(tenant_id: uuid.UUID) -> uuid.UUID:
+    """`tenant_id`, once it names a stored tenant: no query when known, else one (plus a create).
+
+    Raises ForbiddenError (403 ERR_UNKNOWN_TENANT) for an unknown tenant when
+    LMS_AUTO_PROVISION_TENANTS is off.
+    """
     if tenant_id in _known_tenant_ids:
         return tenant_id
     if Tenant.objects.filter(pk=tenant_id).exists():
@@ -54,7 +64,11 @@ def ensure_tenant(tenant_id: uuid.UUID) -> uuid.UUID:
 
 
 def resolve_request_tenant(request) -> uuid.UUID:
-    """The caller's tenant id; checks the token's `tenant_id` claim against the header."""
+    """The caller's tenant id; checks the token's `tenant_id` claim against the header.
+
+    Raises ApiError 400 (header missing or not a UUID), ForbiddenError 403 (the header
+    names another tenant than the token, or an unknown tenant without auto-provisioning).
+    """
     tenant_id = _header_tenant_id(request)
     principal = request.user
     claim = getattr(principal, "tenant_claim", None)

@@ -1,0 +1,156 @@
+"""Response shapes of the catalogue, built from `.values()` rows (see `courses.selectors`).
+
+Plain functions rather than serializers: the course tree of `GET /courses/details/:id` can hold
+hundreds of lessons, and per-object serializer machinery would dominate its cost. The documented
+shapes are the output serializers in `courses.api.serializers`; tests keep both in step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+from django.core.files.storage import default_storage
+
+from courses.selectors import CourseTree, LessonRow
+
+ImageUrl = Callable[[str], "str | None"]
+
+
+def image_url_builder(request) -> ImageUrl:
+    """Absolute URLs for stored file names (a storage that returns absolute URLs keeps them)."""
+
+    def image_url(name: str) -> str | None:
+        return request.build_absolute_uri(default_storage.url(name)) if name else None
+
+    return image_url
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _id(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _authored(row: dict) -> dict:
+    return {
+        "createdBy": _id(row["created_by"]),
+        "createdAt": _iso(row["created_at"]),
+        "updatedBy": _id(row["updated_by"]),
+        "updatedAt": _iso(row["updated_at"]),
+    }
+
+
+def course_data(row: dict, image_url: ImageUrl) -> dict:
+    return {
+        "courseId": str(row["id"]),
+        "tenantId": str(row["tenant_id"]),
+        "title": row["title"],
+        "shortDescription": row["short_description"],
+        "description": row["description"],
+        "image": image_url(row["image"]),
+        "featured": row["featured"],
+        "free": row["free"],
+        "paid": not row["free"],
+        "certificate_term": row["certificate_term"],
+        "certificate_id": row["certificate_id"],
+        "startDatetime": _iso(row["start_datetime"]),
+        "endDatetime": _iso(row["end_datetime"]),
+        "adminApproval": row["admin_approval"],
+        "autoEnroll": row["auto_enroll"],
+        "status": row["status"],
+        "params": row["params"] if row["params"] is not None else {},
+        **_authored(row),
+    }
+
+
+def module_data(row: dict, image_url: ImageUrl) -> dict:
+    return {
+        "moduleId": str(row["id"]),
+        "tenantId": str(row["tenant_id"]),
+        "courseId": str(row["course_id"]),
+        "title": row["title"],
+        "description": row["description"],
+        "ordering": row["ordering"],
+        "image": image_url(row["image"]),
+        "status": row["status"],
+        **_authored(row),
+    }
+
+
+def _media_data(media: dict | None) -> dict | None:
+    if media is None:
+        return None
+    return {
+        "url": media["url"],
+        "format": media["format"],
+        "sub_format": media["sub_format"],
+        "source": media["source"],
+        "params": media["params"] if media["params"] is not None else {},
+    }
+
+
+def lesson_data(row: LessonRow, image_url: ImageUrl) -> dict:
+    lesson, placement = row.lesson, row.placement
+    return {
+        "lessonId": str(lesson["id"]),
+        "tenantId": str(lesson["tenant_id"]),
+        "title": lesson["title"],
+        "alias": lesson["alias"],
+        "description": lesson["description"],
+        "content": lesson["content"],
+        "shortDesc": lesson["short_desc"],
+        "image": image_url(lesson["image"]),
+        "status": lesson["status"],
+        "format": lesson["format"],
+        "duration": lesson["duration"],
+        "startDate": _iso(lesson["start_date"]),
+        "endDate": _iso(lesson["end_date"]),
+        "storage": lesson["storage"],
+        "freeLesson": lesson["free_lesson"],
+        "noOfAttempts": lesson["no_of_attempts"],
+        "attemptsGrade": lesson["attempts_grade"],
+        "considerMarks": lesson["consider_marks"],
+        "mediaId": _id(lesson["media_id"]),
+        "mediaContent": _media_data(row.media),
+        "eligibilityCriteria": [str(lesson_id) for lesson_id in lesson["eligibility_criteria"] or []],
+        "idealTime": lesson["ideal_time"],
+        "resume": lesson["resume"],
+        "totalMarks": lesson["total_marks"],
+        "passingMarks": lesson["passing_marks"],
+        "inLib": lesson["in_lib"],
+        "params": lesson["params"] if lesson["params"] is not None else {},
+        "ordering": placement["ordering"] if placement else None,
+        "courseId": _id(placement["course_id"]) if placement else None,
+        "moduleId": _id(placement["module_id"]) if placement else None,
+        **_authored(lesson),
+    }
+
+
+def placement_data(row: dict) -> dict:
+    return {
+        "placementId": str(row["id"]),
+        "courseId": str(row["course_id"]),
+        "moduleId": str(row["module_id"]),
+        "ordering": row["ordering"],
+    }
+
+
+def lessons_data(rows: Iterable[LessonRow], image_url: ImageUrl) -> list[dict]:
+    return [lesson_data(row, image_url) for row in rows]
+
+
+def course_tree_data(tree: CourseTree, image_url: ImageUrl) -> dict:
+    lessons_by_module: dict = {}
+    for row in tree.lessons:
+        lessons_by_module.setdefault(row.placement["module_id"], []).append(lesson_data(row, image_url))
+    modules = []
+    for module in tree.modules:
+        shaped = module_data(module, image_url)
+        shaped["lessons"] = lessons_by_module.get(module["id"], [])
+        modules.append(shaped)
+    return {**course_data(tree.course, image_url), "modules": modules}

@@ -1,0 +1,260 @@
+"""Input validation and documented output shapes of the catalogue API.
+
+Input serializers validate and rename (camelCase on the wire, model names inside); they hold
+no business rules, which live in `courses.services`. Output is built by `courses.api.rendering`
+from `.values()` rows; the output serializers here describe that shape to the OpenAPI schema,
+and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from courses.api.fields import (
+    AwareDateTimeField,
+    CatalogueInputSerializer,
+    ImageUploadField,
+    JSONObjectField,
+    LessonIdListField,
+    choice_field,
+)
+from courses.models import AttemptsGrade, CertificateTerm, ContentStatus
+
+WRITABLE_STATUSES = [(ContentStatus.UNPUBLISHED, "Unpublished"), (ContentStatus.PUBLISHED, "Published")]
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+class CourseInputSerializer(CatalogueInputSerializer):
+    title = serializers.CharField(max_length=255)
+    shortDescription = serializers.CharField(source="short_description", max_length=500)
+    description = serializers.CharField()
+    image = ImageUploadField(help_text="JPEG, PNG, WebP or GIF, at most 5 MB. Empty removes the image.")
+    featured = serializers.BooleanField(required=False)
+    free = serializers.BooleanField(required=False)
+    paid = serializers.BooleanField(required=False, help_text="The opposite of `free`; either may be sent.")
+    certificate_term = choice_field(CertificateTerm.choices, required=False)
+    certificate_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    startDatetime = AwareDateTimeField(source="start_datetime")
+    endDatetime = AwareDateTimeField(source="end_datetime")
+    adminApproval = serializers.BooleanField(source="admin_approval", required=False)
+    autoEnroll = serializers.BooleanField(source="auto_enroll", required=False)
+    status = choice_field(WRITABLE_STATUSES, required=False, help_text="DELETE archives.")
+    params = JSONObjectField(required=False)
+
+    def validate(self, attrs):
+        paid = attrs.pop("paid", None)
+        if paid is not None:
+            if "free" in attrs and attrs["free"] == paid:
+                raise serializers.ValidationError({"paid": ["Contradicts `free`; send one of the two."]})
+            attrs["free"] = not paid
+        start, end = attrs.get("start_datetime"), attrs.get("end_datetime")
+        if start is not None and end is not None and start >= end:
+            raise serializers.ValidationError({"endDatetime": ["Must be later than startDatetime."]})
+        return attrs
+
+
+class ModuleInputSerializer(CatalogueInputSerializer):
+    title = serializers.CharField(max_length=255)
+    description = serializers.CharField()
+    image = ImageUploadField()
+    status = choice_field(WRITABLE_STATUSES, required=False, help_text="DELETE archives.")
+    courseId = serializers.UUIDField(source="course_id")
+    ordering = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="Position in the course; omitted appends."
+    )
+
+
+class MediaContentSerializer(serializers.Serializer):
+    format = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    sub_format = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    source = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    params = JSONObjectField(required=False)
+
+
+@extend_schema_field(MediaContentSerializer)
+class MediaContentField(serializers.Field):
+    """`mediaContent` as an object, a JSON string, or bracketed multipart fields."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        data = JSONObjectField().run_validation(data)
+        content = MediaContentSerializer(data=data)
+        if not content.is_valid():
+            raise serializers.ValidationError(content.errors)
+        return dict(content.validated_data)
+
+
+class LessonInputSerializer(CatalogueInputSerializer):
+    title = serializers.CharField(max_length=255)
+    description = serializers.CharField()
+    content = serializers.CharField(required=False, allow_blank=True)
+    alias = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    shortDesc = serializers.CharField(source="short_desc", max_length=500, required=False, allow_blank=True)
+    image = ImageUploadField()
+    status = choice_field(WRITABLE_STATUSES, required=False, help_text="DELETE archives.")
+    format = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    duration = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    startDate = AwareDateTimeField(source="start_date", required=False, allow_null=True)
+    endDate = AwareDateTimeField(source="end_date", required=False, allow_null=True)
+    storage = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    freeLesson = serializers.BooleanField(source="free_lesson", required=False)
+    noOfAttempts = serializers.IntegerField(source="no_of_attempts", min_value=0, required=False, help_text="0 = unlimited.")
+    attemptsGrade = choice_field(AttemptsGrade.choices, source="attempts_grade", required=False)
+    considerMarks = serializers.BooleanField(source="consider_marks", required=False)
+    mediaId = serializers.UUIDField(source="media_id", required=False, allow_null=True)
+    mediaContent = MediaContentField(source="media_content")
+    eligibilityCriteria = LessonIdListField(source="eligibility_criteria", required=False)
+    idealTime = serializers.IntegerField(source="ideal_time", min_value=0, required=False, allow_null=True)
+    resume = serializers.BooleanField(required=False)
+    totalMarks = serializers.IntegerField(source="total_marks", min_value=0, required=False, allow_null=True)
+    passingMarks = serializers.IntegerField(source="passing_marks", min_value=0, required=False, allow_null=True)
+    inLib = serializers.BooleanField(source="in_lib", required=False)
+    params = JSONObjectField(required=False)
+    courseId = serializers.UUIDField(source="course_id", required=False, allow_null=True)
+    moduleId = serializers.UUIDField(source="module_id", required=False, allow_null=True)
+    ordering = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="Position within the module named by moduleId."
+    )
+
+    def validate(self, attrs):
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        if start is not None and end is not None and start >= end:
+            raise serializers.ValidationError({"endDate": ["Must be later than startDate."]})
+        return attrs
+
+
+class PlacementInputSerializer(CatalogueInputSerializer):
+    courseId = serializers.UUIDField(source="course_id")
+    moduleId = serializers.UUIDField(source="module_id")
+    lessonId = serializers.UUIDField(source="lesson_id")
+    ordering = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+# --- output (documentation of courses.api.rendering) ------------------------------------------
+
+
+class AuthoredOutput(serializers.Serializer):
+    createdBy = serializers.UUIDField(allow_null=True)
+    createdAt = serializers.DateTimeField()
+    updatedBy = serializers.UUIDField(allow_null=True)
+    updatedAt = serializers.DateTimeField(allow_null=True)
+
+
+class CourseOutputSerializer(AuthoredOutput):
+    courseId = serializers.UUIDField()
+    tenantId = serializers.UUIDField()
+    title = serializers.CharField()
+    shortDescription = serializers.CharField()
+    description = serializers.CharField()
+    image = serializers.URLField(allow_null=True, help_text="Absolute URL of the stored image.")
+    featured = serializers.BooleanField()
+    free = serializers.BooleanField()
+    paid = serializers.BooleanField(help_text="Always the opposite of `free`.")
+    certificate_term = serializers.ChoiceField(choices=CertificateTerm.choices)
+    certificate_id = serializers.CharField()
+    startDatetime = serializers.DateTimeField()
+    endDatetime = serializers.DateTimeField()
+    adminApproval = serializers.BooleanField()
+    autoEnroll = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=WRITABLE_STATUSES)
+    params = JSONObjectField()
+
+
+@extend_schema_serializer(many=False)  # the list action answers one {count, courses} object
+class CourseListOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Total across all pages.")
+    courses = CourseOutputSerializer(many=True)
+
+
+class ModuleOutputSerializer(AuthoredOutput):
+    moduleId = serializers.UUIDField()
+    tenantId = serializers.UUIDField()
+    courseId = serializers.UUIDField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    ordering = serializers.IntegerField()
+    image = serializers.URLField(allow_null=True)
+    status = serializers.ChoiceField(choices=WRITABLE_STATUSES)
+
+
+class MediaContentOutputSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    format = serializers.CharField()
+    sub_format = serializers.CharField()
+    source = serializers.CharField()
+    params = JSONObjectField()
+
+
+class LessonOutputSerializer(AuthoredOutput):
+    lessonId = serializers.UUIDField()
+    tenantId = serializers.UUIDField()
+    title = serializers.CharField()
+    alias = serializers.CharField()
+    description = serializers.CharField()
+    content = serializers.CharField()
+    shortDesc = serializers.CharField()
+    image = serializers.URLField(allow_null=True)
+    status = serializers.ChoiceField(choices=WRITABLE_STATUSES)
+    format = serializers.CharField()
+    duration = serializers.IntegerField(allow_null=True)
+    startDate = serializers.DateTimeField(allow_null=True)
+    endDate = serializers.DateTimeField(allow_null=True)
+    storage = serializers.CharField()
+    freeLesson = serializers.BooleanField()
+    noOfAttempts = serializers.IntegerField(help_text="0 means unlimited.")
+    attemptsGrade = serializers.ChoiceField(choices=AttemptsGrade.choices)
+    considerMarks = serializers.BooleanField()
+    mediaId = serializers.UUIDField(allow_null=True)
+    mediaContent = MediaContentOutputSerializer(allow_null=True)
+    eligibilityCriteria = serializers.ListField(child=serializers.UUIDField())
+    idealTime = serializers.IntegerField(allow_null=True, help_text="Minutes.")
+    resume = serializers.BooleanField()
+    totalMarks = serializers.IntegerField(allow_null=True)
+    passingMarks = serializers.IntegerField(allow_null=True)
+    inLib = serializers.BooleanField()
+    params = JSONObjectField()
+    ordering = serializers.IntegerField(allow_null=True, help_text="Of the placement described.")
+    courseId = serializers.UUIDField(allow_null=True, help_text="Of the placement described (first one on GET by id).")
+    moduleId = serializers.UUIDField(allow_null=True)
+
+
+class PlacementOutputSerializer(serializers.Serializer):
+    placementId = serializers.UUIDField()
+    courseId = serializers.UUIDField()
+    moduleId = serializers.UUIDField()
+    ordering = serializers.IntegerField()
+
+
+class LessonDetailOutputSerializer(LessonOutputSerializer):
+    placements = PlacementOutputSerializer(many=True)
+
+
+@extend_schema_serializer(many=False)
+class LessonListOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Total across all pages.")
+    lessons = LessonOutputSerializer(many=True)
+
+
+class ModuleWithLessonsOutputSerializer(ModuleOutputSerializer):
+    lessons = LessonOutputSerializer(many=True)
+
+
+class CourseDetailsOutputSerializer(CourseOutputSerializer):
+    modules = ModuleWithLessonsOutputSerializer(many=True)
+
+
+class PlacementCreatedOutputSerializer(serializers.Serializer):
+    lessonId = serializers.UUIDField()
+    courseId = serializers.UUIDField()
+    moduleId = serializers.UUIDField()
+    placementId = serializers.UUIDField()
+    ordering = serializers.IntegerField()
+    message = serializers.CharField()

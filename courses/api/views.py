@@ -1,0 +1,390 @@
+"""Courses, modules and lessons endpoints (lms-service-api.md, DECISIONS §1–§3).
+
+Views parse input, call one service or selector, and shape output with `courses.api.rendering`.
+Visibility: authors (admin, instructor) see unpublished and published content; learners only
+published; archived content answers 404 to everybody.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from courses import selectors, services
+from courses.api import rendering
+from courses.api.fields import request_body
+from courses.api.filters import CourseFilter, LessonFilter
+from courses.api.serializers import (
+    CourseDetailsOutputSerializer,
+    CourseInputSerializer,
+    CourseListOutputSerializer,
+    CourseOutputSerializer,
+    LessonDetailOutputSerializer,
+    LessonInputSerializer,
+    LessonListOutputSerializer,
+    LessonOutputSerializer,
+    ModuleInputSerializer,
+    ModuleOutputSerializer,
+    PlacementCreatedOutputSerializer,
+    PlacementInputSerializer,
+)
+from courses.models import Course, Lesson, Module
+from lms.api.errors import NotFoundError
+from lms.api.pagination import paginate
+from lms.api.permissions import AuthorWritesAuthenticatedReads, IsAuthor
+from lms.api.views import TenantScopedViewSet, created
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1."),
+    OpenApiParameter("limit", int, description="Items per page (default 20, at most 100)."),
+]
+ARRAY_PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1. The total is in the X-Total-Count header."),
+    OpenApiParameter("limit", int, description="Items per page (default 20, at most 100)."),
+]
+DELETED = {200: OpenApiResponse(description="Archived; `result` is null.")}
+# The document spells these two with a capital letter in places; both spellings are read.
+COURSE_ALIASES = {"Certificate_term": "certificate_term", "Certificate_id": "certificate_id"}
+
+
+def _body(serializer_class, request, *, partial: bool = False, aliases: dict | None = None) -> dict:
+    serializer = serializer_class(data=request_body(request, aliases=aliases), partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _multipart_or_json(serializer):
+    return {"multipart/form-data": serializer, "application/json": serializer}
+
+
+def _array(rows: list, count: int) -> Response:
+    return Response(rows, headers={"X-Total-Count": str(count)})
+
+
+class CatalogueViewSet(TenantScopedViewSet):
+    permission_classes = [AuthorWritesAuthenticatedReads]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    filter_backends: list = []
+
+    @property
+    def learner(self) -> bool:
+        return not self.request.user.is_staff_role
+
+    @property
+    def image_url(self):
+        return rendering.image_url_builder(self.request)
+
+    # Objects an author may write: in the tenant and not archived (archived ones answer 404).
+    def author_course(self, course_id: uuid.UUID) -> Course:
+        return self.get_object_or_404(selectors.courses_visible(tenant_id=self.tenant_id, learner=False), pk=course_id)
+
+    def author_module(self, module_id: uuid.UUID) -> Module:
+        return self.get_object_or_404(
+            selectors.modules_visible(tenant_id=self.tenant_id, learner=False).select_related("course"), pk=module_id
+        )
+
+    def author_lesson(self, lesson_id: uuid.UUID) -> Lesson:
+        return self.get_object_or_404(selectors.lessons_visible(tenant_id=self.tenant_id, learner=False), pk=lesson_id)
+
+    def visible_course_row(self, course_id: uuid.UUID) -> dict:
+        row = selectors.course_row(tenant_id=self.tenant_id, course_id=course_id, learner=self.learner)
+        if row is None:
+            raise NotFoundError("No course with that id in this tenant.")
+        return row
+
+    def visible_module_row(self, module_id: uuid.UUID) -> dict:
+        row = selectors.module_row(tenant_id=self.tenant_id, module_id=module_id, learner=self.learner)
+        if row is None:
+            raise NotFoundError("No module with that id in this tenant.")
+        return row
+
+
+class CourseViewSet(CatalogueViewSet):
+    queryset = Course.objects.all()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CourseFilter
+    api_ids = {
+        "create": "api.course.create",
+        "list": "api.course.list",
+        "retrieve": "api.course.get",
+        "details": "api.course.get",
+        "update": "api.course.update",
+        "destroy": "api.course.delete",
+    }
+
+    def _course_data(self, course_id: uuid.UUID) -> dict:
+        return rendering.course_data(self.visible_course_row(course_id), self.image_url)
+
+    @extend_schema(
+        summary="Create a course (multipart, with an image)",
+        request=_multipart_or_json(CourseInputSerializer),
+        responses={201: CourseOutputSerializer},
+    )
+    def create(self, request):
+        data = _body(CourseInputSerializer, request, aliases=COURSE_ALIASES)
+        course = services.course_create(tenant_id=self.tenant_id, created_by=request.user.user_id, **data)
+        return created(self._course_data(course.pk))
+
+    @extend_schema(
+        summary="List courses (filters status, featured, free, q; paginated)",
+        parameters=PAGE_PARAMETERS,
+        responses=CourseListOutputSerializer,
+    )
+    def list(self, request):
+        courses = self.filter_queryset(selectors.courses_visible(tenant_id=self.tenant_id, learner=self.learner))
+        count, rows = paginate(selectors.course_values(courses), request)
+        return Response({"count": count, "courses": [rendering.course_data(row, self.image_url) for row in rows]})
+
+    @extend_schema(summary="Get a course", responses=CourseOutputSerializer)
+    def retrieve(self, request, pk):
+        return Response(self._course_data(pk))
+
+    @extend_schema(summary="Get a course with its modules and their lessons, in order", responses=CourseDetailsOutputSerializer)
+    def details(self, request, pk):
+        tree = selectors.course_tree(tenant_id=self.tenant_id, course_id=pk, learner=self.learner)
+        if tree is None:
+            raise NotFoundError("No course with that id in this tenant.")
+        return Response(rendering.course_tree_data(tree, self.image_url))
+
+    @extend_schema(
+        summary="Update a course (multipart; send only the fields to change)",
+        request=_multipart_or_json(CourseInputSerializer(partial=True)),
+        responses=CourseOutputSerializer,
+    )
+    def update(self, request, pk):
+        course = self.author_course(pk)
+        data = _body(CourseInputSerializer, request, partial=True, aliases=COURSE_ALIASES)
+        image = data.pop("image", services.UNCHANGED)
+        services.course_update(course=course, updated_by=request.user.user_id, changes=data, image=image)
+        return Response(self._course_data(pk))
+
+    @extend_schema(summary="Archive a course with its modules and placements", responses=DELETED)
+    def destroy(self, request, pk):
+        services.course_archive(course=self.author_course(pk), updated_by=request.user.user_id)
+        return Response(None)
+
+
+class ModuleViewSet(CatalogueViewSet):
+    queryset = Module.objects.all()
+    api_ids = {
+        "create": "api.module.create",
+        "retrieve": "api.module.get",
+        "by_course": "api.module.list",
+        "update": "api.module.update",
+        "destroy": "api.module.delete",
+    }
+
+    def _module_data(self, module_id: uuid.UUID) -> dict:
+        return rendering.module_data(self.visible_module_row(module_id), self.image_url)
+
+    @extend_schema(
+        summary="Create a module in a course (appended unless `ordering` is given)",
+        request=_multipart_or_json(ModuleInputSerializer),
+        responses={201: ModuleOutputSerializer},
+    )
+    def create(self, request):
+        data = _body(ModuleInputSerializer, request)
+        course = self.author_course(data.pop("course_id"))
+        module = services.module_create(course=course, created_by=request.user.user_id, **data)
+        return created(self._module_data(module.pk))
+
+    @extend_schema(summary="Get a module", responses=ModuleOutputSerializer)
+    def retrieve(self, request, pk):
+        return Response(self._module_data(pk))
+
+    @extend_schema(
+        summary="List a course's modules in order (an array; paginated)",
+        parameters=ARRAY_PAGE_PARAMETERS,
+        responses=ModuleOutputSerializer(many=True),
+    )
+    def by_course(self, request, course_id):
+        self.visible_course_row(course_id)
+        count, rows = paginate(
+            selectors.module_values_for_course(tenant_id=self.tenant_id, course_id=course_id, learner=self.learner),
+            request,
+        )
+        return _array([rendering.module_data(row, self.image_url) for row in rows], count)
+
+    @extend_schema(
+        summary="Update a module; `ordering` moves it among its siblings",
+        request=_multipart_or_json(ModuleInputSerializer(partial=True)),
+        responses=ModuleOutputSerializer,
+    )
+    def update(self, request, pk):
+        module = self.author_module(pk)
+        data = _body(ModuleInputSerializer, request, partial=True)
+        image = data.pop("image", services.UNCHANGED)
+        course_id = data.pop("course_id", None)
+        if course_id is not None:
+            data["course"] = self.author_course(course_id)
+        services.module_update(module=module, updated_by=request.user.user_id, changes=data, image=image)
+        return Response(self._module_data(pk))
+
+    @extend_schema(summary="Archive a module", responses=DELETED)
+    def destroy(self, request, pk):
+        services.module_archive(module=self.author_module(pk), updated_by=request.user.user_id)
+        return Response(None)
+
+
+class _FormatIsAFilter:
+    URL_FORMAT_OVERRIDE = None
+
+
+class LessonContentNegotiation(DefaultContentNegotiation):
+    """`?format=video` filters lessons (spec); it must not select DRF's renderer by that name."""
+
+    settings = _FormatIsAFilter
+
+
+_LESSON_EXTRAS = ("image", "media_id", "media_content", "course_id", "module_id", "ordering")
+
+
+class LessonViewSet(CatalogueViewSet):
+    queryset = Lesson.objects.all()
+    content_negotiation_class = LessonContentNegotiation
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = LessonFilter
+    api_ids = {
+        "create": "api.lesson.create",
+        "list": "api.lesson.list",
+        "retrieve": "api.lesson.get",
+        "by_module": "api.lesson.list",
+        "by_course": "api.lesson.list",
+        "update": "api.lesson.update",
+        "destroy": "api.lesson.delete",
+        "place": "api.lesson.add",
+    }
+
+    def get_permissions(self):
+        if self.action == "place":
+            return [IsAuthor()]
+        return super().get_permissions()
+
+    def _split(self, data: dict) -> tuple[dict, dict]:
+        extras = {name: data.pop(name) for name in _LESSON_EXTRAS if name in data}
+        course_id, module_id = extras.pop("course_id", None), extras.pop("module_id", None)
+        extras["course"] = self.author_course(course_id) if course_id else None
+        extras["module"] = self.author_module(module_id) if module_id else None
+        return data, extras
+
+    def _lesson_data(self, placed: services.PlacedLesson) -> dict:
+        row = selectors.lesson_row_in_placement(
+            tenant_id=self.tenant_id,
+            lesson_id=placed.lesson.pk,
+            placement_id=placed.placement.pk if placed.placement else None,
+        )
+        return rendering.lesson_data(row, self.image_url)
+
+    @extend_schema(
+        summary="Create a lesson (multipart; mediaContent nested; optional courseId+moduleId placement)",
+        request=_multipart_or_json(LessonInputSerializer),
+        responses={201: LessonOutputSerializer},
+    )
+    def create(self, request):
+        attributes, extras = self._split(_body(LessonInputSerializer, request))
+        placed = services.lesson_create(
+            tenant_id=self.tenant_id, created_by=request.user.user_id, **extras, **attributes
+        )
+        return created(self._lesson_data(placed))
+
+    @extend_schema(
+        summary="List lessons (filters status, format, courseId, moduleId, inLib; paginated)",
+        parameters=PAGE_PARAMETERS,
+        responses=LessonListOutputSerializer,
+    )
+    def list(self, request):
+        lessons = self.filter_queryset(selectors.lessons_visible(tenant_id=self.tenant_id, learner=self.learner))
+        count, rows = paginate(selectors.lesson_values(lessons), request)
+        rows = selectors.lesson_rows_with_first_placement(
+            tenant_id=self.tenant_id,
+            learner=self.learner,
+            rows=rows,
+            course_id=request.query_params.get("courseId") or None,
+            module_id=request.query_params.get("moduleId") or None,
+        )
+        return Response({"count": count, "lessons": rendering.lessons_data(rows, self.image_url)})
+
+    @extend_schema(summary="Get a lesson with all its placements", responses=LessonDetailOutputSerializer)
+    def retrieve(self, request, pk):
+        detail = selectors.lesson_detail(tenant_id=self.tenant_id, lesson_id=pk, learner=self.learner)
+        if detail is None:
+            raise NotFoundError("No lesson with that id in this tenant.")
+        row, placements = detail
+        data = rendering.lesson_data(row, self.image_url)
+        data["placements"] = [rendering.placement_data(placement) for placement in placements]
+        return Response(data)
+
+    @extend_schema(
+        summary="List a module's lessons in order (an array; paginated)",
+        parameters=ARRAY_PAGE_PARAMETERS,
+        responses=LessonOutputSerializer(many=True),
+    )
+    def by_module(self, request, module_id):
+        self.visible_module_row(module_id)
+        count, rows = paginate(
+            selectors.lesson_placements_in_module(tenant_id=self.tenant_id, module_id=module_id, learner=self.learner),
+            request,
+        )
+        return _array(rendering.lessons_data(selectors.lesson_rows_from_placements(rows), self.image_url), count)
+
+    @extend_schema(
+        summary="List a course's lessons, module by module, in order (an array; paginated)",
+        parameters=ARRAY_PAGE_PARAMETERS,
+        responses=LessonOutputSerializer(many=True),
+    )
+    def by_course(self, request, course_id):
+        self.visible_course_row(course_id)
+        count, rows = paginate(
+            selectors.lesson_placements_in_course(tenant_id=self.tenant_id, course_id=course_id, learner=self.learner),
+            request,
+        )
+        return _array(rendering.lessons_data(selectors.lesson_rows_from_placements(rows), self.image_url), count)
+
+    @extend_schema(
+        summary="Update a lesson; moduleId(+courseId) with ordering moves (or adds) that placement",
+        request=_multipart_or_json(LessonInputSerializer(partial=True)),
+        responses=LessonOutputSerializer,
+    )
+    def update(self, request, pk):
+        lesson = self.author_lesson(pk)
+        changes, extras = self._split(_body(LessonInputSerializer, request, partial=True))
+        extras.setdefault("image", services.UNCHANGED)
+        placed = services.lesson_update(lesson=lesson, updated_by=request.user.user_id, changes=changes, **extras)
+        if placed.placement is None:
+            row, _ = selectors.lesson_detail(tenant_id=self.tenant_id, lesson_id=pk, learner=False)
+            return Response(rendering.lesson_data(row, self.image_url))
+        return Response(self._lesson_data(placed))
+
+    @extend_schema(summary="Archive a lesson", responses=DELETED)
+    def destroy(self, request, pk):
+        services.lesson_archive(lesson=self.author_lesson(pk), updated_by=request.user.user_id)
+        return Response(None)
+
+    @extend_schema(
+        summary="Place an existing lesson in a course's module",
+        request=_multipart_or_json(PlacementInputSerializer),
+        responses={201: PlacementCreatedOutputSerializer},
+    )
+    def place(self, request):
+        data = _body(PlacementInputSerializer, request)
+        course = self.author_course(data["course_id"])
+        module = self.author_module(data["module_id"])
+        lesson = self.author_lesson(data["lesson_id"])
+        placement = services.placement_create(
+            course=course, module=module, lesson=lesson, created_by=request.user.user_id, ordering=data.get("ordering")
+        )
+        return created(
+            {
+                "lessonId": str(lesson.pk),
+                "courseId": str(course.pk),
+                "moduleId": str(module.pk),
+                "placementId": str(placement.pk),
+                "ordering": placement.ordering,
+                "message": "Lesson successfully added to course and module",
+            }
+        )

@@ -1,0 +1,143 @@
+"""Input and output shapes of the enrollment endpoints (snake_case, as the spec names them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO-8601 datetime that must carry its timezone (DECISIONS §1): naive input is a 400."""
+
+    default_error_messages = {
+        "naive": "Give the datetime with a timezone, e.g. 2025-12-31T23:59:59Z; a naive datetime is ambiguous.",
+    }
+
+    def to_internal_value(self, value):
+        parsed = value
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None  # the parent reports the format error
+        if isinstance(parsed, dt.datetime) and timezone.is_naive(parsed):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class ParamsField(serializers.Field):
+    """A JSON object, sent as an object or (in multipart forms) as a JSON string."""
+
+    default_error_messages = {"not_object": "Send a JSON object, e.g. {{\"source\": \"crm\"}}."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                self.fail("not_object")
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class EnrollmentCreateInputSerializer(serializers.Serializer):
+    course_id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    unlimited_plan = serializers.BooleanField(default=False, help_text="Staff only: no end_time, never expires.")
+    before_expiry_mail = serializers.BooleanField(
+        default=False, help_text="Staff only: record that the reminder before expiry was already sent."
+    )
+    after_expiry_mail = serializers.BooleanField(
+        default=False, help_text="Staff only: record that the notice after expiry was already sent."
+    )
+    params = ParamsField(default=dict)
+
+
+class EnrollmentUpdateInputSerializer(serializers.Serializer):
+    """Every field is optional; only the fields sent change (staff only)."""
+
+    end_time = AwareDateTimeField(required=False, allow_null=True)
+    unlimited_plan = serializers.BooleanField(required=False)
+    before_expiry_mail = serializers.BooleanField(required=False)
+    after_expiry_mail = serializers.BooleanField(required=False)
+    params = ParamsField(required=False)
+    active = serializers.BooleanField(required=False, help_text="true approves (activates), false deactivates.")
+    course_id = serializers.UUIDField(required=False, help_text="Immutable: accepted only when unchanged.")
+    user_id = serializers.UUIDField(required=False, help_text="Immutable: accepted only when unchanged.")
+    state = serializers.IntegerField(
+        required=False, help_text="Follows course progress: accepted only when unchanged."
+    )
+    enrolled_by = serializers.UUIDField(
+        required=False, help_text="Ignored: the enrolling user never changes (identity comes from the token)."
+    )
+
+
+class EnrollmentListQuerySerializer(serializers.Serializer):
+    user_id = serializers.UUIDField(required=False)
+    course_id = serializers.UUIDField(required=False)
+
+
+class EnrollmentDeleteQuerySerializer(serializers.Serializer):
+    hard = serializers.BooleanField(
+        default=False, help_text="Staff only: erase an enrollment that never started instead of deactivating it."
+    )
+
+
+class EnrollmentOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    course_id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    tenantId = serializers.UUIDField(source="tenant_id")  # noqa: N815 (the documented wire name)
+    batch_id = serializers.UUIDField()
+    enrolled_on_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField(allow_null=True)
+    state = serializers.IntegerField(help_text="0 not started, 1 in progress, 2 completed; follows course progress.")
+    active = serializers.BooleanField(help_text="false while waiting for approval or after deactivation.")
+    unlimited_plan = serializers.BooleanField()
+    before_expiry_mail = serializers.BooleanField()
+    after_expiry_mail = serializers.BooleanField()
+    params = ParamsField()
+    enrolled_by = serializers.UUIDField(allow_null=True)
+    enrolled_at = serializers.DateTimeField()
+    updated_by = serializers.UUIDField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class EnrollmentWithCourseOutputSerializer(EnrollmentOutputSerializer):
+    title = serializers.CharField(source="course.title")
+    shortDescription = serializers.CharField(source="course.short_description")  # noqa: N815
+    description = serializers.CharField(source="course.description")
+    image = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_image(self, enrollment) -> str | None:
+        image = enrollment.course.image
+        if not image:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(image.url) if request is not None else image.url
+
+
+class EnrollmentListOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Total across all pages.")
+    enrollments = EnrollmentWithCourseOutputSerializer(many=True)
+
+
+class EnrollmentConflictSerializer(serializers.Serializer):
+    """`result` of a 409: the enrollment the request collided with."""
+
+    id = serializers.UUIDField(help_text="The existing enrollment's id.")
+
+
+class EnrollmentHasProgressSerializer(EnrollmentConflictSerializer):
+    state = serializers.IntegerField(help_text="The enrollment's progress state (1 or 2).")

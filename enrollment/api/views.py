@@ -1,0 +1,133 @@
+"""Enrollment endpoints (spec "User Enrollment"; DECISIONS §2, §4). Thin: parse, call, shape."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from enrollment import selectors, services
+from enrollment.api.serializers import (
+    EnrollmentConflictSerializer,
+    EnrollmentCreateInputSerializer,
+    EnrollmentDeleteQuerySerializer,
+    EnrollmentHasProgressSerializer,
+    EnrollmentListOutputSerializer,
+    EnrollmentListQuerySerializer,
+    EnrollmentOutputSerializer,
+    EnrollmentUpdateInputSerializer,
+    EnrollmentWithCourseOutputSerializer,
+)
+from enrollment.models import Enrollment
+from lms.api.errors import ForbiddenError
+from lms.api.pagination import PageQuerySerializer, paginate
+from lms.api.permissions import ensure_self_or_staff
+from lms.api.schema import EnvelopeAutoSchema
+from lms.api.views import TenantScopedViewSet
+
+_UPDATABLE = (
+    "end_time", "unlimited_plan", "before_expiry_mail", "after_expiry_mail", "params", "active",
+    "course_id", "user_id", "state",
+)  # fmt: skip
+
+
+class EnrollmentSchema(EnvelopeAutoSchema):
+    def _is_list_view(self, serializer=None):
+        # GET /enrollments answers one object, {count, enrollments}, not a bare array.
+        return False
+
+
+class EnrollmentViewSet(TenantScopedViewSet):
+    queryset = Enrollment.objects.all()
+    schema = EnrollmentSchema()
+    api_ids = {
+        "create": "api.enrollment.create",
+        "list": "api.enrollment.list",
+        "update": "api.enrollment.update",
+        "destroy": "api.enrollment.delete",
+    }
+
+    def scope_queryset(self, queryset):
+        # A learner's view of the table is their own rows: others' enrollments answer 404.
+        if not self.request.user.is_staff_role:
+            queryset = queryset.filter(user_id=self.request.user.user_id)
+        return queryset
+
+    @extend_schema(
+        request=EnrollmentCreateInputSerializer,
+        responses={
+            201: EnrollmentOutputSerializer,
+            409: OpenApiResponse(EnrollmentConflictSerializer, description="Already enrolled; `result.id` is that enrollment."),
+        },
+        summary="Enroll a user in a course",
+    )
+    def create(self, request):
+        body = EnrollmentCreateInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        enrollment = services.enrollment_enroll(
+            tenant_id=self.tenant_id,
+            enrolled_by=request.user.user_id,
+            by_staff=request.user.is_staff_role,
+            **body.validated_data,
+        )
+        return Response(EnrollmentOutputSerializer(enrollment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[EnrollmentListQuerySerializer, PageQuerySerializer],
+        responses=EnrollmentListOutputSerializer,
+        operation_id="enrollments_list",
+        summary="List enrollments with their course details",
+    )
+    def list(self, request):
+        query = EnrollmentListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user_id = query.validated_data.get("user_id")
+        ensure_self_or_staff(request.user, user_id)
+        if not request.user.is_staff_role:
+            user_id = request.user.user_id
+        enrollments = selectors.enrollment_list(
+            tenant_id=self.tenant_id, user_id=user_id, course_id=query.validated_data.get("course_id")
+        )
+        count, page = paginate(enrollments, request)
+        rows = EnrollmentWithCourseOutputSerializer(page, many=True, context={"request": request}).data
+        return Response({"count": count, "enrollments": rows})
+
+    @extend_schema(
+        request=EnrollmentUpdateInputSerializer,
+        responses=EnrollmentOutputSerializer,
+        summary="Update an enrollment (admin/instructor)",
+    )
+    def update(self, request, pk=None):
+        if not request.user.is_staff_role:
+            raise ForbiddenError(
+                "Only admins and instructors may update enrollments; a learner may DELETE their own to leave.",
+            )
+        enrollment = self.get_object()
+        body = EnrollmentUpdateInputSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        changes = {name: value for name, value in body.validated_data.items() if name in _UPDATABLE}
+        enrollment = services.enrollment_update(enrollment=enrollment, updated_by=request.user.user_id, **changes)
+        return Response(EnrollmentOutputSerializer(enrollment).data)
+
+    @extend_schema(
+        parameters=[EnrollmentDeleteQuerySerializer],
+        responses={
+            200: OpenApiResponse(description="Deactivated (or erased with hard=true); `result` is null."),
+            409: OpenApiResponse(
+                EnrollmentHasProgressSerializer, description="hard=true on an enrollment with progress; deactivate it instead."
+            ),
+        },
+        summary="Deactivate an enrollment (or erase one that never started)",
+    )
+    def destroy(self, request, pk=None):
+        query = EnrollmentDeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        hard = query.validated_data["hard"]
+        if hard and not request.user.is_staff_role:
+            raise ForbiddenError("Only admins and instructors may erase enrollments; leave out hard=true to leave.")
+        enrollment = self.get_object()
+        if hard:
+            services.enrollment_hard_delete(enrollment=enrollment)
+        else:
+            services.enrollment_deactivate(enrollment_ids=[enrollment.pk], deactivated_by=request.user.user_id)
+        return Response(None)

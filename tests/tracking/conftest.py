@@ -1,0 +1,21 @@
+"""Fixtures for the tracking tests: a published course and an enrolled learner."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import build_course
+from tests.tracking.helpers import enroll
+
+
+@pytest.fixture
+def course(tenant):
+    """A published course with 2 modules × 2 published lessons."""
+    return build_course(tenant=tenant, modules=2, lessons_per_module=2)
+
+
+@pytest.fixture
+def enrolled_learner(learner_client, course):
+    """The learner client, enrolled (directly, batch = course) in `course`."""
+    learner_client.enrollment = enroll(course, learner_client.user_id)
+    return learner_client

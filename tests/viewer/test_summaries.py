@@ -1,0 +1,322 @@
+"""/v1/viewer/summary/list|read|delete: enrolment summaries straight from enrolments and tracks."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from lms.models import Tenant
+from tests.factories import PlacementFactory, build_course
+from tests.viewer.conftest import enrol, lesson_ids, wrapped
+from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack, IssuedCertificate
+from tracking.services import course_tracks_recount_for_course, lesson_completion_record
+from viewer.models import SummaryDeletion
+
+pytestmark = pytest.mark.django_db
+
+TS = 1_700_000_000_000
+
+
+def _post(client, path, **fields):
+    return client.post(path, wrapped(**fields), format="json")
+
+
+def summary_list(client, user_id):
+    response = client.get(f"/v1/viewer/summary/list/{user_id}")
+    assert response.status_code == 200, response.json()
+    assert response.json()["id"] == "api.viewer.summary.list"
+    return response.json()["result"]["summary"]
+
+
+def summary_read(client, **fields):
+    return _post(client, "/v1/viewer/summary/read", **fields)
+
+
+def test_an_enrolment_has_a_summary_from_the_moment_of_enrolment(learner_client, course, enrolled):
+    [summary] = summary_list(learner_client, learner_client.user_id)
+
+    lessons = lesson_ids(course)
+    assert summary == {
+        "userId": str(learner_client.user_id),
+        "collectionId": str(course.id),
+        "batchId": str(course.id),
+        "enrolledDate": int(enrolled.enrolled_on_time.timestamp() * 1000),
+        "active": True,
+        "contentStatus": {str(lesson): 0 for lesson in lessons},
+        "assessmentStatus": {},
+        "collection": {
+            "identifier": str(course.id), "name": course.title, "logo": None, "leafNodesCount": 4,
+            "description": course.description,
+        },
+        "issuedCertificates": [],
+        "completedOn": None,
+        "lastAccessedOn": None,
+        "progress": 0,
+        "status": 0,
+    }
+
+
+def test_summary_follows_views_assessments_and_completion(learner_client, course, enrolled):
+    lessons = lesson_ids(course)
+    _post(learner_client, "/v1/view/start", contentId=lessons[0], collectionId=course.id)
+    _post(learner_client, "/v1/view/end", contentId=lessons[1], collectionId=course.id)
+    learner_client.post("/v1/assessment/submit", wrapped(
+        contentId=lessons[1], collectionId=course.id,
+        assessments=[{"attemptId": "a1", "assessmentTs": TS, "events": [{"questionId": "q", "score": 3, "max_score": 4}]}],
+    ), format="json")
+
+    [summary] = summary_list(learner_client, learner_client.user_id)
+    assert summary["contentStatus"] == {str(lessons[0]): 1, str(lessons[1]): 2, str(lessons[2]): 0, str(lessons[3]): 0}
+    assert summary["assessmentStatus"] == {str(lessons[1]): {"score": 3.0, "max_score": 4.0}}
+    assert (summary["progress"], summary["status"], summary["completedOn"]) == (25, 1, None)
+    assert summary["lastAccessedOn"] is not None
+
+    for lesson in lessons[2:] + lessons[:1]:
+        _post(learner_client, "/v1/view/end", contentId=lesson, collectionId=course.id)
+    [summary] = summary_list(learner_client, learner_client.user_id)
+    track = CourseTrack.objects.get(enrollment=enrolled)
+    certificate = IssuedCertificate.objects.get(track=track)
+    assert (summary["progress"], summary["status"]) == (100, 2)
+    assert summary["completedOn"] == int(track.timeend.timestamp() * 1000)
+    assert summary["issuedCertificates"] == [{
+        "name": certificate.name, "id": str(certificate.id), "token": certificate.token,
+        "lastIssuedOn": certificate.issued_at.isoformat(),
+    }]
+
+
+def test_lessons_completed_through_lesson_tracking_show_in_the_summary(learner_client, course, enrolled, tenant):
+    lessons = lesson_ids(course)
+    for lesson in lessons[:2]:
+        lesson_completion_record(
+            tenant_id=tenant.id, user_id=learner_client.user_id, course_id=course.id, batch_id=course.id,
+            lesson_id=lesson,
+        )
+
+    [summary] = summary_list(learner_client, learner_client.user_id)
+
+    assert [summary["contentStatus"][str(lesson)] for lesson in lessons] == [2, 2, 0, 0]
+    assert (summary["progress"], summary["status"]) == (50, 1)
+
+
+def test_lessons_added_after_completion_keep_the_course_completed(learner_client, course, enrolled, tenant):
+    for lesson in lesson_ids(course):
+        _post(learner_client, "/v1/view/end", contentId=lesson, collectionId=course.id)
+    [before] = summary_list(learner_client, learner_client.user_id)
+
+    added = PlacementFactory(module=course.modules.first(), course=course, tenant=tenant)
+    course_tracks_recount_for_course(course_id=course.id)
+
+    [after] = summary_list(learner_client, learner_client.user_id)
+    assert (after["status"], after["progress"], after["completedOn"]) == (2, 100, before["completedOn"])
+    assert after["collection"]["leafNodesCount"] == 5
+    assert after["contentStatus"][str(added.lesson_id)] == 0
+
+
+def test_lessons_added_before_completion_lower_the_percentage(learner_client, course, enrolled, tenant):
+    for lesson in lesson_ids(course)[:2]:
+        _post(learner_client, "/v1/view/end", contentId=lesson, collectionId=course.id)
+    PlacementFactory(module=course.modules.first(), course=course, tenant=tenant)
+    course_tracks_recount_for_course(course_id=course.id)
+
+    [summary] = summary_list(learner_client, learner_client.user_id)
+
+    assert (summary["progress"], summary["status"]) == (40, 1)
+
+
+def test_carry_forward_counts_completion_from_other_contexts(learner_client, course, tenant):
+    tenant.carry_forward = Tenant.CarryForward.CARRY
+    tenant.save(update_fields=["carry_forward"])
+    lesson = lesson_ids(course)[0]
+    _post(learner_client, "/v1/view/end", contentId=lesson)  # standalone, before enrolling
+    enrol(course, learner_client.user_id)
+
+    [summary] = summary_list(learner_client, learner_client.user_id)
+
+    assert summary["contentStatus"][str(lesson)] == 2
+    assert summary["progress"] == 25
+    assert CourseTrack.objects.get(course=course).completed_lessons == 1
+
+
+def test_strict_tenant_does_not_carry(learner_client, course):
+    lesson = lesson_ids(course)[0]
+    _post(learner_client, "/v1/view/end", contentId=lesson)
+    enrol(course, learner_client.user_id)
+
+    [summary] = summary_list(learner_client, learner_client.user_id)
+
+    assert (summary["contentStatus"][str(lesson)], summary["progress"]) == (0, 0)
+
+
+def test_logo_is_an_absolute_image_url(learner_client, tenant):
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    course.image.save("logo.gif", SimpleUploadedFile("logo.gif", gif), save=True)
+    enrol(course, learner_client.user_id)
+
+    [summary] = summary_list(learner_client, learner_client.user_id)
+
+    assert summary["collection"]["logo"].startswith("http://testserver/")
+    assert summary["collection"]["logo"].endswith(".gif")
+
+
+# --- summary/read -------------------------------------------------------------------------------
+
+
+def test_read_one_enrolment_by_collection_and_batch(learner_client, course, enrolled):
+    program_batch = uuid.uuid4()
+    enrol(course, learner_client.user_id, batch_id=program_batch)
+    _post(learner_client, "/v1/view/end", contentId=lesson_ids(course)[0], collectionId=course.id)
+
+    default_batch = summary_read(learner_client, collectionId=course.id)
+    other_batch = summary_read(learner_client, collectionId=course.id, batchId=program_batch)
+
+    assert default_batch.status_code == 200
+    assert default_batch.json()["id"] == "api.viewer.summary.read"
+    assert (default_batch.json()["result"]["batchId"], default_batch.json()["result"]["progress"]) == (
+        str(course.id), 25
+    )
+    assert (other_batch.json()["result"]["batchId"], other_batch.json()["result"]["progress"]) == (
+        str(program_batch), 0
+    )
+
+
+def test_read_unknown_enrolment_is_not_found(learner_client, course):
+    response = summary_read(learner_client, collectionId=course.id)
+
+    assert response.status_code == 404
+    assert response.json()["responseCode"] == "RESOURCE_NOT_FOUND"
+
+
+def test_read_requires_a_collection(learner_client):
+    response = learner_client.post("/v1/viewer/summary/read", {"request": {}}, format="json")
+
+    assert (response.status_code, response.json()["params"]["err"]) == (400, "MANDATORY_PARAMETER_MISSING")
+
+
+def test_summary_permissions_and_tenants(
+    learner_client, client_for, instructor_client, other_admin_client, course, enrolled, tenant
+):
+    other_learner = client_for(tenant, "learner")
+
+    assert other_learner.get(f"/v1/viewer/summary/list/{learner_client.user_id}").status_code == 403
+    assert summary_read(other_learner, collectionId=course.id, userId=learner_client.user_id).status_code == 403
+    assert len(summary_list(instructor_client, learner_client.user_id)) == 1
+    assert summary_read(instructor_client, collectionId=course.id, userId=learner_client.user_id).status_code == 200
+    assert summary_list(other_admin_client, learner_client.user_id) == []
+    response = summary_read(other_admin_client, collectionId=course.id, userId=learner_client.user_id)
+    assert response.status_code == 404
+
+
+def test_list_path_needs_a_uuid(learner_client):
+    response = learner_client.get("/v1/viewer/summary/list/not-a-uuid")
+
+    assert response.status_code == 404
+    assert response.json()["responseCode"] == "RESOURCE_NOT_FOUND"
+
+
+@pytest.mark.parametrize("enrolments", [2, 50])
+def test_list_runs_a_constant_number_of_queries(learner_client, tenant, enrolments, django_assert_num_queries):
+    courses = [build_course(tenant=tenant, modules=1, lessons_per_module=2, certificate_term="COMPLETE_ALL")
+               for _ in range(2)]
+    for index in range(enrolments):
+        course = courses[index % 2]
+        batch = course.id if index < 2 else uuid.uuid4()
+        enrol(course, learner_client.user_id, batch_id=batch)
+        lesson_completion_record(
+            tenant_id=tenant.id, user_id=learner_client.user_id, course_id=course.id, batch_id=batch,
+            lesson_id=lesson_ids(course)[index % 2],
+        )
+    for course in courses:
+        for lesson in lesson_ids(course):
+            lesson_completion_record(
+                tenant_id=tenant.id, user_id=learner_client.user_id, course_id=course.id, batch_id=course.id,
+                lesson_id=lesson,
+            )
+    AssessmentAttempt.objects.create(
+        user_id=learner_client.user_id, tenant=tenant, collection_id=courses[0].id, batch_id=courses[0].id,
+        content_id=lesson_ids(courses[0])[0], attempt_id="a", assessment_ts=CourseTrack.objects.first().timestart,
+        score=1, max_score=1,
+    )
+    learner_client.get(f"/v1/viewer/summary/list/{learner_client.user_id}")  # warms the tenant cache
+
+    # carry setting; enrolments with course and track (deleted summaries excluded in the same query);
+    # required lessons; consumption; best assessments; issued certificates
+    with django_assert_num_queries(6):
+        summaries = summary_list(learner_client, learner_client.user_id)
+
+    assert len(summaries) == enrolments
+    assert sum(1 for summary in summaries if summary["issuedCertificates"]) == 2
+
+
+# --- summary/delete ---------------------------------------------------------------------------
+
+
+def test_delete_one_enrolment_hides_its_summary_and_keeps_consumption(learner_client, course, enrolled, tenant):
+    other_course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    enrol(other_course, learner_client.user_id)
+    _post(learner_client, "/v1/view/end", contentId=lesson_ids(course)[0], collectionId=course.id)
+
+    response = learner_client.delete(
+        f"/v1/viewer/summary/delete/{learner_client.user_id}", wrapped(collectionId=course.id), format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["id"] == "api.viewer.summary.delete"
+    assert response.json()["result"] == {}
+    assert [s["collectionId"] for s in summary_list(learner_client, learner_client.user_id)] == [str(other_course.id)]
+    assert summary_read(learner_client, collectionId=course.id).status_code == 404
+    assert ContentConsumption.objects.filter(collection_id=course.id, status=2).count() == 1
+    assert CourseTrack.objects.get(enrollment=enrolled).completed_lessons == 1
+
+
+def test_delete_all_through_the_alias_path(learner_client, course, enrolled, tenant):
+    enrol(build_course(tenant=tenant, modules=1, lessons_per_module=1), learner_client.user_id)
+    _post(learner_client, "/v1/view/end", contentId=lesson_ids(course)[0], collectionId=course.id)
+
+    response = learner_client.delete(f"/v1/summary/delete/{learner_client.user_id}?all=true")
+    again = learner_client.delete(f"/v1/summary/delete/{learner_client.user_id}?all=true")
+
+    assert (response.status_code, again.status_code) == (200, 200)
+    assert summary_list(learner_client, learner_client.user_id) == []
+    assert SummaryDeletion.objects.count() == 2
+    assert ContentConsumption.objects.filter(user_id=learner_client.user_id).count() == 1
+    assert _post(learner_client, "/v1/view/read", contentId=[lesson_ids(course)[0]]).json()["result"][
+        "contents"][0]["status"] == 2
+
+
+def test_delete_needs_all_or_one_enrolment(learner_client, course, enrolled):
+    response = learner_client.delete(f"/v1/viewer/summary/delete/{learner_client.user_id}?all=false")
+
+    assert (response.status_code, response.json()["params"]["err"]) == (400, "MANDATORY_PARAMETER_MISSING")
+    assert "request" in response.json()["params"]["errmsg"]
+    assert not SummaryDeletion.objects.exists()
+
+
+def test_a_bare_all_flag_deletes_every_summary(learner_client, course, enrolled):
+    response = learner_client.delete(f"/v1/viewer/summary/delete/{learner_client.user_id}?all")
+
+    assert response.status_code == 200
+    assert summary_list(learner_client, learner_client.user_id) == []
+
+
+def test_delete_unknown_enrolment_is_not_found(learner_client, enrolled):
+    response = learner_client.delete(
+        f"/v1/viewer/summary/delete/{learner_client.user_id}", wrapped(collectionId=uuid.uuid4()), format="json"
+    )
+
+    assert response.status_code == 404
+
+
+def test_delete_permissions_and_tenants(learner_client, client_for, admin_client, other_admin_client, enrolled, tenant,
+                                        course):
+    other_learner = client_for(tenant, "learner")
+    path = f"/v1/viewer/summary/delete/{learner_client.user_id}"
+
+    assert other_learner.delete(f"{path}?all=true").status_code == 403
+    response = other_admin_client.delete(path, wrapped(collectionId=course.id), format="json")
+    assert response.status_code == 404
+    assert not SummaryDeletion.objects.exists()
+    assert admin_client.delete(path, wrapped(collectionId=course.id), format="json").status_code == 200
+    assert SummaryDeletion.objects.get().deleted_by == admin_client.user_id

@@ -1,0 +1,323 @@
+"""POST /v1/view/start|update|end: the key cascade, the lifecycle and the course context rules."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from courses.models import ContentStatus
+from tests.factories import PlacementFactory, build_course
+from tests.viewer.conftest import enrol, lesson_ids, wrapped
+from tracking.models import ContentConsumption, CourseTrack, CourseTrackStatus, IssuedCertificate
+
+pytestmark = pytest.mark.django_db
+
+
+def _row(user_id, content_id, collection_id=None, batch_id=None) -> ContentConsumption:
+    collection_id = collection_id or content_id
+    return ContentConsumption.objects.get(
+        user_id=user_id, collection_id=collection_id, batch_id=batch_id or collection_id, content_id=content_id
+    )
+
+
+def _post(client, path, **fields):
+    return client.post(path, wrapped(**fields), format="json")
+
+
+# --- Scenario 1: standalone content --------------------------------------------------------
+
+
+def test_standalone_content_is_recorded_under_content_content_content(learner_client):
+    content_id = uuid.uuid4()
+
+    response = _post(learner_client, "/v1/view/start", contentId=content_id)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == "api.view.start" and body["responseCode"] == "OK"
+    assert body["result"] == {str(content_id): "Progress started"}
+    row = _row(learner_client.user_id, content_id)
+    assert (row.collection_id, row.batch_id, row.status, row.view_count) == (content_id, content_id, 1, 1)
+
+
+def test_batch_defaults_to_the_collection(learner_client, course, enrolled):
+    lesson = lesson_ids(course)[0]
+
+    assert _post(learner_client, "/v1/view/start", contentId=lesson, collectionId=course.id).status_code == 200
+
+    assert _row(learner_client.user_id, lesson, course.id, course.id).status == 1
+
+
+def test_full_lifecycle_in_a_course_context(learner_client, course, enrolled):
+    lesson = lesson_ids(course)[0]
+    track = CourseTrack.objects.get(enrollment=enrolled)
+    assert track.status == CourseTrackStatus.NOT_STARTED
+
+    assert _post(learner_client, "/v1/view/start", contentId=lesson, collectionId=course.id).status_code == 200
+    track.refresh_from_db()
+    enrolled.refresh_from_db()
+    assert (track.status, enrolled.state) == (CourseTrackStatus.IN_PROGRESS, 1)
+
+    response = _post(learner_client, "/v1/view/update", contentId=lesson, collectionId=course.id, progress=34)
+    assert response.json()["result"] == {str(lesson): "SUCCESS"}
+    assert _row(learner_client.user_id, lesson, course.id).progress == 34
+    track.refresh_from_db()
+    assert track.completed_lessons == 0  # progress updates never roll up
+
+    response = _post(learner_client, "/v1/view/end", contentId=lesson, collectionId=course.id)
+    assert response.json()["result"] == {str(lesson): "Progress ended"}
+    row = _row(learner_client.user_id, lesson, course.id)
+    assert (row.status, row.progress) == (2, 100) and row.completed_at is not None
+    track.refresh_from_db()
+    assert track.completed_lessons == 1
+
+
+def test_view_end_completes_the_course_track_and_issues_the_certificate_once(learner_client, course, enrolled):
+    for lesson in lesson_ids(course) * 2:
+        assert _post(learner_client, "/v1/view/end", contentId=lesson, collectionId=course.id).status_code == 200
+
+    track = CourseTrack.objects.get(enrollment=enrolled)
+    enrolled.refresh_from_db()
+    assert (track.completed_lessons, track.no_of_lessons, track.status) == (4, 4, CourseTrackStatus.COMPLETED)
+    assert enrolled.state == 2 and track.timeend is not None
+    assert IssuedCertificate.objects.filter(track=track).count() == 1
+
+
+# --- Monotonic merges and revisits ------------------------------------------------------------
+
+
+def test_progress_merges_by_maximum_and_never_goes_down(learner_client):
+    content_id = uuid.uuid4()
+    for progress in (10, 60, 30, 0):
+        _post(learner_client, "/v1/view/update", contentId=content_id, progress=progress)
+
+    row = _row(learner_client.user_id, content_id)
+    assert (row.progress, row.status) == (60, 1)
+
+
+def test_revisits_after_completion_only_count_views_and_touch_last_access(learner_client):
+    content_id = uuid.uuid4()
+    _post(learner_client, "/v1/view/start", contentId=content_id)
+    _post(learner_client, "/v1/view/end", contentId=content_id)
+    completed = _row(learner_client.user_id, content_id)
+
+    _post(learner_client, "/v1/view/start", contentId=content_id)
+    _post(learner_client, "/v1/view/update", contentId=content_id, progress=5)
+    _post(learner_client, "/v1/view/end", contentId=content_id)
+
+    row = _row(learner_client.user_id, content_id)
+    assert (row.status, row.progress, row.view_count) == (2, 100, 2)
+    assert row.completed_at == completed.completed_at
+    assert row.first_accessed_at == completed.first_accessed_at
+    assert row.last_accessed_at > completed.last_accessed_at
+
+
+def test_start_after_completion_does_not_reopen_the_content(learner_client):
+    content_id = uuid.uuid4()
+    _post(learner_client, "/v1/view/end", contentId=content_id)
+    _post(learner_client, "/v1/view/start", contentId=content_id)
+
+    row = _row(learner_client.user_id, content_id)
+    assert (row.status, row.progress) == (2, 100)
+
+
+# --- Bad input: 400 CLIENT_ERROR, nothing written ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "err", "field"),
+    [
+        ({"contentId": "x"}, "MANDATORY_PARAMETER_MISSING", "request"),  # no wrapper
+        ({"request": {}}, "MANDATORY_PARAMETER_MISSING", "contentId"),
+        ({"request": {"contentId": "not-a-uuid", "progress": 5}}, "ERR_BAD_REQUEST", "contentId"),
+        ({"request": {"contentId": str(uuid.uuid4()), "progress": 101}}, "ERR_BAD_REQUEST", "progress"),
+        ({"request": {"contentId": str(uuid.uuid4()), "progress": -1}}, "ERR_BAD_REQUEST", "progress"),
+        ({"request": {"contentId": str(uuid.uuid4()), "progress": "half"}}, "ERR_BAD_REQUEST", "progress"),
+        ({"request": {"contentId": str(uuid.uuid4())}}, "MANDATORY_PARAMETER_MISSING", "progress"),
+        ({"request": None}, "ERR_BAD_REQUEST", "request"),
+    ],
+)
+def test_update_rejects_bad_input_with_a_client_error(learner_client, body, err, field):
+    response = learner_client.post("/v1/view/update", body, format="json")
+
+    assert response.status_code == 400
+    payload = response.json()
+    assert (payload["responseCode"], payload["params"]["err"], payload["params"]["status"]) == (
+        "CLIENT_ERROR", err, "failed"
+    )
+    assert field in payload["result"]["errors"]
+    assert payload["params"]["errmsg"]
+    assert not ContentConsumption.objects.exists()
+
+
+def test_unparseable_json_is_a_client_error(learner_client):
+    response = learner_client.generic("POST", "/v1/view/start", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["responseCode"] == "CLIENT_ERROR"
+
+
+def test_unknown_course_is_a_client_error(learner_client):
+    response = _post(learner_client, "/v1/view/start", contentId=uuid.uuid4(), collectionId=uuid.uuid4())
+
+    assert response.status_code == 400
+    assert response.json()["params"]["err"] == "ERR_UNKNOWN_COURSE"
+    assert not ContentConsumption.objects.exists()
+
+
+def test_archived_course_is_unknown(learner_client, course, enrolled):
+    course.status = ContentStatus.ARCHIVED
+    course.save(update_fields=["status"])
+
+    response = _post(learner_client, "/v1/view/start", contentId=lesson_ids(course)[0], collectionId=course.id)
+
+    assert response.json()["params"]["err"] == "ERR_UNKNOWN_COURSE"
+
+
+def test_not_enrolled_is_a_client_error_and_writes_nothing(learner_client, course):
+    response = _post(learner_client, "/v1/view/end", contentId=lesson_ids(course)[0], collectionId=course.id)
+
+    assert response.status_code == 400
+    assert response.json()["params"]["err"] == "ERR_NOT_ENROLLED"
+    assert not ContentConsumption.objects.exists()
+
+
+def test_enrolment_in_another_batch_does_not_count(learner_client, course, enrolled):
+    response = _post(
+        learner_client, "/v1/view/start", contentId=lesson_ids(course)[0], collectionId=course.id, batchId=uuid.uuid4()
+    )
+
+    assert response.json()["params"]["err"] == "ERR_NOT_ENROLLED"
+
+
+def test_inactive_enrolment_is_refused(learner_client, course):
+    enrol(course, learner_client.user_id, active=False)
+
+    response = _post(learner_client, "/v1/view/start", contentId=lesson_ids(course)[0], collectionId=course.id)
+
+    assert response.status_code == 400
+    assert response.json()["params"]["err"] == "ERR_NOT_ENROLLED"
+    assert "not active" in response.json()["params"]["errmsg"]
+
+
+def test_content_outside_the_course_is_refused(learner_client, course, enrolled, tenant):
+    other_course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+
+    response = _post(
+        learner_client, "/v1/view/start", contentId=lesson_ids(other_course)[0], collectionId=course.id
+    )
+
+    assert response.status_code == 400
+    assert response.json()["params"]["err"] == "ERR_CONTENT_NOT_IN_COURSE"
+    assert not ContentConsumption.objects.exists()
+
+
+def test_archived_placement_is_not_a_lesson_of_the_course(learner_client, course, enrolled):
+    placement = course.placements.first()
+    placement.archived = True
+    placement.save(update_fields=["archived"])
+
+    response = _post(learner_client, "/v1/view/end", contentId=placement.lesson_id, collectionId=course.id)
+
+    assert response.json()["params"]["err"] == "ERR_CONTENT_NOT_IN_COURSE"
+
+
+# --- Permissions and tenants ---------------------------------------------------------------
+
+
+def test_learner_may_not_act_for_another_user(learner_client):
+    response = _post(learner_client, "/v1/view/start", contentId=uuid.uuid4(), userId=uuid.uuid4())
+
+    assert response.status_code == 403
+    assert response.json()["responseCode"] == "UNAUTHORIZED"
+    assert not ContentConsumption.objects.exists()
+
+
+def test_learner_may_name_themselves(learner_client):
+    content_id = uuid.uuid4()
+
+    response = _post(learner_client, "/v1/view/start", contentId=content_id, userId=learner_client.user_id)
+
+    assert response.status_code == 200
+    assert _row(learner_client.user_id, content_id).view_count == 1
+
+
+def test_staff_may_record_views_for_a_learner_of_their_tenant(instructor_client, learner_client, course, enrolled):
+    lesson = lesson_ids(course)[0]
+
+    response = _post(
+        instructor_client, "/v1/view/end", contentId=lesson, collectionId=course.id, userId=learner_client.user_id
+    )
+
+    assert response.status_code == 200
+    assert _row(learner_client.user_id, lesson, course.id).status == 2
+    assert not ContentConsumption.objects.filter(user_id=instructor_client.user_id).exists()
+
+
+def test_another_tenants_course_is_unknown(other_admin_client, learner_client, course, enrolled):
+    response = _post(
+        other_admin_client, "/v1/view/end", contentId=lesson_ids(course)[0], collectionId=course.id,
+        userId=learner_client.user_id,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["params"]["err"] == "ERR_UNKNOWN_COURSE"
+    assert not ContentConsumption.objects.exists()
+
+
+def test_anonymous_callers_are_unauthorized(client):
+    response = client.post("/v1/view/start", wrapped(contentId=uuid.uuid4()), content_type="application/json")
+
+    assert response.status_code == 401
+    assert response.json()["responseCode"] == "UNAUTHORIZED"
+
+
+# --- The hot path ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lessons_per_module", [2, 20])
+def test_view_update_runs_at_most_four_queries_whatever_the_course_size(
+    learner_client, tenant, lessons_per_module, django_assert_max_num_queries
+):
+    course = build_course(tenant=tenant, modules=2, lessons_per_module=lessons_per_module)
+    enrol(course, learner_client.user_id)
+    lesson = lesson_ids(course)[-1]
+    _post(learner_client, "/v1/view/start", contentId=lesson, collectionId=course.id)  # warms the tenant cache
+
+    # savepoint; course + enrolment + placement (one query); consumption upsert; release savepoint
+    with django_assert_max_num_queries(4):
+        response = _post(learner_client, "/v1/view/update", contentId=lesson, collectionId=course.id, progress=50)
+
+    assert response.status_code == 200
+    assert _row(learner_client.user_id, lesson, course.id).progress == 50
+
+
+def test_view_update_of_standalone_content_is_one_statement(learner_client, django_assert_max_num_queries):
+    content_id = uuid.uuid4()
+    _post(learner_client, "/v1/view/start", contentId=content_id)
+
+    # savepoint; consumption upsert; release savepoint
+    with django_assert_max_num_queries(3):
+        _post(learner_client, "/v1/view/update", contentId=content_id, progress=20)
+
+
+def test_lessons_added_later_do_not_reopen_a_completed_track(learner_client, course, enrolled, tenant):
+    for lesson in lesson_ids(course):
+        _post(learner_client, "/v1/view/end", contentId=lesson, collectionId=course.id)
+    track = CourseTrack.objects.get(enrollment=enrolled)
+    timeend = track.timeend
+
+    PlacementFactory(module=course.modules.first(), course=course, tenant=tenant)
+    from tracking.services import course_tracks_recount_for_course
+
+    course_tracks_recount_for_course(course_id=course.id)
+
+    track.refresh_from_db()
+    assert (track.status, track.timeend, track.no_of_lessons) == (CourseTrackStatus.COMPLETED, timeend, 5)
+
+
+def test_missing_wrapper_says_how_to_wrap_the_body(learner_client):
+    response = learner_client.post("/v1/view/start", {"contentId": str(uuid.uuid4())}, format="json")
+
+    assert response.json()["params"]["errmsg"] == 'request: Wrap the body\'s fields in "request": {"request": {...}}.'

@@ -1,0 +1,219 @@
+"""Input and output shapes of lesson and course tracking (snake_case, nested lessons camelCase)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from tracking.models import AttemptStatus, CourseTrackStatus
+
+# The columns are 32-bit integers on every database: larger values are bad input, not a 500.
+MAX_INT = 2**31 - 1
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO-8601 with a timezone; a naive datetime is rejected (DECISIONS §1)."""
+
+    default_error_messages = {
+        "naive": "Include a timezone, e.g. 2024-03-20T00:00:00Z; datetimes without one are ambiguous.",
+    }
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+def _count_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, max_value=MAX_INT, **kwargs)
+
+
+# --- lesson tracking ---------------------------------------------------------------------------
+
+
+class LessonTrackingStartInputSerializer(serializers.Serializer):
+    """Attempt number, status, scores, times and updatedBy are the server's to set; sent values are ignored."""
+
+    lesson_id = serializers.UUIDField()
+    course_id = serializers.UUIDField(
+        required=False, allow_null=True,
+        help_text="Required when the lesson is placed in several courses; else its one course.",
+    )
+    user_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Staff may start for another user; defaults to the caller."
+    )
+
+
+class LessonTrackingUpdateInputSerializer(serializers.Serializer):
+    """Any subset; timeend, attempt and updatedBy are server-set and ignored."""
+
+    status = serializers.ChoiceField(choices=AttemptStatus.choices, required=False)
+    score = serializers.FloatField(min_value=0, max_value=1e9, required=False)
+    total_content = _count_field(required=False)
+    current_position = _count_field(required=False)
+    time_spent = _count_field(required=False, help_text="Seconds: the client's running total, never lower.")
+
+
+class LessonTrackingQuerySerializer(serializers.Serializer):
+    lesson_id = serializers.UUIDField(required=False)
+    user_id = serializers.UUIDField(required=False)
+    course_id = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=AttemptStatus.choices, required=False)
+
+
+class MediaContentSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    sub_format = serializers.CharField()
+    source = serializers.CharField()
+    url = serializers.CharField()
+    params = serializers.JSONField()
+
+
+class TrackedLessonSerializer(serializers.Serializer):
+    """The attempt's lesson, with `courseId`/`moduleId`/`ordering` of its placement in the attempt's course."""
+
+    lessonId = serializers.UUIDField(source="lesson.id")  # noqa: N815 - wire names are camelCase
+    title = serializers.CharField(source="lesson.title")
+    description = serializers.CharField(source="lesson.description")
+    content = serializers.CharField(source="lesson.content")
+    ordering = serializers.IntegerField(source="placement_ordering", allow_null=True)
+    moduleId = serializers.UUIDField(source="placement_module_id", allow_null=True)  # noqa: N815
+    courseId = serializers.UUIDField(source="course_id")  # noqa: N815
+    status = serializers.CharField(source="lesson.status")
+    shortDesc = serializers.CharField(source="lesson.short_desc")  # noqa: N815
+    image = serializers.SerializerMethodField()
+    startDate = serializers.DateTimeField(source="lesson.start_date", allow_null=True)  # noqa: N815
+    endDate = serializers.DateTimeField(source="lesson.end_date", allow_null=True)  # noqa: N815
+    storage = serializers.CharField(source="lesson.storage")
+    freeLesson = serializers.BooleanField(source="lesson.free_lesson")  # noqa: N815
+    noOfAttempts = serializers.IntegerField(source="lesson.no_of_attempts")  # noqa: N815
+    attemptsGrade = serializers.CharField(source="lesson.attempts_grade")  # noqa: N815
+    considerMarks = serializers.BooleanField(source="lesson.consider_marks")  # noqa: N815
+    format = serializers.CharField(source="lesson.format")
+    mediaId = serializers.UUIDField(source="lesson.media_id", allow_null=True)  # noqa: N815
+    mediaContent = MediaContentSerializer(source="lesson.media", allow_null=True)  # noqa: N815
+    eligibilityCriteria = serializers.JSONField(source="lesson.eligibility_criteria")  # noqa: N815
+    idealTime = serializers.IntegerField(source="lesson.ideal_time", allow_null=True)  # noqa: N815
+    duration = serializers.IntegerField(source="lesson.duration", allow_null=True)
+    resume = serializers.BooleanField(source="lesson.resume")
+    totalMarks = serializers.IntegerField(source="lesson.total_marks", allow_null=True)  # noqa: N815
+    passingMarks = serializers.IntegerField(source="lesson.passing_marks", allow_null=True)  # noqa: N815
+    inLib = serializers.BooleanField(source="lesson.in_lib")  # noqa: N815
+    params = serializers.JSONField(source="lesson.params")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_image(self, attempt) -> str | None:
+        return attempt.lesson.image.url if attempt.lesson.image else None
+
+
+class LessonAttemptSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    lesson_id = serializers.UUIDField()
+    course_id = serializers.UUIDField()
+    batch_id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    attempt = serializers.IntegerField()
+    timestart = serializers.DateTimeField()
+    timeend = serializers.DateTimeField(allow_null=True)
+    score = serializers.FloatField()
+    status = serializers.ChoiceField(choices=AttemptStatus.choices)
+    total_content = serializers.IntegerField()
+    current_position = serializers.IntegerField()
+    time_spent = serializers.IntegerField()
+    updatedBy = serializers.UUIDField(source="updated_by", allow_null=True)  # noqa: N815
+    updatedAt = serializers.DateTimeField(source="updated_at", allow_null=True)  # noqa: N815
+
+
+class LessonAttemptListItemSerializer(LessonAttemptSerializer):
+    lesson = TrackedLessonSerializer(source="*")
+
+
+# A `list` action is documented as an array unless told otherwise; the result is one object.
+@extend_schema_serializer(many=False)
+class LessonTrackingListSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Total across all pages.")
+    tracking = LessonAttemptListItemSerializer(many=True)
+
+
+# --- course tracking ---------------------------------------------------------------------------
+
+
+class CourseTrackingUpdateInputSerializer(serializers.Serializer):
+    """Staff override; course_id and user_id cannot be changed and are ignored."""
+
+    status = serializers.ChoiceField(choices=CourseTrackStatus.choices, required=False)
+    completed_lessons = _count_field(required=False)
+    no_of_lessons = _count_field(required=False)
+    timestart = AwareDateTimeField(required=False)
+    timeend = AwareDateTimeField(required=False, allow_null=True)
+    last_accessed_date = AwareDateTimeField(required=False, allow_null=True)
+    cert_gen_date = AwareDateTimeField(required=False, allow_null=True)
+
+
+class CourseTrackingQuerySerializer(serializers.Serializer):
+    course_id = serializers.UUIDField(required=False)
+    user_id = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=CourseTrackStatus.choices, required=False)
+
+
+class CourseTrackSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    course_id = serializers.UUIDField()
+    user_id = serializers.UUIDField()
+    batch_id = serializers.UUIDField()
+    timestart = serializers.DateTimeField()
+    timeend = serializers.DateTimeField(allow_null=True)
+    no_of_lessons = serializers.IntegerField()
+    completed_lessons = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=CourseTrackStatus.choices)
+    last_accessed_date = serializers.DateTimeField(allow_null=True)
+    cert_gen_date = serializers.DateTimeField(allow_null=True)
+
+
+class TrackedCourseSerializer(serializers.Serializer):
+    """The course summary of a track; totals come from `context["totals"]` (one query per page)."""
+
+    courseId = serializers.UUIDField(source="course.id")  # noqa: N815
+    title = serializers.CharField(source="course.title")
+    shortDescription = serializers.CharField(source="course.short_description")  # noqa: N815
+    description = serializers.CharField(source="course.description")
+    image = serializers.SerializerMethodField()
+    total_modules = serializers.SerializerMethodField()
+    total_lessons = serializers.SerializerMethodField()
+    total_duration = serializers.SerializerMethodField(help_text="Seconds.")
+    certificate_eligible = serializers.SerializerMethodField(help_text="A certificate was issued (cert_gen_date set).")
+
+    def _totals(self, track):
+        return self.context["totals"].get(track.course_id)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_image(self, track) -> str | None:
+        return track.course.image.url if track.course.image else None
+
+    def get_total_modules(self, track) -> int:
+        totals = self._totals(track)
+        return totals.total_modules if totals else 0
+
+    def get_total_lessons(self, track) -> int:
+        totals = self._totals(track)
+        return totals.total_lessons if totals else 0
+
+    def get_total_duration(self, track) -> int:
+        totals = self._totals(track)
+        return totals.total_duration if totals else 0
+
+    def get_certificate_eligible(self, track) -> bool:
+        return track.cert_gen_date is not None
+
+
+class CourseTrackListItemSerializer(CourseTrackSerializer):
+    course = TrackedCourseSerializer(source="*")
+
+
+# A `list` action is documented as an array unless told otherwise; the result is one object.
+@extend_schema_serializer(many=False)
+class CourseTrackingListSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Total across all pages.")
+    tracking = CourseTrackListItemSerializer(many=True)

@@ -1,0 +1,244 @@
+"""Input and output shapes of the viewer API. Request bodies are wrapped in {"request": {...}}
+as the design shows; a missing wrapper or field is MANDATORY_PARAMETER_MISSING."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rest_framework import serializers
+
+from tracking.assessments import QuestionEvent, SubmittedAttempt
+
+MAX_CONTENT_IDS = 100
+MAX_ATTEMPTS_PER_SUBMIT = 50
+MAX_EVENTS_PER_ATTEMPT = 1000
+# 9999-12-31T23:59:59.999Z: later epoch milliseconds are not datetimes.
+MAX_EPOCH_MS = 253402300799999
+
+
+_WRAPPER_ERRORS = {
+    # Formatted by DRF with str.format, hence the doubled braces.
+    "required": 'Wrap the body\'s fields in "request": {{"request": {{...}}}}.',
+    "null": 'Send the fields inside "request" as an object: {{"request": {{...}}}}.',
+}
+
+
+def _wrapped(name: str, inner: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """A serializer for {"request": inner}, named for the OpenAPI schema."""
+    return type(name, (serializers.Serializer,), {"request": inner(error_messages=_WRAPPER_ERRORS)})
+
+
+class ViewContentSerializer(serializers.Serializer):
+    userId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
+    collectionId = serializers.UUIDField(
+        required=False, allow_null=True, help_text="The course id; defaults to contentId (standalone content)."
+    )
+    batchId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to collectionId.")
+    contentId = serializers.UUIDField(help_text="The lesson (or standalone content) id.")
+
+
+class ViewProgressSerializer(ViewContentSerializer):
+    progress = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent viewed, 0–100.")
+
+
+ViewStartInput = _wrapped("ViewStartInput", ViewContentSerializer)
+ViewEndInput = _wrapped("ViewEndInput", ViewContentSerializer)
+ViewUpdateInput = _wrapped("ViewUpdateInput", ViewProgressSerializer)
+
+
+class AssessItemSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=255, help_text="The question id.")
+    maxscore = serializers.FloatField(min_value=0)
+
+
+class AssessEdataSerializer(serializers.Serializer):
+    item = AssessItemSerializer()
+    score = serializers.FloatField(min_value=0)
+
+
+class AssessEventSerializer(serializers.Serializer):
+    """A Sunbird ASSESS event, or the flat {questionId, score, max_score} form."""
+
+    eid = serializers.CharField(required=False)
+    ets = serializers.IntegerField(required=False, min_value=0, max_value=MAX_EPOCH_MS, help_text="Epoch ms.")
+    edata = AssessEdataSerializer(required=False)
+    questionId = serializers.CharField(required=False, max_length=255)
+    score = serializers.FloatField(required=False, min_value=0)
+    max_score = serializers.FloatField(required=False, min_value=0)
+
+    def validate(self, attrs):
+        if "eid" in attrs and attrs["eid"] != "ASSESS":
+            raise serializers.ValidationError({"eid": ['Only "ASSESS" events are accepted.']})
+        if "edata" in attrs:
+            edata = attrs["edata"]
+            question_id, score, max_score = edata["item"]["id"], edata["score"], edata["item"]["maxscore"]
+        else:
+            missing = [name for name in ("questionId", "score", "max_score") if name not in attrs]
+            if missing:
+                raise serializers.ValidationError(
+                    {name: ["Send edata.item/edata.score (ASSESS event) or questionId, score and max_score."]
+                     for name in missing},
+                    code="required",
+                )
+            question_id, score, max_score = attrs["questionId"], attrs["score"], attrs["max_score"]
+        if score > max_score:
+            raise serializers.ValidationError({"score": [f"The score {score:g} exceeds the question's maxscore {max_score:g}."]})
+        return {"question_id": question_id, "score": score, "max_score": max_score, "ets": attrs.get("ets")}
+
+
+class AssessmentAttemptSerializer(serializers.Serializer):
+    attemptId = serializers.CharField(max_length=255)
+    assessmentTs = serializers.IntegerField(min_value=0, max_value=MAX_EPOCH_MS, help_text="Epoch milliseconds.")
+    events = AssessEventSerializer(many=True, allow_empty=False, max_length=MAX_EVENTS_PER_ATTEMPT)
+
+    def validate(self, attrs) -> SubmittedAttempt:
+        ts_ms = attrs["assessmentTs"]
+        return SubmittedAttempt(
+            attempt_id=attrs["attemptId"],
+            assessment_ts=dt.datetime.fromtimestamp(ts_ms / 1000, tz=dt.UTC),
+            events=[
+                QuestionEvent(
+                    question_id=event["question_id"], score=event["score"], max_score=event["max_score"],
+                    ets=ts_ms if event["ets"] is None else event["ets"],
+                )
+                for event in attrs["events"]
+            ],
+        )
+
+
+class AssessmentSubmitSerializer(ViewContentSerializer):
+    assessments = AssessmentAttemptSerializer(many=True, allow_empty=False, max_length=MAX_ATTEMPTS_PER_SUBMIT)
+
+
+AssessmentSubmitInput = _wrapped("AssessmentSubmitInput", AssessmentSubmitSerializer)
+
+
+class ViewReadSerializer(serializers.Serializer):
+    userId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
+    contentId = serializers.ListField(
+        child=serializers.UUIDField(), allow_empty=False, max_length=MAX_CONTENT_IDS,
+        help_text=f"The contents to read, at most {MAX_CONTENT_IDS}.",
+    )
+    collectionId = serializers.UUIDField(
+        required=False, allow_null=True, help_text="A context to read; without it, all of the user's contexts."
+    )
+    batchId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to collectionId.")
+
+    def validate(self, attrs):
+        if attrs.get("batchId") and not attrs.get("collectionId"):
+            raise serializers.ValidationError(
+                {"collectionId": ["Send collectionId with batchId (a batch belongs to a collection)."]}
+            )
+        return attrs
+
+
+ViewReadInput = _wrapped("ViewReadInput", ViewReadSerializer)
+
+
+class SummaryReadSerializer(serializers.Serializer):
+    userId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
+    collectionId = serializers.UUIDField(help_text="The course id.")
+    batchId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to collectionId.")
+
+
+SummaryReadInput = _wrapped("SummaryReadInput", SummaryReadSerializer)
+
+
+class SummaryDeleteSerializer(serializers.Serializer):
+    collectionId = serializers.UUIDField(help_text="The course id of the enrolment to delete.")
+    batchId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to collectionId.")
+
+
+SummaryDeleteInput = _wrapped("SummaryDeleteInput", SummaryDeleteSerializer)
+
+
+class ProgramEnrolSerializer(serializers.Serializer):
+    programId = serializers.CharField(max_length=255, help_text="The program's id or identifier.")
+    userId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
+
+
+ProgramEnrolInput = _wrapped("ProgramEnrolInput", ProgramEnrolSerializer)
+
+
+class DownloadQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["csv", "json"], default="csv", required=False)
+
+
+# --- Output shapes (documentation of `result`) -------------------------------------------
+
+
+class ContentProgressSerializer(serializers.Serializer):
+    identifier = serializers.UUIDField()
+    contentId = serializers.UUIDField()
+    progress = serializers.IntegerField()
+    status = serializers.IntegerField(help_text="0 not started, 1 in progress, 2 completed.")
+    score = serializers.FloatField(allow_null=True, help_text="Best attempt's score.")
+    max_score = serializers.FloatField(allow_null=True, help_text="The best attempt's max score.")
+    viewCount = serializers.IntegerField()
+    lastAccessedTime = serializers.IntegerField(allow_null=True, help_text="Epoch milliseconds.")
+
+
+class ViewReadResultSerializer(serializers.Serializer):
+    userId = serializers.UUIDField()
+    collectionId = serializers.UUIDField(allow_null=True)
+    batchId = serializers.UUIDField(allow_null=True)
+    contents = ContentProgressSerializer(many=True)
+
+
+class SummaryCollectionSerializer(serializers.Serializer):
+    identifier = serializers.UUIDField()
+    name = serializers.CharField()
+    logo = serializers.URLField(allow_null=True)
+    leafNodesCount = serializers.IntegerField()
+    description = serializers.CharField()
+
+
+class IssuedCertificateSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    id = serializers.UUIDField()
+    token = serializers.CharField()
+    lastIssuedOn = serializers.DateTimeField()
+
+
+class ScoreSerializer(serializers.Serializer):
+    score = serializers.FloatField()
+    max_score = serializers.FloatField()
+
+
+class EnrolmentSummarySerializer(serializers.Serializer):
+    userId = serializers.UUIDField()
+    collectionId = serializers.UUIDField()
+    batchId = serializers.UUIDField()
+    enrolledDate = serializers.IntegerField(help_text="Epoch milliseconds.")
+    active = serializers.BooleanField()
+    contentStatus = serializers.DictField(child=serializers.IntegerField(), help_text="{contentId: 0|1|2}")
+    assessmentStatus = serializers.DictField(child=ScoreSerializer(), help_text="{contentId: best score}")
+    collection = SummaryCollectionSerializer()
+    issuedCertificates = IssuedCertificateSerializer(many=True)
+    completedOn = serializers.IntegerField(allow_null=True, help_text="Epoch milliseconds; set once.")
+    lastAccessedOn = serializers.IntegerField(allow_null=True, help_text="Epoch milliseconds.")
+    progress = serializers.IntegerField(help_text="Percent of the required lessons completed.")
+    status = serializers.IntegerField(help_text="0 not started, 1 in progress, 2 completed.")
+
+
+class SummaryListResultSerializer(serializers.Serializer):
+    summary = EnrolmentSummarySerializer(many=True)
+
+
+class DownloadResultSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Serves the file to its owner or tenant staff; expires after an hour.")
+
+
+class ProgramEnrolmentItemSerializer(serializers.Serializer):
+    collectionId = serializers.UUIDField()
+    batchId = serializers.UUIDField()
+    enrollmentId = serializers.UUIDField()
+    created = serializers.BooleanField()
+    active = serializers.BooleanField()
+
+
+class ProgramEnrolResultSerializer(serializers.Serializer):
+    programId = serializers.UUIDField()
+    identifier = serializers.CharField()
+    userId = serializers.UUIDField()
+    enrolments = ProgramEnrolmentItemSerializer(many=True)

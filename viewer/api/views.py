@@ -1,0 +1,293 @@
+"""The viewer API (viewer envelope): thin views that parse the wrapped request, resolve who
+acts for whom, and call one service or selector."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from collections.abc import Iterator
+
+from django.core import signing
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+
+from lms.api.envelope import Family
+from lms.api.errors import ApiError, NotFoundError
+from lms.api.permissions import ensure_self_or_staff
+from lms.api.views import TenantScopedAPIView
+from viewer import selectors, services
+from viewer.api import serializers as s
+
+DOWNLOAD_SALT = "viewer.summary.download"
+DOWNLOAD_MAX_AGE_SECONDS = 3600
+
+_CONTENT_MESSAGE = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description="{contentId: message}, e.g. {\"do_1\": \"Progress started\"}."
+)
+
+
+class ViewerAPIView(TenantScopedAPIView):
+    envelope_family = Family.VIEWER
+
+    def request_body(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["request"]
+
+    def acting_user(self, named: uuid.UUID | None) -> uuid.UUID:
+        """The user acted on: the caller unless named; learners may only name themselves (403)."""
+        ensure_self_or_staff(self.request.user, named)
+        return named or self.request.user.user_id
+
+    def view_context(self, body: dict) -> services.ViewContext:
+        return services.view_context(
+            tenant_id=self.request.tenant_id,
+            user_id=self.acting_user(body.get("userId")),
+            content_id=body["contentId"],
+            collection_id=body.get("collectionId"),
+            batch_id=body.get("batchId"),
+        )
+
+
+class ViewStartView(ViewerAPIView):
+    api_id = "api.view.start"
+
+    @extend_schema(request=s.ViewStartInput, responses=_CONTENT_MESSAGE, summary="Start viewing a content")
+    def post(self, request):
+        context = self.view_context(self.request_body(s.ViewStartInput))
+        services.view_start(context=context)
+        return Response({str(context.content_id): "Progress started"})
+
+
+class ViewUpdateView(ViewerAPIView):
+    api_id = "api.view.update"
+
+    @extend_schema(request=s.ViewUpdateInput, responses=_CONTENT_MESSAGE, summary="Update viewing progress")
+    def post(self, request):
+        body = self.request_body(s.ViewUpdateInput)
+        context = self.view_context(body)
+        services.view_progress_update(context=context, progress=body["progress"])
+        return Response({str(context.content_id): "SUCCESS"})
+
+
+class ViewEndView(ViewerAPIView):
+    api_id = "api.view.end"
+
+    @extend_schema(request=s.ViewEndInput, responses=_CONTENT_MESSAGE, summary="End (complete) viewing a content")
+    def post(self, request):
+        context = self.view_context(self.request_body(s.ViewEndInput))
+        services.view_end(context=context)
+        return Response({str(context.content_id): "Progress ended"})
+
+
+class AssessmentSubmitView(ViewerAPIView):
+    api_id = "api.view.assess"
+
+    @extend_schema(request=s.AssessmentSubmitInput, responses=_CONTENT_MESSAGE, summary="Submit assessment attempts")
+    def post(self, request):
+        body = self.request_body(s.AssessmentSubmitInput)
+        context = self.view_context(body)
+        services.content_assessment_submit(context=context, attempts=body["assessments"])
+        return Response({str(context.content_id): "SUCCESS"})
+
+
+class ViewReadView(ViewerAPIView):
+    api_id = "api.view.read"
+
+    @extend_schema(request=s.ViewReadInput, responses=s.ViewReadResultSerializer, summary="Read content progress")
+    def post(self, request):
+        body = self.request_body(s.ViewReadInput)
+        user_id = self.acting_user(body.get("userId"))
+        collection_id = body.get("collectionId")
+        batch_id = (body.get("batchId") or collection_id) if collection_id else None
+        contents = selectors.content_progress_read(
+            tenant_id=request.tenant_id, user_id=user_id, content_ids=body["contentId"],
+            collection_id=collection_id, batch_id=batch_id,
+        )
+        return Response({
+            "userId": str(user_id),
+            "collectionId": str(collection_id) if collection_id else None,
+            "batchId": str(batch_id) if batch_id else None,
+            "contents": contents,
+        })
+
+
+def _absolute_logos(request, summaries: list[dict]) -> list[dict]:
+    for summary in summaries:
+        logo = summary["collection"]["logo"]
+        if logo:
+            summary["collection"]["logo"] = request.build_absolute_uri(logo)
+    return summaries
+
+
+class SummaryListView(ViewerAPIView):
+    api_id = "api.viewer.summary.list"
+
+    @extend_schema(responses=s.SummaryListResultSerializer, summary="All enrolment summaries of a user")
+    def get(self, request, user_id: uuid.UUID):
+        ensure_self_or_staff(request.user, user_id)
+        summaries = selectors.summary_list(tenant_id=request.tenant_id, user_id=user_id)
+        return Response({"summary": _absolute_logos(request, summaries)})
+
+
+class SummaryReadView(ViewerAPIView):
+    api_id = "api.viewer.summary.read"
+
+    @extend_schema(request=s.SummaryReadInput, responses=s.EnrolmentSummarySerializer, summary="One enrolment summary")
+    def post(self, request):
+        body = self.request_body(s.SummaryReadInput)
+        user_id = self.acting_user(body.get("userId"))
+        summary = selectors.summary_read(
+            tenant_id=request.tenant_id, user_id=user_id, collection_id=body["collectionId"],
+            batch_id=body.get("batchId") or body["collectionId"],
+        )
+        return Response(_absolute_logos(request, [summary])[0])
+
+
+def _deletes_all(query_params) -> bool:
+    # The design writes a bare `?all`; `?all=true` (or 1/yes) means the same.
+    return "all" in query_params and query_params["all"].strip().lower() in {"", "true", "1", "yes"}
+
+
+class SummaryDeleteView(ViewerAPIView):
+    api_id = "api.viewer.summary.delete"
+
+    @extend_schema(
+        request=s.SummaryDeleteInput,
+        parameters=[OpenApiParameter("all", OpenApiTypes.BOOL, description="Delete every enrolment summary.")],
+        responses=OpenApiResponse(response=OpenApiTypes.OBJECT, description="An empty object."),
+        summary="Delete enrolment summaries (consumption is kept)",
+    )
+    def delete(self, request, user_id: uuid.UUID):
+        ensure_self_or_staff(request.user, user_id)
+        if _deletes_all(request.query_params):
+            services.summary_delete(
+                tenant_id=request.tenant_id, user_id=user_id, deleted_by=request.user.user_id, all_enrolments=True
+            )
+            return Response({})
+        body = self.request_body(s.SummaryDeleteInput)
+        services.summary_delete(
+            tenant_id=request.tenant_id, user_id=user_id, deleted_by=request.user.user_id,
+            collection_id=body["collectionId"], batch_id=body.get("batchId"),
+        )
+        return Response({})
+
+
+class _IgnoreFormatQuery(DefaultContentNegotiation):
+    """`?format=csv|json` names the download's file format, not a DRF renderer."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type
+
+
+class SummaryDownloadView(ViewerAPIView):
+    api_id = "api.viewer.summary.download"
+    content_negotiation_class = _IgnoreFormatQuery
+
+    @extend_schema(
+        parameters=[s.DownloadQuerySerializer],
+        responses=s.DownloadResultSerializer,
+        summary="A link to the user's summaries as CSV or JSON",
+    )
+    def get(self, request, user_id: uuid.UUID):
+        ensure_self_or_staff(request.user, user_id)
+        query = s.DownloadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        token = signing.TimestampSigner(salt=DOWNLOAD_SALT).sign_object(
+            {"t": str(request.tenant_id), "u": str(user_id), "f": query.validated_data["format"]}
+        )
+        url = request.build_absolute_uri(reverse("viewer-summary-file", kwargs={"token": token}))
+        return Response({"url": url})
+
+
+class _Echo:
+    """A file-like sink for csv.writer that hands each row back instead of buffering it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(rows: Iterator[dict]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(selectors.EXPORT_FIELDS)
+    for row in rows:
+        yield writer.writerow(["" if row[name] is None else row[name] for name in selectors.EXPORT_FIELDS])
+
+
+def _json_lines(rows: Iterator[dict], user_id: str) -> Iterator[str]:
+    yield '{"userId": ' + json.dumps(user_id) + ', "summary": ['
+    separator = "\n"
+    for row in rows:
+        yield separator + json.dumps(row)
+        separator = ",\n"
+    yield "\n]}\n"
+
+
+class SummaryFileView(ViewerAPIView):
+    """Serves the file behind a download link: the link's signature names tenant, user and
+    format; the caller authenticates again and must be that user or staff of that tenant."""
+
+    api_id = "api.viewer.summary.file"
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+        summary="Stream the summaries file of a download link",
+    )
+    def get(self, request, token: str):
+        try:
+            claims = signing.TimestampSigner(salt=DOWNLOAD_SALT).unsign_object(token, max_age=DOWNLOAD_MAX_AGE_SECONDS)
+        except signing.SignatureExpired:
+            raise ApiError(
+                "This download link has expired; request a new one from summary/download.",
+                code="ERR_LINK_EXPIRED", http_status=410,
+            ) from None
+        except signing.BadSignature:
+            raise ApiError(
+                "This download link is not valid; request a new one from summary/download.", code="ERR_BAD_LINK"
+            ) from None
+        if claims.get("t") != str(request.tenant_id):
+            raise NotFoundError("No such download in this tenant.")
+        user_id = claims["u"]
+        ensure_self_or_staff(request.user, user_id)
+        rows = selectors.summary_export_rows(tenant_id=request.tenant_id, user_id=uuid.UUID(user_id))
+        if claims["f"] == "json":
+            response = StreamingHttpResponse(_json_lines(rows, user_id), content_type="application/json")
+        else:
+            response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{user_id}_viewer_summary.{claims["f"]}"'
+        return response
+
+
+class ProgramEnrolView(ViewerAPIView):
+    api_id = "api.program.enrol"
+
+    @extend_schema(request=s.ProgramEnrolInput, responses=s.ProgramEnrolResultSerializer, summary="Enrol in a program")
+    def post(self, request):
+        body = self.request_body(s.ProgramEnrolInput)
+        user_id = self.acting_user(body.get("userId"))
+        program = services.program_for_tenant(tenant_id=request.tenant_id, program_ref=body["programId"])
+        enrolment = services.program_enrol(
+            tenant_id=request.tenant_id, program=program, user_id=user_id, enrolled_by=request.user.user_id,
+            by_staff=request.user.is_staff_role,
+        )
+        return Response({
+            "programId": str(program.id),
+            "identifier": program.identifier,
+            "userId": str(user_id),
+            "enrolments": [
+                {
+                    "collectionId": str(enrollment.course_id),
+                    "batchId": str(enrollment.batch_id),
+                    "enrollmentId": str(enrollment.id),
+                    "created": created,
+                    "active": enrollment.active,
+                }
+                for enrollment, created in enrolment.enrolments
+            ],
+        })
