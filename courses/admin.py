@@ -9,6 +9,9 @@ Deleting is archiving here too: the delete buttons are replaced by archive/resto
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
@@ -19,6 +22,7 @@ from django.utils.html import format_html
 from courses import services
 from courses.images import ImageRejected, verify_image
 from courses.models import ContentStatus, Course, Lesson, LessonPlacement, Media, Module
+from lms.admin import ReadOnlyAdminMixin
 from lms.api.errors import ApiError
 from lms.api.identity import staff_user_uuid
 
@@ -117,23 +121,88 @@ def _run_action(modeladmin, request, queryset, verb: str, write) -> None:
         modeladmin.message_user(request, f"{verb} {done} {queryset.model._meta.verbose_name_plural}.", messages.SUCCESS)
 
 
-class StatusActionsMixin:
-    """publish / unpublish / archive / restore through the model's `<name>_set_status` service."""
+@dataclass(frozen=True)
+class StatusServices:
+    """The services behind a content admin's status actions. Each is called with the object under
+    the keyword `content` names (course=, module=, lesson=) and `updated_by=`; `set_status` also
+    with `status=`."""
 
-    def _set_status(self, request, queryset, status: str, verb: str) -> None:
-        raise NotImplementedError
+    content: str
+    set_status: Callable
+    archive: Callable
+    restore: Callable
+
+
+class ImagePreviewMixin:
+    """The content's image as a thumbnail in the list and as a preview on its page."""
+
+    @admin.display(description="Image")
+    def thumbnail(self, obj):
+        return _thumbnail(obj.image, 32)
+
+    @admin.display(description="Preview")
+    def image_preview(self, obj):
+        return _thumbnail(obj.image, 160) if obj else "—"
+
+
+class StatusActionsMixin:
+    """publish / unpublish / archive / restore, each through the content's own service (`status_services`)."""
+
+    actions = ["publish", "unpublish", "archive", "restore"]
+    status_services: StatusServices
+
+    def _run_service(self, request, queryset, verb: str, service: Callable, **arguments) -> None:
+        actor, content = _actor(request), self.status_services.content
+        _run_action(
+            self, request, queryset, verb, lambda obj: service(**{content: obj}, updated_by=actor, **arguments)
+        )
 
     @admin.action(description="Publish selected")
     def publish(self, request, queryset):
-        self._set_status(request, queryset, ContentStatus.PUBLISHED, "Published")
+        self._run_service(
+            request, queryset, "Published", self.status_services.set_status, status=ContentStatus.PUBLISHED
+        )
 
     @admin.action(description="Unpublish selected")
     def unpublish(self, request, queryset):
-        self._set_status(request, queryset, ContentStatus.UNPUBLISHED, "Unpublished")
+        self._run_service(
+            request, queryset, "Unpublished", self.status_services.set_status, status=ContentStatus.UNPUBLISHED
+        )
+
+    @admin.action(description="Archive selected")
+    def archive(self, request, queryset):
+        self._run_service(request, queryset, "Archived", self.status_services.archive)
+
+    # Django fills in the model's plural name when it lists the actions.
+    @admin.action(description="Restore selected archived %(verbose_name_plural)s")
+    def restore(self, request, queryset):
+        self._run_service(
+            request, queryset.filter(status=ContentStatus.ARCHIVED), "Restored", self.status_services.restore
+        )
 
     def has_delete_permission(self, request, obj=None):
         # Content is archived, never deleted (DECISIONS §3); use the archive action.
         return False
+
+
+def _module_save(form: VerifiedImageForm, *, course: Course | None, actor) -> Module:
+    """Creates (in `course`) or updates the form's module through the services, from the module
+    page and from the course page's inline alike. Returns the saved Module."""
+    image = form.image_change()
+    if not form.instance._state.adding:
+        return services.module_update(
+            module=form.instance, updated_by=actor, changes=form.changes(services.MODULE_EDITABLE), image=image
+        )
+    data = form.cleaned_data
+    return services.module_create(
+        course=course,
+        created_by=actor,
+        title=data["title"],
+        description=data["description"],
+        status=data.get("status") or ContentStatus.UNPUBLISHED,
+        ordering=data.get("ordering") or None,
+        image=None if image is services.UNCHANGED else image,
+    )
 
 
 # --- courses ----------------------------------------------------------------------------------
@@ -196,7 +265,7 @@ class ModuleInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(StatusActionsMixin, admin.ModelAdmin):
+class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = CourseAdminForm
     inlines = [ModuleInline]
     list_display = (
@@ -207,7 +276,13 @@ class CourseAdmin(StatusActionsMixin, admin.ModelAdmin):
     list_select_related = ("tenant",)
     search_fields = ("title", "short_description")
     date_hierarchy = "start_datetime"
-    actions = ["publish", "unpublish", "archive", "restore", "duplicate"]
+    actions = [*StatusActionsMixin.actions, "duplicate"]
+    status_services = StatusServices(
+        content="course",
+        set_status=services.course_set_status,
+        archive=services.course_archive,
+        restore=services.course_restore,
+    )
     readonly_fields = ("image_preview", "content_version", "status_before_archive", *AUDIT_FIELDS)
     fieldsets = (
         ("Content", {"fields": ("tenant", "title", "short_description", "description", "image", "image_preview", "params")}),
@@ -226,14 +301,6 @@ class CourseAdmin(StatusActionsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A course never changes tenant; its rows below would be left behind.
         return (*self.readonly_fields, "tenant") if obj is not None else self.readonly_fields
-
-    @admin.display(description="Image")
-    def thumbnail(self, obj):
-        return _thumbnail(obj.image, 32)
-
-    @admin.display(description="Preview")
-    def image_preview(self, obj):
-        return _thumbnail(obj.image, 160) if obj else "—"
 
     @admin.display(description="Modules", ordering="live_modules")
     def module_count(self, obj):
@@ -267,44 +334,16 @@ class CourseAdmin(StatusActionsMixin, admin.ModelAdmin):
         for module_form in formset.forms:
             if not module_form.has_changed():
                 continue
-            data, image = module_form.cleaned_data, module_form.image_change()
-            if module_form.instance._state.adding:
-                module = services.module_create(
-                    course=course,
-                    created_by=actor,
-                    title=data["title"],
-                    description=data["description"],
-                    status=data.get("status") or ContentStatus.UNPUBLISHED,
-                    ordering=data.get("ordering") or None,
-                    image=None if image is services.UNCHANGED else image,
-                )
+            adding = module_form.instance._state.adding
+            module = _module_save(module_form, course=course, actor=actor)
+            if adding:
                 formset.new_objects.append(module)
             else:
-                changes = module_form.changes(services.MODULE_EDITABLE)
-                module = services.module_update(
-                    module=module_form.instance, updated_by=actor, changes=changes, image=image
-                )
                 formset.changed_objects.append((module, module_form.changed_data))
-
-    def _set_status(self, request, queryset, status, verb):
-        _run_action(
-            self, request, queryset, verb,
-            lambda course: services.course_set_status(course=course, status=status, updated_by=_actor(request)),
-        )
 
     @admin.action(description="Archive selected (with their modules and placements)")
     def archive(self, request, queryset):
-        _run_action(
-            self, request, queryset, "Archived",
-            lambda course: services.course_archive(course=course, updated_by=_actor(request)),
-        )
-
-    @admin.action(description="Restore selected archived courses")
-    def restore(self, request, queryset):
-        _run_action(
-            self, request, queryset.filter(status=ContentStatus.ARCHIVED), "Restored",
-            lambda course: services.course_restore(course=course, updated_by=_actor(request)),
-        )
+        super().archive(request, queryset)
 
     @admin.action(description="Duplicate selected (modules and placements copied, unpublished)")
     def duplicate(self, request, queryset):
@@ -381,14 +420,19 @@ class PlacementInline(admin.TabularInline):
 
 
 @admin.register(Module)
-class ModuleAdmin(StatusActionsMixin, admin.ModelAdmin):
+class ModuleAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = ModuleAdminForm
     inlines = [PlacementInline]
     list_display = ("title", "course", "ordering", "status", "lesson_count", "thumbnail")
     list_filter = ("status", ArchivedFilter, "course__tenant")
     list_select_related = ("course",)
     search_fields = ("title", "course__title")
-    actions = ["publish", "unpublish", "archive", "restore"]
+    status_services = StatusServices(
+        content="module",
+        set_status=services.module_set_status,
+        archive=services.module_archive,
+        restore=services.module_restore,
+    )
     readonly_fields = ("image_preview", "status_before_archive", "archived_with_course", *AUDIT_FIELDS)
     fieldsets = (
         (None, {"fields": ("course", "title", "description", "image", "image_preview")}),
@@ -409,32 +453,9 @@ class ModuleAdmin(StatusActionsMixin, admin.ModelAdmin):
     def lesson_count(self, obj):
         return obj.live_lessons
 
-    @admin.display(description="Image")
-    def thumbnail(self, obj):
-        return _thumbnail(obj.image, 32)
-
-    @admin.display(description="Preview")
-    def image_preview(self, obj):
-        return _thumbnail(obj.image, 160) if obj else "—"
-
     def save_model(self, request, obj, form, change):
-        image = form.image_change()
-        if change:
-            saved = services.module_update(
-                module=obj, updated_by=_actor(request), changes=form.changes(services.MODULE_EDITABLE), image=image
-            )
-        else:
-            data = form.cleaned_data
-            saved = services.module_create(
-                course=data["course"],
-                created_by=_actor(request),
-                title=data["title"],
-                description=data["description"],
-                status=data.get("status") or ContentStatus.UNPUBLISHED,
-                ordering=data.get("ordering") or None,
-                image=None if image is services.UNCHANGED else image,
-            )
-        _adopt(obj, saved)
+        # The course is read-only once the module exists; it is in the form only when adding.
+        _adopt(obj, _module_save(form, course=form.cleaned_data.get("course"), actor=_actor(request)))
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not LessonPlacement:
@@ -465,25 +486,6 @@ class ModuleAdmin(StatusActionsMixin, admin.ModelAdmin):
                 )
                 formset.changed_objects.append((placement, changed))
 
-    def _set_status(self, request, queryset, status, verb):
-        _run_action(
-            self, request, queryset, verb,
-            lambda module: services.module_update(module=module, updated_by=_actor(request), changes={"status": status}),
-        )
-
-    @admin.action(description="Archive selected")
-    def archive(self, request, queryset):
-        _run_action(
-            self, request, queryset, "Archived",
-            lambda module: services.module_archive(module=module, updated_by=_actor(request)),
-        )
-
-    @admin.action(description="Restore selected archived modules")
-    def restore(self, request, queryset):
-        _run_action(
-            self, request, queryset.filter(status=ContentStatus.ARCHIVED), "Restored",
-            lambda module: services.module_restore(module=module, updated_by=_actor(request)),
-        )
 
 
 # --- lessons ----------------------------------------------------------------------------------
@@ -559,14 +561,19 @@ class LessonPlacementsInline(admin.TabularInline):
 
 
 @admin.register(Lesson)
-class LessonAdmin(StatusActionsMixin, admin.ModelAdmin):
+class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = LessonAdminForm
     inlines = [LessonPlacementsInline]
     list_display = ("title", "format", "status", "in_lib", "placement_count", "media_summary", "tenant", "created_at")
     list_filter = ("status", ArchivedFilter, "format", "in_lib", "free_lesson", "tenant")
     list_select_related = ("tenant", "media")
     search_fields = ("title", "alias", "short_desc")
-    actions = ["publish", "unpublish", "archive", "restore"]
+    status_services = StatusServices(
+        content="lesson",
+        set_status=services.lesson_set_status,
+        archive=services.lesson_archive,
+        restore=services.lesson_restore,
+    )
     readonly_fields = ("image_preview", "media_id_display", "status_before_archive", *AUDIT_FIELDS)
     fieldsets = (
         ("Content", {"fields": ("tenant", "title", "alias", "short_desc", "description", "content", "image", "image_preview")}),
@@ -603,10 +610,6 @@ class LessonAdmin(StatusActionsMixin, admin.ModelAdmin):
     def media_id_display(self, obj):
         return str(obj.media_id) if obj and obj.media_id else "—"
 
-    @admin.display(description="Preview")
-    def image_preview(self, obj):
-        return _thumbnail(obj.image, 160) if obj else "—"
-
     def save_model(self, request, obj, form, change):
         image = form.image_change()
         if change:
@@ -634,41 +637,12 @@ class LessonAdmin(StatusActionsMixin, admin.ModelAdmin):
             )
         _adopt(obj, placed.lesson)
 
-    def _set_status(self, request, queryset, status, verb):
-        _run_action(
-            self, request, queryset, verb,
-            lambda lesson: services.lesson_set_status(lesson=lesson, status=status, updated_by=_actor(request)),
-        )
-
-    @admin.action(description="Archive selected")
-    def archive(self, request, queryset):
-        _run_action(
-            self, request, queryset, "Archived",
-            lambda lesson: services.lesson_archive(lesson=lesson, updated_by=_actor(request)),
-        )
-
-    @admin.action(description="Restore selected archived lessons")
-    def restore(self, request, queryset):
-        _run_action(
-            self, request, queryset.filter(status=ContentStatus.ARCHIVED), "Restored",
-            lambda lesson: services.lesson_restore(lesson=lesson, updated_by=_actor(request)),
-        )
-
 
 @admin.register(Media)
-class MediaAdmin(admin.ModelAdmin):
+class MediaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only browser: media records are written with their lesson (Lesson page, or mediaContent)."""
 
     list_display = ("id", "format", "sub_format", "source", "tenant", "created_at")
     list_filter = ("format",)
     list_select_related = ("tenant",)
     search_fields = ("source", "url")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -82,6 +82,19 @@ def _check_creatable_status(status: str, field: str = "status") -> None:
         )
 
 
+def _image_change(*, instance, image: VerifiedImage | None | _Unchanged, stored: list, fields: set[str]) -> None:
+    """An update's image: stored (None removes it) and added to the saved `fields`, unless UNCHANGED."""
+    if image is not UNCHANGED:
+        image_replace(instance=instance, field_name="image", image=image, stored=stored)
+        fields.add("image")
+
+
+def _status_to_restore(model, pk: uuid.UUID) -> str:
+    """The status an archived course, module or lesson had before it was archived."""
+    previous = model.objects.values_list("status_before_archive", flat=True).get(pk=pk)
+    return previous or ContentStatus.UNPUBLISHED
+
+
 def _bump_content_version(course_ids: Iterable[uuid.UUID]) -> None:
     course_ids = list(course_ids)
     if course_ids:
@@ -226,9 +239,7 @@ def course_update(
             setattr(course, name, value)
         _check_schedule(course.start_datetime, course.end_datetime)
         fields = {*changes, "updated_by", "updated_at"}
-        if image is not UNCHANGED:
-            image_replace(instance=course, field_name="image", image=image, stored=stored)
-            fields.add("image")
+        _image_change(instance=course, image=image, stored=stored, fields=fields)
         required_lessons_changed = False
         if target_status and target_status != course.status:
             fields |= {"status", "status_before_archive"}
@@ -288,8 +299,7 @@ def course_archive(*, course: Course, updated_by: uuid.UUID | None) -> Course:
 
 def course_restore(*, course: Course, updated_by: uuid.UUID | None) -> Course:
     """Restores an archived course to the status it had, with what was archived with it. Returns it."""
-    previous = Course.objects.values_list("status_before_archive", flat=True).get(pk=course.pk)
-    return course_set_status(course=course, status=previous or ContentStatus.UNPUBLISHED, updated_by=updated_by)
+    return course_set_status(course=course, status=_status_to_restore(Course, course.pk), updated_by=updated_by)
 
 
 def course_duplicate(*, course: Course, created_by: uuid.UUID | None) -> Course:
@@ -444,9 +454,7 @@ def module_update(
         if target_ordering is not None and module.status != ContentStatus.ARCHIVED and target_ordering != module.ordering:
             module.ordering = _move(others, current=module.ordering, target=target_ordering)
             fields.add("ordering")
-        if image is not UNCHANGED:
-            image_replace(instance=module, field_name="image", image=image, stored=stored)
-            fields.add("image")
+        _image_change(instance=module, image=image, stored=stored, fields=fields)
         module.updated_by, module.updated_at = updated_by, now
         module.save(update_fields=sorted(fields))
         _bump_content_version([course.pk])
@@ -455,17 +463,22 @@ def module_update(
     return module
 
 
+def module_set_status(*, module: Module, status: str, updated_by: uuid.UUID | None) -> Module:
+    """Publishes, unpublishes, archives or restores the module. Returns it.
+
+    Raises ApiError when restoring while the course is archived.
+    """
+    return module_update(module=module, updated_by=updated_by, changes={"status": status})
+
+
 def module_archive(*, module: Module, updated_by: uuid.UUID | None) -> Module:
     """Archives the module (DELETE); its placements stay, and return with it. Returns the module."""
-    return module_update(module=module, updated_by=updated_by, changes={"status": ContentStatus.ARCHIVED})
+    return module_set_status(module=module, status=ContentStatus.ARCHIVED, updated_by=updated_by)
 
 
 def module_restore(*, module: Module, updated_by: uuid.UUID | None) -> Module:
     """Restores an archived module to its previous status, appended to its course. Returns it."""
-    previous = Module.objects.values_list("status_before_archive", flat=True).get(pk=module.pk)
-    return module_update(
-        module=module, updated_by=updated_by, changes={"status": previous or ContentStatus.UNPUBLISHED}
-    )
+    return module_set_status(module=module, status=_status_to_restore(Module, module.pk), updated_by=updated_by)
 
 
 # --- placements -------------------------------------------------------------------------------
@@ -776,9 +789,7 @@ def lesson_update(
                 lesson.status_before_archive, lesson.status = lesson.status, ContentStatus.ARCHIVED
             else:
                 lesson.status, lesson.status_before_archive = target_status, ""
-        if image is not UNCHANGED:
-            image_replace(instance=lesson, field_name="image", image=image, stored=stored)
-            fields.add("image")
+        _image_change(instance=lesson, image=image, stored=stored, fields=fields)
         lesson.updated_by, lesson.updated_at = updated_by, timezone.now()
         lesson.save(update_fields=sorted(fields))
         placement = _lesson_update_placement(
@@ -823,5 +834,4 @@ def lesson_archive(*, lesson: Lesson, updated_by: uuid.UUID | None) -> Lesson:
 
 def lesson_restore(*, lesson: Lesson, updated_by: uuid.UUID | None) -> Lesson:
     """Restores an archived lesson to the status it had. Returns it."""
-    previous = Lesson.objects.values_list("status_before_archive", flat=True).get(pk=lesson.pk)
-    return lesson_set_status(lesson=lesson, status=previous or ContentStatus.UNPUBLISHED, updated_by=updated_by)
+    return lesson_set_status(lesson=lesson, status=_status_to_restore(Lesson, lesson.pk), updated_by=updated_by)

@@ -4,6 +4,19 @@ from lms.models import Tenant
 from lms.services import tenant_ensure
 
 
+class ReadOnlyAdminMixin:
+    """An admin screen that only shows rows: they are written by services elsewhere."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ("name", "id", "carry_forward", "created_at")

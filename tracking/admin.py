@@ -6,21 +6,13 @@ drift; the admin shows them, filters them and finds a learner by user id.
 
 from django.contrib import admin
 
+from lms.admin import ReadOnlyAdminMixin
 from tracking.models import CourseTrack, CourseTrackOverride, IssuedCertificate, LessonAttempt
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False  # a COUNT(*) over a large table on every page is not worth it
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CourseTrack)

@@ -3,7 +3,8 @@
 Multipart clients send nested objects either as a JSON string in one field or as bracketed
 fields (`mediaContent[format]`), booleans as true/false/1/0/yes/no, and every field as a
 string. `request_body` turns either body kind into one plain dict; the fields below accept
-both the JSON types and their multipart spellings.
+both the JSON types and their multipart spellings. The fields every app shares (aware
+datetimes, JSON objects) are in `lms.api.fields`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -56,50 +56,6 @@ def request_body(request, *, aliases: dict[str, str] | None = None) -> dict:
     if not isinstance(data, dict):
         raise ParseError("The body must be a JSON object.")
     return {aliases.get(key, key): value for key, value in data.items()}
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO-8601 with a timezone; a naive datetime is refused rather than guessed (DECISIONS §1)."""
-
-    default_error_messages = {
-        "naive": "Include a timezone offset, e.g. 2024-03-20T00:00:00Z.",
-        "invalid": "Send an ISO-8601 datetime with a timezone, e.g. 2024-03-20T00:00:00Z.",
-    }
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is None:
-                self.fail("naive")
-        return super().to_internal_value(value)
-
-
-@extend_schema_field(OpenApiTypes.OBJECT)
-class JSONObjectField(serializers.Field):
-    """A JSON object, also accepted as a JSON string (multipart); an empty string means {}."""
-
-    default_error_messages = {
-        "invalid_json": "Must be a JSON object, e.g. {{}}; it could not be parsed ({error}).",
-        "not_object": "Must be a JSON object, e.g. {{}}; got {kind}.",
-    }
-
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            if not data.strip():
-                return {}
-            try:
-                data = json.loads(data)
-            except ValueError as error:
-                self.fail("invalid_json", error=str(error).split(":")[0])
-        if not isinstance(data, dict):
-            self.fail("not_object", kind=type(data).__name__)
-        return data
-
-    def to_representation(self, value):
-        return value
 
 
 @extend_schema_field(OpenApiTypes.BINARY)

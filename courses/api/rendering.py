@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from django.core.files.storage import default_storage
 
 from courses.selectors import CourseTree, LessonRow
+from lms.api.fields import absolute_url
 
 ImageUrl = Callable[[str], "str | None"]
 
@@ -21,7 +22,7 @@ def image_url_builder(request) -> ImageUrl:
     """Absolute URLs for stored file names (a storage that returns absolute URLs keeps them)."""
 
     def image_url(name: str) -> str | None:
-        return request.build_absolute_uri(default_storage.url(name)) if name else None
+        return absolute_url(request, default_storage.url(name)) if name else None
 
     return image_url
 
@@ -34,6 +35,11 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _id(value) -> str | None:
     return None if value is None else str(value)
+
+
+def _json_object(value: dict | None) -> dict:
+    # `params` is always an object on the wire (DECISIONS §1), even where the column holds null.
+    return {} if value is None else value
 
 
 def _authored(row: dict) -> dict:
@@ -63,7 +69,7 @@ def course_data(row: dict, image_url: ImageUrl) -> dict:
         "adminApproval": row["admin_approval"],
         "autoEnroll": row["auto_enroll"],
         "status": row["status"],
-        "params": row["params"] if row["params"] is not None else {},
+        "params": _json_object(row["params"]),
         **_authored(row),
     }
 
@@ -90,7 +96,7 @@ def _media_data(media: dict | None) -> dict | None:
         "format": media["format"],
         "sub_format": media["sub_format"],
         "source": media["source"],
-        "params": media["params"] if media["params"] is not None else {},
+        "params": _json_object(media["params"]),
     }
 
 
@@ -123,7 +129,7 @@ def lesson_data(row: LessonRow, image_url: ImageUrl) -> dict:
         "totalMarks": lesson["total_marks"],
         "passingMarks": lesson["passing_marks"],
         "inLib": lesson["in_lib"],
-        "params": lesson["params"] if lesson["params"] is not None else {},
+        "params": _json_object(lesson["params"]),
         "ordering": placement["ordering"] if placement else None,
         "courseId": _id(placement["course_id"]) if placement else None,
         "moduleId": _id(placement["module_id"]) if placement else None,

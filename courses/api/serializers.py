@@ -11,15 +11,9 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from courses.api.fields import (
-    AwareDateTimeField,
-    CatalogueInputSerializer,
-    ImageUploadField,
-    JSONObjectField,
-    LessonIdListField,
-    choice_field,
-)
+from courses.api.fields import CatalogueInputSerializer, ImageUploadField, LessonIdListField, choice_field
 from courses.models import AttemptsGrade, CertificateTerm, ContentStatus
+from lms.api.fields import AwareDateTimeField, JSONObjectField
 
 WRITABLE_STATUSES = [(ContentStatus.UNPUBLISHED, "Unpublished"), (ContentStatus.PUBLISHED, "Published")]
 

@@ -11,7 +11,6 @@ import uuid
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -231,22 +230,11 @@ class ModuleViewSet(CatalogueViewSet):
         return Response(None)
 
 
-class _FormatIsAFilter:
-    URL_FORMAT_OVERRIDE = None
-
-
-class LessonContentNegotiation(DefaultContentNegotiation):
-    """`?format=video` filters lessons (spec); it must not select DRF's renderer by that name."""
-
-    settings = _FormatIsAFilter
-
-
 _LESSON_EXTRAS = ("image", "media_id", "media_content", "course_id", "module_id", "ordering")
 
 
 class LessonViewSet(CatalogueViewSet):
     queryset = Lesson.objects.all()
-    content_negotiation_class = LessonContentNegotiation
     filter_backends = [DjangoFilterBackend]
     filterset_class = LessonFilter
     api_ids = {

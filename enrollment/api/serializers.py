@@ -2,52 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO-8601 datetime that must carry its timezone (DECISIONS §1): naive input is a 400."""
-
-    default_error_messages = {
-        "naive": "Give the datetime with a timezone, e.g. 2025-12-31T23:59:59Z; a naive datetime is ambiguous.",
-    }
-
-    def to_internal_value(self, value):
-        parsed = value
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None  # the parent reports the format error
-        if isinstance(parsed, dt.datetime) and timezone.is_naive(parsed):
-            self.fail("naive")
-        return super().to_internal_value(value)
-
-
-@extend_schema_field({"type": "object", "additionalProperties": True})
-class ParamsField(serializers.Field):
-    """A JSON object, sent as an object or (in multipart forms) as a JSON string."""
-
-    default_error_messages = {"not_object": "Send a JSON object, e.g. {{\"source\": \"crm\"}}."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                self.fail("not_object")
-        if not isinstance(data, dict):
-            self.fail("not_object")
-        return data
-
-    def to_representation(self, value):
-        return value
+from lms.api.fields import AwareDateTimeField, JSONObjectField, absolute_url
 
 
 class EnrollmentCreateInputSerializer(serializers.Serializer):
@@ -60,7 +18,7 @@ class EnrollmentCreateInputSerializer(serializers.Serializer):
     after_expiry_mail = serializers.BooleanField(
         default=False, help_text="Staff only: record that the notice after expiry was already sent."
     )
-    params = ParamsField(default=dict)
+    params = JSONObjectField(default=dict)
 
 
 class EnrollmentUpdateInputSerializer(serializers.Serializer):
@@ -70,7 +28,7 @@ class EnrollmentUpdateInputSerializer(serializers.Serializer):
     unlimited_plan = serializers.BooleanField(required=False)
     before_expiry_mail = serializers.BooleanField(required=False)
     after_expiry_mail = serializers.BooleanField(required=False)
-    params = ParamsField(required=False)
+    params = JSONObjectField(required=False)
     active = serializers.BooleanField(required=False, help_text="true approves (activates), false deactivates.")
     course_id = serializers.UUIDField(required=False, help_text="Immutable: accepted only when unchanged.")
     user_id = serializers.UUIDField(required=False, help_text="Immutable: accepted only when unchanged.")
@@ -106,7 +64,7 @@ class EnrollmentOutputSerializer(serializers.Serializer):
     unlimited_plan = serializers.BooleanField()
     before_expiry_mail = serializers.BooleanField()
     after_expiry_mail = serializers.BooleanField()
-    params = ParamsField()
+    params = JSONObjectField()
     enrolled_by = serializers.UUIDField(allow_null=True)
     enrolled_at = serializers.DateTimeField()
     updated_by = serializers.UUIDField(allow_null=True)
@@ -122,10 +80,7 @@ class EnrollmentWithCourseOutputSerializer(EnrollmentOutputSerializer):
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_image(self, enrollment) -> str | None:
         image = enrollment.course.image
-        if not image:
-            return None
-        request = self.context.get("request")
-        return request.build_absolute_uri(image.url) if request is not None else image.url
+        return absolute_url(self.context.get("request"), image.url if image else None)
 
 
 class EnrollmentListOutputSerializer(serializers.Serializer):

@@ -21,7 +21,7 @@ from enrollment.api.serializers import (
 from enrollment.models import Enrollment
 from lms.api.errors import ForbiddenError
 from lms.api.pagination import PageQuerySerializer, paginate
-from lms.api.permissions import ensure_self_or_staff
+from lms.api.permissions import listed_user_id
 from lms.api.schema import EnvelopeAutoSchema
 from lms.api.views import TenantScopedViewSet
 
@@ -81,12 +81,10 @@ class EnrollmentViewSet(TenantScopedViewSet):
     def list(self, request):
         query = EnrollmentListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        user_id = query.validated_data.get("user_id")
-        ensure_self_or_staff(request.user, user_id)
-        if not request.user.is_staff_role:
-            user_id = request.user.user_id
         enrollments = selectors.enrollment_list(
-            tenant_id=self.tenant_id, user_id=user_id, course_id=query.validated_data.get("course_id")
+            tenant_id=self.tenant_id,
+            user_id=listed_user_id(request.user, query.validated_data.get("user_id")),
+            course_id=query.validated_data.get("course_id"),
         )
         count, page = paginate(enrollments, request)
         rows = EnrollmentWithCourseOutputSerializer(page, many=True, context={"request": request}).data

@@ -8,10 +8,12 @@ from rest_framework import serializers
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# Far beyond any real page, and keeps OFFSET inside a bigint.
+MAX_PAGE = 1_000_000
 
 
 class PageQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1, required=False)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT, required=False)
 
 

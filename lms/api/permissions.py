@@ -43,3 +43,18 @@ def ensure_self_or_staff(principal: Principal, user_id: uuid.UUID | str | None) 
         return
     if str(user_id) != str(principal.user_id):
         raise ForbiddenError("Learners may only act on and read their own user id.")
+
+
+def acting_user_id(principal: Principal, user_id: uuid.UUID | None) -> uuid.UUID:
+    """The user a write acts for: the one named, else the caller. Raises ForbiddenError (403) for a
+    learner naming someone else."""
+    ensure_self_or_staff(principal, user_id)
+    return user_id or principal.user_id
+
+
+def listed_user_id(principal: Principal, user_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The user a list of learner data is narrowed to: the one staff name (None: everyone in the
+    tenant), always the caller for a learner. Raises ForbiddenError (403) for a learner naming
+    someone else."""
+    ensure_self_or_staff(principal, user_id)
+    return user_id if principal.is_staff_role else principal.user_id

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status, viewsets
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lms.api.envelope import Family
 from lms.api.errors import NotFoundError
 from lms.api.tenancy import resolve_request_tenant
+
+
+class _FormatIsNotARendererSwitch:
+    URL_FORMAT_OVERRIDE = None
+
+
+class ApiContentNegotiation(DefaultContentNegotiation):
+    """API views always answer JSON: `?format=` is a filter on some lists (lesson format), and an
+    unknown value must not turn into DRF's 404 for an unknown renderer."""
+
+    settings = _FormatIsNotARendererSwitch
 
 
 class TenantScopedMixin:
@@ -21,6 +33,7 @@ class TenantScopedMixin:
 
     envelope_family = Family.LMS
     api_ids: dict[str, str] = {}
+    content_negotiation_class = ApiContentNegotiation
 
     def check_permissions(self, request):
         # Authentication has run; an anonymous caller gets 401 before any tenant error.

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from lms.api.fields import AwareDateTimeField
 from tracking.models import AttemptStatus, CourseTrackStatus
 
 # The columns are 32-bit integers on every database: larger values are bad input, not a 500.
 MAX_INT = 2**31 - 1
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO-8601 with a timezone; a naive datetime is rejected (DECISIONS §1)."""
-
-    default_error_messages = {
-        "naive": "Include a timezone, e.g. 2024-03-20T00:00:00Z; datetimes without one are ambiguous.",
-    }
-
-    def enforce_timezone(self, value):
-        if timezone.is_naive(value):
-            self.fail("naive")
-        return super().enforce_timezone(value)
 
 
 def _count_field(**kwargs) -> serializers.IntegerField:

@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from lms.api.pagination import PageQuerySerializer, paginate
-from lms.api.permissions import IsAuthenticatedPrincipal, IsAuthor, ensure_self_or_staff
+from lms.api.permissions import IsAuthenticatedPrincipal, IsAuthor, acting_user_id, listed_user_id
 from lms.api.views import TenantScopedViewSet
 from tracking import selectors, services
 from tracking.api.serializers import (
@@ -29,9 +29,7 @@ def _list_filters(request, query_serializer_class) -> dict:
     query = query_serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     filters = dict(query.validated_data)
-    ensure_self_or_staff(request.user, filters.get("user_id"))
-    if not request.user.is_staff_role:
-        filters["user_id"] = request.user.user_id
+    filters["user_id"] = listed_user_id(request.user, filters.get("user_id"))
     return filters
 
 
@@ -59,11 +57,9 @@ class LessonTrackingViewSet(TenantScopedViewSet):
     def create(self, request):
         data = LessonTrackingStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user_id = data.validated_data.get("user_id") or request.user.user_id
-        ensure_self_or_staff(request.user, user_id)
         attempt, created = services.lesson_attempt_start(
             tenant_id=self.tenant_id,
-            user_id=user_id,
+            user_id=acting_user_id(request.user, data.validated_data.get("user_id")),
             lesson_id=data.validated_data["lesson_id"],
             course_id=data.validated_data.get("course_id"),
             published_only=not request.user.is_staff_role,

@@ -12,13 +12,15 @@ from django.core import signing
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from lms.api.envelope import Family
 from lms.api.errors import ApiError, NotFoundError
-from lms.api.permissions import ensure_self_or_staff
+from lms.api.fields import absolute_url
+from lms.api.permissions import acting_user_id, ensure_self_or_staff
 from lms.api.views import TenantScopedAPIView
 from viewer import selectors, services
 from viewer.api import serializers as s
@@ -41,8 +43,7 @@ class ViewerAPIView(TenantScopedAPIView):
 
     def acting_user(self, named: uuid.UUID | None) -> uuid.UUID:
         """The user acted on: the caller unless named; learners may only name themselves (403)."""
-        ensure_self_or_staff(self.request.user, named)
-        return named or self.request.user.user_id
+        return acting_user_id(self.request.user, named)
 
     def view_context(self, body: dict) -> services.ViewContext:
         return services.view_context(
@@ -54,46 +55,63 @@ class ViewerAPIView(TenantScopedAPIView):
         )
 
 
-class ViewStartView(ViewerAPIView):
+class ContentProgressView(ViewerAPIView):
+    # One write on one content in its context: parse the wrapped body (`serializer_class`, which
+    # also documents the request), resolve who and where, `record` it through one service, answer
+    # {contentId: message}. Comments rather than a docstring: the schema shows a view's docstring.
+
+    serializer_class: type[Serializer]
+    message: str
+
+    def record(self, context: services.ViewContext, body: dict) -> None:
+        raise NotImplementedError
+
+    @extend_schema(responses=_CONTENT_MESSAGE)
+    def post(self, request):
+        body = self.request_body(self.serializer_class)
+        context = self.view_context(body)
+        self.record(context, body)
+        return Response({str(context.content_id): self.message})
+
+
+@extend_schema_view(post=extend_schema(summary="Start viewing a content"))
+class ViewStartView(ContentProgressView):
     api_id = "api.view.start"
+    serializer_class = s.ViewStartInput
+    message = "Progress started"
 
-    @extend_schema(request=s.ViewStartInput, responses=_CONTENT_MESSAGE, summary="Start viewing a content")
-    def post(self, request):
-        context = self.view_context(self.request_body(s.ViewStartInput))
+    def record(self, context, body):
         services.view_start(context=context)
-        return Response({str(context.content_id): "Progress started"})
 
 
-class ViewUpdateView(ViewerAPIView):
+@extend_schema_view(post=extend_schema(summary="Update viewing progress"))
+class ViewUpdateView(ContentProgressView):
     api_id = "api.view.update"
+    serializer_class = s.ViewUpdateInput
+    message = "SUCCESS"
 
-    @extend_schema(request=s.ViewUpdateInput, responses=_CONTENT_MESSAGE, summary="Update viewing progress")
-    def post(self, request):
-        body = self.request_body(s.ViewUpdateInput)
-        context = self.view_context(body)
+    def record(self, context, body):
         services.view_progress_update(context=context, progress=body["progress"])
-        return Response({str(context.content_id): "SUCCESS"})
 
 
-class ViewEndView(ViewerAPIView):
+@extend_schema_view(post=extend_schema(summary="End (complete) viewing a content"))
+class ViewEndView(ContentProgressView):
     api_id = "api.view.end"
+    serializer_class = s.ViewEndInput
+    message = "Progress ended"
 
-    @extend_schema(request=s.ViewEndInput, responses=_CONTENT_MESSAGE, summary="End (complete) viewing a content")
-    def post(self, request):
-        context = self.view_context(self.request_body(s.ViewEndInput))
+    def record(self, context, body):
         services.view_end(context=context)
-        return Response({str(context.content_id): "Progress ended"})
 
 
-class AssessmentSubmitView(ViewerAPIView):
+@extend_schema_view(post=extend_schema(summary="Submit assessment attempts"))
+class AssessmentSubmitView(ContentProgressView):
     api_id = "api.view.assess"
+    serializer_class = s.AssessmentSubmitInput
+    message = "SUCCESS"
 
-    @extend_schema(request=s.AssessmentSubmitInput, responses=_CONTENT_MESSAGE, summary="Submit assessment attempts")
-    def post(self, request):
-        body = self.request_body(s.AssessmentSubmitInput)
-        context = self.view_context(body)
+    def record(self, context, body):
         services.content_assessment_submit(context=context, attempts=body["assessments"])
-        return Response({str(context.content_id): "SUCCESS"})
 
 
 class ViewReadView(ViewerAPIView):
@@ -119,9 +137,7 @@ class ViewReadView(ViewerAPIView):
 
 def _absolute_logos(request, summaries: list[dict]) -> list[dict]:
     for summary in summaries:
-        logo = summary["collection"]["logo"]
-        if logo:
-            summary["collection"]["logo"] = request.build_absolute_uri(logo)
+        summary["collection"]["logo"] = absolute_url(request, summary["collection"]["logo"])
     return summaries
 
 
