@@ -9,6 +9,7 @@ level, so their query count does not grow with the data.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, QuerySet
@@ -20,7 +21,7 @@ LIVE_STATUSES = (ContentStatus.UNPUBLISHED, ContentStatus.PUBLISHED)
 COURSE_VALUES = (
     "id", "tenant_id", "title", "short_description", "description", "image", "featured", "free", "certificate_term",
     "certificate_id", "start_datetime", "end_datetime", "admin_approval", "auto_enroll", "status", "params",
-    "created_by", "created_at", "updated_by", "updated_at",
+    "created_by", "created_at", "updated_by", "updated_at", "content_version",
 )
 MODULE_VALUES = (
     "id", "tenant_id", "course_id", "title", "description", "image", "status", "ordering",
@@ -36,9 +37,21 @@ MEDIA_VALUES = ("id", "format", "sub_format", "source", "url", "params")
 PLACEMENT_VALUES = ("id", "course_id", "module_id", "lesson_id", "ordering")
 
 
-def course_required_lesson_ids(*, course_id: uuid.UUID) -> QuerySet:
-    """Ids of the lessons a learner must complete: published lessons placed (not archived)
-    in the course's published modules. A values queryset, usable as a subquery."""
+def required_placements(*, course_ids: Iterable[uuid.UUID]) -> QuerySet:
+    """The placements that make lessons required in these courses: not archived, in a published
+    module, of a published lesson. The one definition of "required"; uncorrelated, so reading it
+    for many courses at once stays one index-backed scan."""
+    return LessonPlacement.objects.filter(
+        course_id__in=list(course_ids),
+        archived=False,
+        module__status=ContentStatus.PUBLISHED,
+        lesson__status=ContentStatus.PUBLISHED,
+    )
+
+
+def course_required_lesson_ids(*, course_id) -> QuerySet:
+    """Ids of the lessons a learner must complete in the course. A values queryset, usable as a
+    subquery (`course_id` may be an OuterRef)."""
     return (
         LessonPlacement.objects.filter(
             course_id=course_id,
@@ -212,13 +225,15 @@ class CourseTree:
     lessons: list[LessonRow]
 
 
-def course_tree(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> CourseTree | None:
+def course_tree(
+    *, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool, course: dict | None = None
+) -> CourseTree | None:
     """The course with its visible modules and, per module, its visible lessons in order.
 
-    Three queries whatever the size: the course, its modules, its placements joined with
-    lessons and media. Returns None when the course is not visible to the caller.
+    Three queries whatever the size: the course (unless its row is passed in), its modules, its
+    placements joined with lessons and media. Returns None when the course is not visible.
     """
-    course = course_row(tenant_id=tenant_id, course_id=course_id, learner=learner)
+    course = course or course_row(tenant_id=tenant_id, course_id=course_id, learner=learner)
     if course is None:
         return None
     modules = list(module_values_for_course(tenant_id=tenant_id, course_id=course_id, learner=learner))

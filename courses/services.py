@@ -63,6 +63,8 @@ LESSON_EDITABLE = frozenset(
     }
 )
 MEDIA_EDITABLE = frozenset({"format", "sub_format", "source", "url", "params"})
+# Prerequisites are checked with one IN query and echoed in errors; a cap keeps both small.
+MAX_PREREQUISITES = 100
 
 
 def _validation_error(errmsg: str, field: str, message: str, code: str = "ERR_VALIDATION") -> ApiError:
@@ -632,6 +634,12 @@ def _checked_eligibility(lesson: Lesson) -> list[str]:
         raise _validation_error(
             "eligibilityCriteria must be a list of lesson ids.", "eligibilityCriteria", "Send a list of lesson ids."
         )
+    if len(criteria) > MAX_PREREQUISITES:
+        raise _validation_error(
+            f"eligibilityCriteria holds {len(criteria)} lesson ids; at most {MAX_PREREQUISITES} are allowed.",
+            "eligibilityCriteria",
+            f"Send at most {MAX_PREREQUISITES} lesson ids.",
+        )
     try:
         wanted = list(dict.fromkeys(str(uuid.UUID(str(lesson_id))) for lesson_id in criteria))
     except ValueError:
@@ -651,11 +659,18 @@ def _checked_eligibility(lesson: Lesson) -> list[str]:
     missing = [lesson_id for lesson_id in wanted if lesson_id not in found]
     if missing:
         raise _validation_error(
-            f"eligibilityCriteria names lessons that do not exist in this tenant: {', '.join(missing)}.",
+            f"eligibilityCriteria names lessons that do not exist in this tenant: {_id_summary(missing)}.",
             "eligibilityCriteria",
             f"Unknown lesson ids: {', '.join(missing)}.",
         )
     return wanted
+
+
+def _id_summary(ids: list[str], shown: int = 5) -> str:
+    """The first `shown` ids, then how many more, so an errmsg stays one short sentence."""
+    if len(ids) <= shown:
+        return ", ".join(ids)
+    return f"{', '.join(ids[:shown])} and {len(ids) - shown} more"
 
 
 def _media_for(*, tenant_id, current: Media | None, media_id: uuid.UUID | None, media_content: dict | None) -> Media | None:

@@ -2,7 +2,8 @@
 
 The enrollment app sits below tracking: it never imports tracking. Creating an enrollment
 announces itself with the `enrollment_created` signal, on which tracking creates the
-course track inside the same transaction.
+course track inside the same transaction; activating one sends `enrollment_activated`, on
+which tracking issues a certificate that waited for the active enrollment.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils import timezone
 from courses.models import ContentStatus, Course
 from enrollment.models import Enrollment, EnrollmentState
 from enrollment.selectors import course_for_enrollment
-from enrollment.signals import enrollment_created
+from enrollment.signals import enrollment_activated, enrollment_created
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 
 
@@ -86,6 +87,9 @@ def enrollment_create(
         ).values_list("id", flat=True).first()
         raise _already_enrolled(existing) from None
     enrollment_created.send(sender=Enrollment, enrollment=enrollment)
+    # The track's creation may already have moved `state` (carry-forward completions count from
+    # the first moment), through an UPDATE this instance did not see.
+    enrollment.refresh_from_db(fields=["state"])
     return enrollment
 
 
@@ -207,8 +211,12 @@ def enrollment_update(
     follows the course track. Turning `unlimited_plan` on clears `end_time`; turning it off without
     an `end_time` snapshots the course's end again. Moving `end_time` re-arms both reminder mails
     unless the call sets the flags itself. Sets `updated_by`/`updated_at` when anything changed.
+    Activating (`active` true on an inactive enrollment) sends `enrollment_activated`, so that a
+    certificate that waited for the active enrollment is issued in this transaction.
     Returns the updated enrollment (a fresh instance). Raises ApiError (400, ERR_VALIDATION).
     """
+    if active is True:
+        _lock_dependent_rows([enrollment.pk])
     locked = Enrollment.objects.select_for_update().select_related("course").get(pk=enrollment.pk)
     if course_id is not UNSET and course_id != locked.course_id:
         raise _invalid("course_id", "An enrollment cannot move to another course; enroll the user in that course.")
@@ -258,22 +266,36 @@ def enrollment_update(
         locked.updated_at = now or timezone.now()
         # `state` is never written here: tracking updates it concurrently.
         locked.save(update_fields=[*changed, "updated_by", "updated_at"])
+        if "active" in changed and locked.active:
+            enrollment_activated.send(sender=Enrollment, enrollment_ids=[locked.pk])
     return locked
 
 
 def _set_active(*, enrollment_ids: Iterable[uuid.UUID], active: bool, changed_by: uuid.UUID, now) -> int:
     # A queryset stays a subquery, so an admin "select all" is still one statement.
     ids = enrollment_ids if isinstance(enrollment_ids, models.QuerySet) else list(enrollment_ids)
-    return Enrollment.objects.filter(pk__in=ids, active=not active).update(
-        active=active, updated_by=changed_by, updated_at=now or timezone.now()
-    )
+    changing = Enrollment.objects.filter(pk__in=ids, active=not active)
+    if active:
+        # Activation goes on to the tracks (enrollment_activated), so they are locked first, in
+        # the order tracking writers use; the ids are those that really change.
+        ids = list(changing.values_list("pk", flat=True))
+        if not ids:
+            return 0
+        _lock_dependent_rows(ids)
+        changing = Enrollment.objects.filter(pk__in=ids, active=False)
+    changed = changing.update(active=active, updated_by=changed_by, updated_at=now or timezone.now())
+    if active and changed:
+        enrollment_activated.send(sender=Enrollment, enrollment_ids=ids)
+    return changed
 
 
 @transaction.atomic
 def enrollment_approve(
     *, enrollment_ids: Iterable[uuid.UUID], approved_by: uuid.UUID, now: dt.datetime | None = None
 ) -> int:
-    """Activates the given enrollments (pending approval or deactivated) in one UPDATE.
+    """Activates the given enrollments (pending approval or deactivated) in one UPDATE, then
+    sends `enrollment_activated` for them (a completed course's certificate, which waits for an
+    active enrollment, is issued in this transaction).
 
     Returns how many changed; those already active are left as they are. Raises nothing.
     """
@@ -292,14 +314,14 @@ def enrollment_deactivate(
     return _set_active(enrollment_ids=enrollment_ids, active=False, changed_by=deactivated_by, now=now)
 
 
-def _lock_rows_deleted_with(enrollment_id: uuid.UUID) -> None:
+def _lock_dependent_rows(enrollment_ids: list[uuid.UUID]) -> None:
     # Tracking writers lock the course track before they update the enrollment's state. Locking
     # the rows that cascade (the track) before the enrollment keeps that order, so a concurrent
-    # lesson start waits for, or wins against, the delete instead of deadlocking with it.
+    # lesson start waits for, or wins against, the delete or activation instead of deadlocking.
     # The relations are found through the model registry because enrollment never imports tracking.
     for relation in Enrollment._meta.related_objects:
         if relation.on_delete is models.CASCADE:
-            dependents = relation.related_model._base_manager.filter(**{relation.field.name: enrollment_id})
+            dependents = relation.related_model._base_manager.filter(**{f"{relation.field.name}__in": enrollment_ids})
             list(dependents.select_for_update().order_by("pk").values_list("pk", flat=True))
 
 
@@ -311,7 +333,7 @@ def enrollment_hard_delete(*, enrollment: Enrollment) -> None:
     tracking records still refer to the enrollment: such an enrollment is deactivated instead,
     so that no history is lost.
     """
-    _lock_rows_deleted_with(enrollment.pk)
+    _lock_dependent_rows([enrollment.pk])
     locked = Enrollment.objects.select_for_update().filter(pk=enrollment.pk).first()
     if locked is None:
         return

@@ -124,6 +124,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer must fail fast, so /health can say 503 while the LB still waits.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
+# Holds only immutable entries (e.g. rendered course trees keyed by content version), so a
+# per-process cache is correct; CACHE_URL=redis://... shares it between processes.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://lms-default")}
+CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 500)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -9,6 +9,7 @@ in the same statement, so concurrent or replayed submissions cannot overwrite ne
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lms.api.errors import ApiError
 from tracking.models import AssessmentAttempt
 
 
@@ -86,8 +88,8 @@ def assessment_attempts_record(
 
     A new attempt id is inserted; a known one is replaced only when the submitted
     `assessment_ts` is newer than the stored one. Returns how many attempts were inserted or
-    replaced (older resubmissions count zero). Raises nothing for valid input; validating the
-    events' shape is the caller's job.
+    replaced (older resubmissions count zero). Validating the events' shape and bounds is the
+    caller's job; raises ApiError 400 ERR_VALIDATION when an attempt's sums are not finite.
     """
     if not attempts:
         return 0
@@ -97,6 +99,12 @@ def assessment_attempts_record(
     rows = []
     for attempt in _newest_per_attempt_id(attempts):
         scored = attempt_score(attempt.events)
+        # An infinite sum would be stored, then break every read that renders it as JSON.
+        if not (math.isfinite(scored.score) and math.isfinite(scored.max_score)):
+            raise ApiError(
+                "An attempt's total score is out of range; send question scores between 0 and 1000000.",
+                code="ERR_VALIDATION", result={"attemptId": attempt.attempt_id},
+            )
         values = (
             uuid.uuid4(), user_id, tenant_id, collection_id, batch_id, content_id, attempt.attempt_id,
             attempt.assessment_ts, scored.score, scored.max_score, scored.question_scores, now,

@@ -1,12 +1,16 @@
 """Thin receivers: each is one line into a tracking service. No receiver sends a signal."""
 
 from courses.signals import course_content_changed
-from enrollment.signals import enrollment_created
+from enrollment.signals import enrollment_activated, enrollment_created
 from tracking import services
 
 
 def on_enrollment_created(sender, *, enrollment, **kwargs):
     services.course_track_create_for_enrollment(enrollment=enrollment)
+
+
+def on_enrollment_activated(sender, *, enrollment_ids, **kwargs):
+    services.course_tracks_recount_for_enrollments(enrollment_ids=enrollment_ids)
 
 
 def on_course_content_changed(sender, *, course_id, **kwargs):
@@ -15,4 +19,5 @@ def on_course_content_changed(sender, *, course_id, **kwargs):
 
 def connect() -> None:
     enrollment_created.connect(on_enrollment_created, dispatch_uid="tracking.create_course_track")
+    enrollment_activated.connect(on_enrollment_activated, dispatch_uid="tracking.recount_activated_tracks")
     course_content_changed.connect(on_course_content_changed, dispatch_uid="tracking.recount_course_tracks")

@@ -118,12 +118,13 @@ def track_activity_exists() -> ExpressionWrapper:
 class TrackFacts:
     no_of_lessons: int
     completed_lessons: int
-    active: bool
+    active: bool  # the learner did something in the track's context
+    enrollment_active: bool  # the enrollment is approved and not deactivated
 
 
 def course_track_facts(*, track: CourseTrack, carry: bool) -> TrackFacts:
     """The facts of one track, in one query."""
-    no_of_lessons, completed, active = (
+    no_of_lessons, completed, active, enrollment_active = (
         CourseTrack.objects.filter(pk=track.pk)
         .order_by()
         .annotate(
@@ -131,10 +132,13 @@ def course_track_facts(*, track: CourseTrack, carry: bool) -> TrackFacts:
             _completed=completed_lessons_count(course_id=track.course_id, carry=carry),
             _active=track_activity_exists(),
         )
-        .values_list("_required", "_completed", "_active")
+        .values_list("_required", "_completed", "_active", "enrollment__active")
         .get()
     )
-    return TrackFacts(no_of_lessons=no_of_lessons, completed_lessons=completed, active=bool(active))
+    return TrackFacts(
+        no_of_lessons=no_of_lessons, completed_lessons=completed, active=bool(active),
+        enrollment_active=bool(enrollment_active),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

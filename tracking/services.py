@@ -55,9 +55,11 @@ __all__ = [
     "course_track_override",
     "course_track_recount",
     "course_tracks_recount_for_course",
+    "course_tracks_recount_for_enrollments",
     "lesson_attempt_start",
     "lesson_attempt_update",
     "lesson_completion_record",
+    "lesson_prerequisites_ensure",
     "tenant_carries_forward",
 ]
 
@@ -114,10 +116,15 @@ def _plan_recount(*, track: CourseTrack, now: dt.datetime, carry: bool) -> _Reco
     new: dict[str, Any] = {
         "no_of_lessons": facts.no_of_lessons, "completed_lessons": facts.completed_lessons, "status": status,
     }
-    if status == CourseTrackStatus.COMPLETED and track.status != CourseTrackStatus.COMPLETED:
+    # `timeend` is completedOn, set once (DECISIONS §6): a track that completes again after a
+    # staff downgrade keeps the first completion time.
+    if status == CourseTrackStatus.COMPLETED and track.status != CourseTrackStatus.COMPLETED and track.timeend is None:
         new["timeend"] = now
     plan = _RecountPlan()
-    if status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None:
+    # A pending or deactivated enrollment can still complete (carry-forward counts standalone
+    # completions), but its certificate waits until the enrollment is active again
+    # (`course_tracks_recount_for_enrollments`).
+    if status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None and facts.enrollment_active:
         course = Course.objects.only("id", "title", "certificate_term", "certificate_id").get(pk=track.course_id)
         issued_at = IssuedCertificate.objects.filter(track_id=track.pk).values_list("issued_at", flat=True).first()
         if issued_at is not None:
@@ -160,8 +167,9 @@ def course_track_recount(*, track: CourseTrack, now: dt.datetime | None = None, 
     """Re-derives the counters and status of a track locked by the caller (select_for_update).
 
     Returns the names of the fields that changed (`enrollment.state` when the enrollment had to
-    follow). Completion sets `timeend`, checks the certificate rule and issues the certificate
-    once; a completed track never goes back.
+    follow). Completion sets `timeend` (once: a re-completion keeps it), checks the certificate
+    rule and issues the certificate once, but only while the enrollment is active; a completed
+    track never goes back.
     """
     now = now or timezone.now()
     if carry is None:
@@ -312,6 +320,27 @@ def course_tracks_recount_for_course(*, course_id: uuid.UUID, now: dt.datetime |
     return updated
 
 
+@transaction.atomic
+def course_tracks_recount_for_enrollments(
+    *, enrollment_ids: list[uuid.UUID], now: dt.datetime | None = None
+) -> int:
+    """After enrollments became active: recounts their course tracks, each under its row lock (in
+    id order), so that a track completed while its enrollment was inactive gets the certificate
+    that waited, and one left behind by completions that recount no track (standalone content,
+    carried forward) catches up. Returns how many tracks were recounted. Raises nothing.
+    """
+    now = now or timezone.now()
+    tracks = CourseTrack.objects.select_for_update().filter(enrollment_id__in=enrollment_ids).order_by("id")
+    carry_of_tenant: dict[uuid.UUID, bool] = {}
+    recounted = 0
+    for track in tracks:
+        if track.tenant_id not in carry_of_tenant:
+            carry_of_tenant[track.tenant_id] = tenant_carries_forward(tenant_id=track.tenant_id)
+        course_track_recount(track=track, now=now, carry=carry_of_tenant[track.tenant_id])
+        recounted += 1
+    return recounted
+
+
 # ---------------------------------------------------------------------------------------------
 # Lesson attempts
 
@@ -330,6 +359,40 @@ def _eligibility_lesson_ids(lesson: Lesson) -> list[uuid.UUID]:
         if lesson_id != lesson.id and lesson_id not in ids:
             ids.append(lesson_id)
     return ids
+
+
+def _ensure_prerequisites_completed(*, lesson: Lesson, tenant_id, user_id, course_id, batch_id, carry: bool) -> None:
+    prerequisites = _eligibility_lesson_ids(lesson)
+    if not prerequisites:
+        return
+    done = completed_lesson_ids(
+        tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
+        lesson_ids=prerequisites, carry=carry,
+    )
+    missing = [str(p) for p in prerequisites if p not in done]
+    if missing:
+        raise ApiError(
+            f"Complete the prerequisite lessons in this course first: {', '.join(missing)}.",
+            code="ERR_PREREQUISITES_MISSING", result={"missing_lesson_ids": missing},
+        )
+
+
+def lesson_prerequisites_ensure(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID
+) -> None:
+    """The lesson's `eligibilityCriteria` check, as a lesson attempt start applies it, for other
+    ways of completing a lesson in a (course, batch) context (the viewer's end and submit).
+
+    Returns nothing when every prerequisite is completed there (or carried) or the lesson has
+    none. Raises ApiError 400 ERR_PREREQUISITES_MISSING with `result.missing_lesson_ids`.
+    """
+    lesson = Lesson.objects.only("id", "eligibility_criteria").filter(tenant_id=tenant_id, pk=lesson_id).first()
+    if lesson is None:
+        return
+    _ensure_prerequisites_completed(
+        lesson=lesson, tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
+        carry=tenant_carries_forward(tenant_id=tenant_id),
+    )
 
 
 def _placed_course_id(*, tenant_id, lesson: Lesson, course_id: uuid.UUID | None, published_only: bool) -> uuid.UUID:
@@ -405,18 +468,9 @@ def lesson_attempt_start(
     batch_id = enrollment.batch_id
     carry = tenant_carries_forward(tenant_id=tenant_id)
 
-    prerequisites = _eligibility_lesson_ids(lesson)
-    if prerequisites:
-        done = completed_lesson_ids(
-            tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
-            lesson_ids=prerequisites, carry=carry,
-        )
-        missing = [str(p) for p in prerequisites if p not in done]
-        if missing:
-            raise ApiError(
-                f"Complete the prerequisite lessons in this course first: {', '.join(missing)}.",
-                code="ERR_PREREQUISITES_MISSING", result={"missing_lesson_ids": missing},
-            )
+    _ensure_prerequisites_completed(
+        lesson=lesson, tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, carry=carry
+    )
 
     # Lock order: consumption row before the track (see the module docstring).
     consumption_record_view_start(
@@ -481,8 +535,9 @@ def lesson_attempt_update(
     empty change completes nothing. Completion sets `timeend` and records the lesson completion
     (course track recount, certificate) in this transaction. Returns the attempt.
     Raises NotFoundError (not in this tenant), ForbiddenError (a learner's attempt that is not
-    theirs), ConflictError 409 ERR_ATTEMPT_COMPLETED, ApiError 400 ERR_TIME_SPENT_DECREASED or
-    ERR_VALIDATION (score above the lesson's totalMarks).
+    theirs), ConflictError 409 ERR_ATTEMPT_COMPLETED, ApiError 400 ERR_NOT_ENROLLED (no active
+    enrollment for the attempt's course and batch), ERR_TIME_SPENT_DECREASED or ERR_VALIDATION
+    (score above the lesson's totalMarks).
     """
     now = now or timezone.now()
     # The row lock makes concurrent completes of one attempt queue: the first completes it, the
@@ -501,6 +556,18 @@ def lesson_attempt_update(
         raise ConflictError(
             "This attempt is completed and final; start a new attempt (POST /lessons/tracking) to improve on it.",
             code="ERR_ATTEMPT_COMPLETED", result={"id": str(attempt.id), "status": attempt.status},
+        )
+    # Deactivation (or a pending approval) stops progress, as it stops starting attempts.
+    if not Enrollment.objects.filter(
+        tenant_id=tenant_id, user_id=attempt.user_id, course_id=attempt.course_id, batch_id=attempt.batch_id,
+        active=True,
+    ).exists():
+        raise ApiError(
+            "The user has no active enrollment for this attempt's course and batch; have the enrollment "
+            "approved or re-activated first.",
+            code="ERR_NOT_ENROLLED",
+            result={"course_id": str(attempt.course_id), "batch_id": str(attempt.batch_id),
+                    "user_id": str(attempt.user_id)},
         )
     changes = {name: value for name, value in changes.items() if name in _ATTEMPT_FIELDS}
     if "time_spent" in changes and changes["time_spent"] < attempt.time_spent:
@@ -565,10 +632,12 @@ def course_track_override(
     `changes` holds any of status, completed_lessons, no_of_lessons, timestart, timeend,
     last_accessed_date, cert_gen_date. The enrollment's state follows the status. Completing
     sets `timeend` when none is given; setting `cert_gen_date` issues the certificate record if
-    none exists; a track left completed without one gets it when the course's rule is met.
+    none exists; a track left completed without one gets it when the course's rule is met and the
+    enrollment is active.
     A later recount re-derives the counters from the facts but never downgrades `completed`.
     Returns the track. Raises NotFoundError, ApiError 400 ERR_VALIDATION (completed_lessons above
-    no_of_lessons, timeend before timestart, clearing cert_gen_date of an issued certificate).
+    no_of_lessons, timeend before timestart, clearing a set timeend, clearing cert_gen_date of an issued
+    certificate).
     """
     now = now or timezone.now()
     track = CourseTrack.objects.select_for_update().filter(tenant_id=tenant_id, pk=track_id).first()
@@ -585,7 +654,9 @@ def course_track_override(
     errors: dict[str, list[str]] = {}
     if track.completed_lessons > track.no_of_lessons:
         errors["completed_lessons"] = [f"Must be at most no_of_lessons ({track.no_of_lessons})."]
-    if track.timeend is not None and track.timeend < track.timestart:
+    if "timeend" in changes and changes["timeend"] is None and old["timeend"] is not None:
+        errors["timeend"] = ["timeend is completedOn, set once and never cleared; send a corrected time instead."]
+    elif track.timeend is not None and track.timeend < track.timestart:
         errors["timeend"] = ["Must not be before timestart."]
     certificate = IssuedCertificate.objects.filter(track=track).first()
     if certificate is not None and track.cert_gen_date is None:
@@ -598,7 +669,11 @@ def course_track_override(
     if certificate is None:
         if track.cert_gen_date is not None:
             _issue_certificate(track=track, course=course, issued_at=track.cert_gen_date)
-        elif track.status == CourseTrackStatus.COMPLETED and _certificate_rule_met(track=track, course=course):
+        elif (
+            track.status == CourseTrackStatus.COMPLETED
+            and Enrollment.objects.filter(pk=track.enrollment_id, active=True).exists()
+            and _certificate_rule_met(track=track, course=course)
+        ):
             _issue_certificate(track=track, course=course, issued_at=now)
     new = {name: getattr(track, name) for name in _OVERRIDE_FIELDS}
     changed = [name for name in _OVERRIDE_FIELDS if new[name] != old[name]]

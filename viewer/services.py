@@ -31,7 +31,12 @@ from tracking.consumption import (
     consumption_record_view_start,
 )
 from tracking.models import CourseTrack
-from tracking.services import course_track_mark_started, course_track_recount, lesson_completion_record
+from tracking.services import (
+    course_track_mark_started,
+    course_track_recount,
+    lesson_completion_record,
+    lesson_prerequisites_ensure,
+)
 from viewer.models import OutboxEvent, Program, SummaryDeletion
 
 logger = logging.getLogger(__name__)
@@ -120,6 +125,16 @@ def _ensure_course_context(context: ViewContext) -> None:
         )
 
 
+def _ensure_completable_in_course(context: ViewContext) -> None:
+    """A lesson completed through the viewer passes the same checks as a lesson attempt: the
+    course context, then its prerequisites (ApiError 400 ERR_PREREQUISITES_MISSING)."""
+    _ensure_course_context(context)
+    lesson_prerequisites_ensure(
+        tenant_id=context.tenant_id, user_id=context.user_id, course_id=context.collection_id,
+        batch_id=context.batch_id, lesson_id=context.content_id,
+    )
+
+
 def _complete(context: ViewContext, now: dt.datetime) -> None:
     if context.in_course:
         lesson_completion_record(
@@ -163,10 +178,12 @@ def view_progress_update(*, context: ViewContext, progress: int, now: dt.datetim
 def view_end(*, context: ViewContext, now: dt.datetime | None = None) -> None:
     """Completes the content (status 2, progress 100). In a course context this completes
     the lesson for the course track in the same transaction (recount, completion and
-    certificate once). Raises ApiError (400) for a course context the user cannot consume in."""
+    certificate once). Raises ApiError (400) for a course context the user cannot consume in, or
+    ERR_PREREQUISITES_MISSING (result.missing_lesson_ids) when the lesson's prerequisites are
+    not completed in that context."""
     now = now or timezone.now()
     if context.in_course:
-        _ensure_course_context(context)
+        _ensure_completable_in_course(context)
     _complete(context, now)
 
 
@@ -176,10 +193,11 @@ def content_assessment_submit(
 ) -> int:
     """Stores the scored attempts (a known attempt id is replaced only by a newer submission),
     then completes the content as `view_end` does. Returns how many attempts were stored or
-    replaced. Raises ApiError (400) for a course context the user cannot consume in."""
+    replaced. Raises ApiError (400) for a course context the user cannot consume in, or
+    ERR_PREREQUISITES_MISSING as `view_end` does."""
     now = now or timezone.now()
     if context.in_course:
-        _ensure_course_context(context)
+        _ensure_completable_in_course(context)
     stored = assessment_attempts_record(**context.keys(), attempts=attempts, now=now)
     _complete(context, now)
     return stored
@@ -207,6 +225,8 @@ def summary_delete(
             "This user has no enrolment for that collectionId and batchId in this tenant.",
             code="ERR_SUMMARY_NOT_FOUND",
         )
+    # A deletion hides the enrolments made before it (`summary_enrollments`), so deleting again
+    # after a re-enrolment moves the stored deletion forward instead of keeping the old one.
     SummaryDeletion.objects.bulk_create(
         [
             SummaryDeletion(
@@ -214,7 +234,9 @@ def summary_delete(
             )
             for course_id, batch in contexts
         ],
-        ignore_conflicts=True,
+        update_conflicts=True,
+        unique_fields=["user_id", "tenant", "collection_id", "batch_id"],
+        update_fields=["deleted_by", "deleted_at"],
     )
     return len(contexts)
 

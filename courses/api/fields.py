@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
 from courses.images import ImageRejected, verify_image
+from lms.api.fields import MAX_STORED_INT
 
 _BRACKETED = re.compile(r"^(?P<base>[^\[\]]+)(?P<rest>(?:\[[^\[\]]*\])+)$")
 
@@ -97,6 +98,11 @@ class LessonIdListField(serializers.ListField):
         elif not isinstance(data, list):
             data = [data]
         return [str(lesson_id) for lesson_id in super().to_internal_value(data)]
+
+
+def stored_integer_field(*, min_value: int = 0, **kwargs) -> serializers.IntegerField:
+    """An integer input no larger than its PositiveIntegerField column holds (MAX_STORED_INT)."""
+    return serializers.IntegerField(min_value=min_value, max_value=MAX_STORED_INT, **kwargs)
 
 
 def choice_field(choices, **kwargs) -> serializers.ChoiceField:

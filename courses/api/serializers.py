@@ -11,8 +11,15 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from courses.api.fields import CatalogueInputSerializer, ImageUploadField, LessonIdListField, choice_field
+from courses.api.fields import (
+    CatalogueInputSerializer,
+    ImageUploadField,
+    LessonIdListField,
+    choice_field,
+    stored_integer_field,
+)
 from courses.models import AttemptsGrade, CertificateTerm, ContentStatus
+from courses.services import MAX_PREREQUISITES
 from lms.api.fields import AwareDateTimeField, JSONObjectField
 
 WRITABLE_STATUSES = [(ContentStatus.UNPUBLISHED, "Unpublished"), (ContentStatus.PUBLISHED, "Published")]
@@ -56,7 +63,7 @@ class ModuleInputSerializer(CatalogueInputSerializer):
     image = ImageUploadField()
     status = choice_field(WRITABLE_STATUSES, required=False, help_text="DELETE archives.")
     courseId = serializers.UUIDField(source="course_id")
-    ordering = serializers.IntegerField(
+    ordering = stored_integer_field(
         min_value=1, required=False, allow_null=True, help_text="Position in the course; omitted appends."
     )
 
@@ -95,26 +102,31 @@ class LessonInputSerializer(CatalogueInputSerializer):
     image = ImageUploadField()
     status = choice_field(WRITABLE_STATUSES, required=False, help_text="DELETE archives.")
     format = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    duration = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    duration = stored_integer_field(required=False, allow_null=True)
     startDate = AwareDateTimeField(source="start_date", required=False, allow_null=True)
     endDate = AwareDateTimeField(source="end_date", required=False, allow_null=True)
     storage = serializers.CharField(max_length=50, required=False, allow_blank=True)
     freeLesson = serializers.BooleanField(source="free_lesson", required=False)
-    noOfAttempts = serializers.IntegerField(source="no_of_attempts", min_value=0, required=False, help_text="0 = unlimited.")
+    noOfAttempts = stored_integer_field(source="no_of_attempts", required=False, help_text="0 = unlimited.")
     attemptsGrade = choice_field(AttemptsGrade.choices, source="attempts_grade", required=False)
     considerMarks = serializers.BooleanField(source="consider_marks", required=False)
     mediaId = serializers.UUIDField(source="media_id", required=False, allow_null=True)
     mediaContent = MediaContentField(source="media_content")
-    eligibilityCriteria = LessonIdListField(source="eligibility_criteria", required=False)
-    idealTime = serializers.IntegerField(source="ideal_time", min_value=0, required=False, allow_null=True)
+    eligibilityCriteria = LessonIdListField(
+        source="eligibility_criteria",
+        required=False,
+        max_length=MAX_PREREQUISITES,
+        error_messages={"max_length": f"Send at most {MAX_PREREQUISITES} lesson ids."},
+    )
+    idealTime = stored_integer_field(source="ideal_time", required=False, allow_null=True)
     resume = serializers.BooleanField(required=False)
-    totalMarks = serializers.IntegerField(source="total_marks", min_value=0, required=False, allow_null=True)
-    passingMarks = serializers.IntegerField(source="passing_marks", min_value=0, required=False, allow_null=True)
+    totalMarks = stored_integer_field(source="total_marks", required=False, allow_null=True)
+    passingMarks = stored_integer_field(source="passing_marks", required=False, allow_null=True)
     inLib = serializers.BooleanField(source="in_lib", required=False)
     params = JSONObjectField(required=False)
     courseId = serializers.UUIDField(source="course_id", required=False, allow_null=True)
     moduleId = serializers.UUIDField(source="module_id", required=False, allow_null=True)
-    ordering = serializers.IntegerField(
+    ordering = stored_integer_field(
         min_value=1, required=False, allow_null=True, help_text="Position within the module named by moduleId."
     )
 
@@ -129,7 +141,7 @@ class PlacementInputSerializer(CatalogueInputSerializer):
     courseId = serializers.UUIDField(source="course_id")
     moduleId = serializers.UUIDField(source="module_id")
     lessonId = serializers.UUIDField(source="lesson_id")
-    ordering = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    ordering = stored_integer_field(min_value=1, required=False, allow_null=True)
 
 
 # --- output (documentation of courses.api.rendering) ------------------------------------------
@@ -229,12 +241,6 @@ class PlacementOutputSerializer(serializers.Serializer):
 
 class LessonDetailOutputSerializer(LessonOutputSerializer):
     placements = PlacementOutputSerializer(many=True)
-
-
-@extend_schema_serializer(many=False)
-class LessonListOutputSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="Total across all pages.")
-    lessons = LessonOutputSerializer(many=True)
 
 
 class ModuleWithLessonsOutputSerializer(ModuleOutputSerializer):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.cache import cache
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -25,7 +26,6 @@ from courses.api.serializers import (
     CourseOutputSerializer,
     LessonDetailOutputSerializer,
     LessonInputSerializer,
-    LessonListOutputSerializer,
     LessonOutputSerializer,
     ModuleInputSerializer,
     ModuleOutputSerializer,
@@ -63,6 +63,9 @@ def _multipart_or_json(serializer):
 
 def _array(rows: list, count: int) -> Response:
     return Response(rows, headers={"X-Total-Count": str(count)})
+
+
+COURSE_TREE_CACHE_SECONDS = 3600
 
 
 class CatalogueViewSet(TenantScopedViewSet):
@@ -145,10 +148,18 @@ class CourseViewSet(CatalogueViewSet):
 
     @extend_schema(summary="Get a course with its modules and their lessons, in order", responses=CourseDetailsOutputSerializer)
     def details(self, request, pk):
-        tree = selectors.course_tree(tenant_id=self.tenant_id, course_id=pk, learner=self.learner)
-        if tree is None:
+        course = selectors.course_row(tenant_id=self.tenant_id, course_id=pk, learner=self.learner)
+        if course is None:
             raise NotFoundError("No course with that id in this tenant.")
-        return Response(rendering.course_tree_data(tree, self.image_url))
+        # Every content write bumps `content_version` through the services, so a rendered tree
+        # under this key never changes: safe in any cache, per process or shared.
+        key = f"course-tree:{pk}:{course['content_version']}:{int(self.learner)}:{request.get_host()}"
+        data = cache.get(key)
+        if data is None:
+            tree = selectors.course_tree(tenant_id=self.tenant_id, course_id=pk, learner=self.learner, course=course)
+            data = rendering.course_tree_data(tree, self.image_url)
+            cache.set(key, data, timeout=COURSE_TREE_CACHE_SECONDS)
+        return Response(data)
 
     @extend_schema(
         summary="Update a course (multipart; send only the fields to change)",
@@ -281,11 +292,16 @@ class LessonViewSet(CatalogueViewSet):
         return created(self._lesson_data(placed))
 
     @extend_schema(
-        summary="List lessons (filters status, format, courseId, moduleId, inLib; paginated)",
-        parameters=PAGE_PARAMETERS,
-        responses=LessonListOutputSerializer,
+        summary="List lessons, newest first (filters status, format, courseId, moduleId, inLib; an array; paginated)",
+        parameters=ARRAY_PAGE_PARAMETERS,
+        responses=LessonOutputSerializer(many=True),
     )
     def list(self, request):
+        """The lesson library as a plain array, as the spec shows it (DECISIONS §1), with the total
+        in X-Total-Count. Newest first (createdAt, then id), with or without filters: a lesson has
+        no position of its own, only per placement; GET /lessons/module/:id lists a module's
+        lessons in their `ordering`. Each row describes the lesson's first placement in the
+        filtered course or module (or overall)."""
         lessons = self.filter_queryset(selectors.lessons_visible(tenant_id=self.tenant_id, learner=self.learner))
         count, rows = paginate(selectors.lesson_values(lessons), request)
         rows = selectors.lesson_rows_with_first_placement(
@@ -295,7 +311,7 @@ class LessonViewSet(CatalogueViewSet):
             course_id=request.query_params.get("courseId") or None,
             module_id=request.query_params.get("moduleId") or None,
         )
-        return Response({"count": count, "lessons": rendering.lessons_data(rows, self.image_url)})
+        return _array(rendering.lessons_data(rows, self.image_url), count)
 
     @extend_schema(summary="Get a lesson with all its placements", responses=LessonDetailOutputSerializer)
     def retrieve(self, request, pk):

@@ -7,11 +7,16 @@ and their multipart spellings.
 from __future__ import annotations
 
 import json
+import re
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+# The largest value a PositiveIntegerField holds on every supported database (PostgreSQL's
+# `integer`); integer inputs stop here so a bigger number is a 400, not a database error.
+MAX_STORED_INT = 2**31 - 1
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -37,6 +42,8 @@ class JSONObjectField(serializers.Field):
     default_error_messages = {
         "invalid_json": "Must be a JSON object, e.g. {{}}; it could not be parsed ({error}).",
         "not_object": "Must be a JSON object, e.g. {{}}; got {kind}.",
+        "unstorable_key": "Must not contain {character}; remove it from a key of {where}.",
+        "unstorable_value": "Must not contain {character}; remove it from the value at {where}.",
     }
 
     def to_internal_value(self, data):
@@ -49,10 +56,58 @@ class JSONObjectField(serializers.Field):
                 self.fail("invalid_json", error=str(error).split(":")[0])
         if not isinstance(data, dict):
             self.fail("not_object", kind=type(data).__name__)
+        # Refused here, naming the place, rather than failing in the database as a 500.
+        found = unstorable_character_at(data)
+        if found is not None:
+            part, character, where = found
+            self.fail(f"unstorable_{part}", character=character, where=where)
         return data
 
     def to_representation(self, value):
         return value
+
+
+# Text PostgreSQL cannot store: jsonb refuses U+0000, and a lone surrogate cannot be encoded as
+# UTF-8 by any driver. DRF's CharField refuses both already; JSON objects are checked here.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_character_at(value) -> tuple[str, str, str] | None:
+    """The first character a database cannot store in a parsed JSON value, as ("key" or "value",
+    the character named for a message, its place such as "`a.b[1]`" or "the object"), or None.
+
+    Walks with an explicit stack, so a deeply nested body cannot exhaust the recursion limit.
+    """
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            found = _UNSTORABLE.search(node)
+            if found:
+                return "value", _character_name(found.group()), _place(path)
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                key = str(key)
+                found = _UNSTORABLE.search(key)
+                if found:
+                    return "key", _character_name(found.group()), _place(path)
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in enumerate(node))
+    return None
+
+
+def _character_name(character: str) -> str:
+    if character == "\x00":
+        return "the NUL character (\\u0000)"
+    return f"the lone surrogate \\u{ord(character):04x}"
+
+
+def _place(path: str) -> str:
+    if not path:
+        return "the object"
+    # Keys are the client's text; a long one must not turn the message into a wall of text.
+    return f"`{path if len(path) <= 80 else path[:77] + '...'}`"
 
 
 def absolute_url(request, url: str | None) -> str | None:

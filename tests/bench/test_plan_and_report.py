@@ -61,12 +61,12 @@ def test_run_wrk_reads_the_done_line(tmp_path):
     assert (run["rps"], run["ok_rps"], run["p50_ms"], run["p99_ms"], run["non_2xx"]) == (1000.0, 995.0, 4.0, 9.0, 10)
 
 
-def _run(ok_rps, floor_rps, p50, p99, statuses=None):
+def _run(ok_rps, floor_rps, p50, p99, statuses=None, floor_p50=5.0):
     statuses = statuses or {"200": int(ok_rps * 10)}
     requests = sum(statuses.values())
     ok = sum(v for k, v in statuses.items() if k.startswith("2"))
     return {"requests": requests, "ok_rps": ok_rps, "floor_rps": floor_rps, "p50_ms": p50, "p99_ms": p99,
-            "statuses": statuses, "non_2xx": requests - ok}
+            "statuses": statuses, "non_2xx": requests - ok, "floor_p50_ms": floor_p50}
 
 
 def test_verdicts_take_medians_and_compare_with_the_floor():
@@ -86,13 +86,19 @@ def test_missing_and_failing_endpoints_are_told_apart():
     assert failing["status"] == "errors" and failing["checks"]["errors"] is False
 
 
-def test_scale_budget_compares_p50_at_l_with_s():
-    def session(scale, p50):
-        return {"scale": scale, "items": {"view_read": {"preflight": {"status": 200}, "runs": [_run(10, 20, p50, p50)]}}}
+def test_scale_budget_compares_the_median_single_request_at_l_with_s():
+    def session(scale, unloaded_ms, p50, floor_p50):
+        run = _run(10, 20, p50, p50, floor_p50=floor_p50)
+        item = {"preflight": {"status": 200}, "runs": [run], "unloaded_ms": unloaded_ms}
+        return {"scale": scale, "items": {"view_read": item}}
 
-    report = summarize([session("S", 10.0), session("L", 14.0)])
+    report = summarize([session("S", 5.0, 10.0, 5.0), session("L", 7.0, 14.0, 7.0)])
     check = next(c for c in report["scale_checks"] if c["name"] == "view_read")
     assert (check["factor"], check["pass"]) == (1.4, False)
+    # The loaded p50s are reported beside it, raw and in units of the floor's p50 of the same run.
+    assert (check["loaded_raw_factor"], check["loaded_floor_factor"]) == (1.4, 1.0)
+    report = summarize([session("S", 5.0, 10.0, 5.0), session("L", 5.5, 14.0, 5.0)])
+    assert next(c for c in report["scale_checks"] if c["name"] == "view_read")["pass"] is True
 
 
 def test_an_endpoint_too_slow_to_load_fails_with_its_latency():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
@@ -188,6 +189,11 @@ def test_lesson_visibility(learner_client, admin_client, other_admin_client, ten
     failed(other_admin_client.get(f"/lessons/{published.pk}"), 404)
 
 
+def _listed(client, **query) -> tuple[list, int]:
+    response = client.get("/lessons", query)
+    return ok(response), int(response["X-Total-Count"])
+
+
 def test_list_lessons_filters_and_pagination(admin_client, learner_client, tenant, other_tenant, placement):
     LessonFactory.create_batch(2, tenant=tenant, format="pdf", in_lib=True)
     LessonFactory(tenant=tenant, status=ContentStatus.UNPUBLISHED)
@@ -196,18 +202,36 @@ def test_list_lessons_filters_and_pagination(admin_client, learner_client, tenan
     response = admin_client.get("/lessons")
     result = ok(response)
     assert response.json()["id"] == "api.lesson.list"
-    assert result["count"] == 4
-    assert ok(learner_client.get("/lessons"))["count"] == 3
-    assert ok(admin_client.get("/lessons", {"format": "pdf"}))["count"] == 2
-    assert ok(admin_client.get("/lessons", {"inLib": "true"}))["count"] == 2
-    assert ok(admin_client.get("/lessons", {"status": "unpublished"}))["count"] == 1
-    by_course = ok(admin_client.get("/lessons", {"courseId": str(placement.course_id)}))
-    assert by_course["count"] == 1 and by_course["lessons"][0]["moduleId"] == str(placement.module_id)
-    assert ok(admin_client.get("/lessons", {"moduleId": str(placement.module_id)}))["count"] == 1
-    assert ok(admin_client.get("/lessons", {"moduleId": str(uuid.uuid4())}))["count"] == 0
-    assert len(ok(admin_client.get("/lessons", {"limit": 3}))["lessons"]) == 3
+    assert isinstance(result, list) and len(result) == 4 and response["X-Total-Count"] == "4"
+    assert len(_listed(learner_client)[0]) == 3
+    assert _listed(admin_client, format="pdf")[1] == 2
+    assert _listed(admin_client, inLib="true")[1] == 2
+    assert _listed(admin_client, status="unpublished")[1] == 1
+    by_course, total = _listed(admin_client, courseId=str(placement.course_id))
+    assert total == 1 and by_course[0]["moduleId"] == str(placement.module_id)
+    assert _listed(admin_client, moduleId=str(placement.module_id))[1] == 1
+    assert _listed(admin_client, moduleId=str(uuid.uuid4())) == ([], 0)
+    page, total = _listed(admin_client, limit=3)
+    assert len(page) == 3 and total == 4
+    page, total = _listed(admin_client, limit=3, page=2)
+    assert len(page) == 1 and total == 4
     failed(admin_client.get("/lessons", {"courseId": "x"}), 400)
     failed(admin_client.get("/lessons", {"inLib": "perhaps"}), 400)
+    failed(admin_client.get("/lessons", {"limit": "101"}), 400)
+
+
+def test_list_lessons_is_newest_first_with_or_without_filters(admin_client, tenant, module):
+    lessons = LessonFactory.create_batch(3, tenant=tenant)
+    base = dt.datetime(2024, 3, 20, tzinfo=dt.UTC)
+    # Placed in the reverse of their age, so the order cannot come from the placements.
+    for days, lesson in enumerate(lessons):
+        Lesson.objects.filter(pk=lesson.pk).update(created_at=base + dt.timedelta(days=days))
+        PlacementFactory(module=module, course=module.course, tenant=tenant, lesson=lesson, ordering=3 - days)
+    newest_first = [str(lesson.pk) for lesson in reversed(lessons)]
+    assert [row["lessonId"] for row in _listed(admin_client)[0]] == newest_first
+    in_module = _listed(admin_client, moduleId=str(module.pk))[0]
+    assert [row["lessonId"] for row in in_module] == newest_first
+    assert [row["ordering"] for row in in_module] == [1, 2, 3]
 
 
 def test_lessons_by_module_and_course_are_ordered_arrays(learner_client, admin_client, tenant):
@@ -315,7 +339,7 @@ def test_delete_archives_the_lesson(admin_client, placement):
     failed(admin_client.put(f"/lessons/{lesson_id}", {"title": "x"}), 404)
     failed(admin_client.delete(f"/lessons/{lesson_id}"), 404)
     assert ok(admin_client.get(f"/lessons/module/{placement.module_id}")) == []
-    assert ok(admin_client.get("/lessons"))["count"] == 0
+    assert ok(admin_client.get("/lessons")) == []
 
 
 # --- POST /courses/lessons --------------------------------------------------------------------

@@ -72,10 +72,10 @@ def test_lesson_list_is_three_queries(admin_client, tenant, warm, django_assert_
     warm(admin_client)
     with django_assert_num_queries(3):  # count; the page of lessons with media; their placements
         response = admin_client.get("/lessons", {"limit": 100})
-    assert response.json()["result"]["count"] == 2 * size
+    assert len(response.json()["result"]) == 2 * size and response["X-Total-Count"] == str(2 * size)
     with django_assert_num_queries(3):  # the same, filtered to a course
         response = admin_client.get("/lessons", {"limit": 100, "courseId": str(course.pk)})
-    assert response.json()["result"]["count"] == size
+    assert len(response.json()["result"]) == size and response["X-Total-Count"] == str(size)
 
 
 @pytest.mark.parametrize("size", [2, 20])

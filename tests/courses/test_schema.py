@@ -66,7 +66,14 @@ def test_responses_have_exactly_the_documented_fields(admin_client, tenant):
     lesson_detail = ok(admin_client.get(f"/lessons/{lesson.pk}"))
     assert set(lesson_detail) == _fields(out.LessonDetailOutputSerializer)
     assert set(lesson_detail["placements"][0]) == _fields(out.PlacementOutputSerializer)
-    assert set(ok(admin_client.get("/lessons"))["lessons"][0]) == lesson_fields
+    assert set(ok(admin_client.get("/lessons"))[0]) == lesson_fields
     assert set(ok(admin_client.get(f"/lessons/module/{module.pk}"))[0]) == lesson_fields
     assert set(ok(admin_client.get(f"/lessons/course/{course.pk}"))[0]) == lesson_fields
     assert set(ok(admin_client.put(f"/lessons/{lesson.pk}", {"title": "x"}))) == lesson_fields
+
+
+@pytest.mark.parametrize("path", ["/lessons", "/lessons/module/{module_id}", "/lessons/course/{course_id}"])
+def test_lesson_lists_are_documented_as_arrays(schema, path):
+    reference = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    result = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]["properties"]["result"]
+    assert result == {"type": "array", "items": {"$ref": "#/components/schemas/LessonOutput"}}

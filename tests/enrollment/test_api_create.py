@@ -9,8 +9,10 @@ import pytest
 from django.utils import timezone
 
 from enrollment.models import Enrollment
+from lms.models import Tenant
 from tests.enrollment.helpers import err, errmsg, result
 from tests.factories import build_course
+from tracking.consumption import consumption_record_completion
 from tracking.models import CourseTrack, CourseTrackStatus
 
 URL = "/enrollments"
@@ -246,3 +248,23 @@ class TestLearnerSelfEnrollment:
 
         assert second.status_code == 409
         assert result(second)["id"] == result(first)["id"]
+
+
+def test_response_state_follows_a_track_completed_at_creation(admin_client, tenant):
+    # With carry-forward, content completed standalone counts from the first moment, so the
+    # track (and the enrollment's state) may be completed by the time the response is written.
+    tenant.carry_forward = Tenant.CarryForward.CARRY
+    tenant.save(update_fields=["carry_forward"])
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    learner_id = uuid.uuid4()
+    lesson_id = course.placements.values_list("lesson_id", flat=True).get()
+    consumption_record_completion(
+        user_id=learner_id, tenant_id=tenant.id, collection_id=lesson_id, batch_id=lesson_id, content_id=lesson_id,
+        now=timezone.now(),
+    )
+
+    response = admin_client.post(URL, {"course_id": str(course.id), "user_id": str(learner_id)})
+
+    assert response.status_code == 201, response.json()
+    assert result(response)["state"] == 2
+    assert Enrollment.objects.get(pk=result(response)["id"]).state == 2

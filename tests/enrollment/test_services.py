@@ -6,12 +6,14 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from courses.models import ContentStatus
 from enrollment import services
 from enrollment.models import Enrollment
+from enrollment.signals import enrollment_activated
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from tests.factories import CourseFactory
 from tracking.models import CourseTrack, CourseTrackOverride
@@ -113,12 +115,41 @@ class TestApproveAndDeactivate:
         ids = [e.pk for e in pending] + [already_active.pk]
         staff_id = uuid.uuid4()
 
-        with django_assert_num_queries(3):  # savepoint, the one conditional UPDATE, savepoint release
+        # Approval goes on to recount the activated tracks (enrollment_activated); the
+        # enrollments themselves change in one statement.
+        with CaptureQueriesContext(connection) as approving:
             approved = services.enrollment_approve(enrollment_ids=ids, approved_by=staff_id)
-        deactivated = services.enrollment_deactivate(enrollment_ids=ids, deactivated_by=staff_id)
+        with django_assert_num_queries(3):  # savepoint, the one conditional UPDATE, savepoint release
+            deactivated = services.enrollment_deactivate(enrollment_ids=ids, deactivated_by=staff_id)
 
         assert (approved, deactivated) == (3, 4)
+        activations = [q["sql"] for q in approving.captured_queries if 'SET "active"' in q["sql"]]
+        assert len(activations) == 1
         assert set(Enrollment.objects.values_list("active", "updated_by")) == {(False, staff_id)}
+
+    def test_approving_nothing_pending_sends_no_activation(self, course, enroll, django_assert_num_queries):
+        active = enroll(course)
+
+        with django_assert_num_queries(3):  # savepoint, ids that change (none), release
+            assert services.enrollment_approve(enrollment_ids=[active.pk], approved_by=uuid.uuid4()) == 0
+
+    def test_activation_is_announced_once_for_the_enrollments_that_changed(self, course, enroll):
+        pending, already_active = enroll(course, active=False), enroll(course)
+        announced = []
+
+        def listener(sender, *, enrollment_ids, **kwargs):
+            announced.append(sorted(enrollment_ids))
+
+        enrollment_activated.connect(listener, dispatch_uid="tests.enrollment.activation_listener")
+        try:
+            services.enrollment_approve(enrollment_ids=[pending.pk, already_active.pk], approved_by=uuid.uuid4())
+            services.enrollment_deactivate(enrollment_ids=[pending.pk], deactivated_by=uuid.uuid4())
+            services.enrollment_update(enrollment=pending, updated_by=uuid.uuid4(), active=True)
+            services.enrollment_update(enrollment=pending, updated_by=uuid.uuid4(), active=True)  # no change
+        finally:
+            enrollment_activated.disconnect(dispatch_uid="tests.enrollment.activation_listener")
+
+        assert announced == [[pending.pk], [pending.pk]]
 
     def test_accept_a_queryset(self, course, enroll):
         for _ in range(2):

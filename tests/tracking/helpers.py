@@ -6,6 +6,12 @@ import uuid
 
 from enrollment.services import enrollment_create
 
+# A 1×1 GIF, enough for an image URL to exist.
+GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00"
+    b"\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+
 LESSON_TRACKING = "/lessons/tracking"
 COURSE_TRACKING = "/courses/tracking"
 

@@ -6,11 +6,12 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from courses.models import ContentStatus
 from enrollment.models import Enrollment
 from tests.factories import LessonFactory, ModuleFactory, PlacementFactory, build_course
-from tests.tracking.helpers import COURSE_TRACKING, enroll, err, errmsg, lessons_of, result, start_and_complete
+from tests.tracking.helpers import COURSE_TRACKING, GIF, enroll, err, errmsg, lessons_of, result, start_and_complete
 from tracking.models import CourseTrack, CourseTrackOverride, IssuedCertificate
 from tracking.services import lesson_completion_record
 
@@ -179,6 +180,47 @@ class TestOverride:
         track.refresh_from_db()
         assert (track.completed_lessons, track.status) == (1, "completed")
 
+    def test_completed_on_cannot_be_cleared(self, admin_client, enrolled_learner, course):
+        for lesson in lessons_of(course):
+            start_and_complete(enrolled_learner, lesson)
+        track = track_of(enrolled_learner.enrollment)
+        completed_on = track.timeend
+
+        response = admin_client.put(self.url(track), {"timeend": None}, format="json")
+
+        assert response.status_code == 400
+        assert err(response) == "ERR_VALIDATION" and "timeend" in result(response)["errors"]
+        assert "never cleared" in errmsg(response)
+        track.refresh_from_db()
+        assert track.timeend == completed_on
+        assert not CourseTrackOverride.objects.exists()
+        # A correction to another time is still the staff's to make.
+        corrected = (completed_on + dt.timedelta(minutes=1)).isoformat()
+        assert admin_client.put(self.url(track), {"timeend": corrected}, format="json").status_code == 200
+
+    def test_completing_again_after_a_downgrade_keeps_the_first_completed_on(
+        self, admin_client, enrolled_learner, course, tenant
+    ):
+        first, *others = lessons_of(course)
+        for lesson in others:
+            start_and_complete(enrolled_learner, lesson)
+        start_and_complete(enrolled_learner, first)
+        track = track_of(enrolled_learner.enrollment)
+        completed_on = track.timeend
+        assert track.status == "completed" and completed_on is not None
+
+        downgraded = admin_client.put(self.url(track), {"status": "in_progress"}, format="json")
+        assert result(downgraded)["status"] == "in_progress"
+        # Completing a lesson again recounts the track, which completes once more.
+        start_and_complete(enrolled_learner, first)
+
+        track.refresh_from_db()
+        assert track.status == "completed" and track.timeend == completed_on
+        summary = enrolled_learner.post(
+            "/v1/viewer/summary/read", {"request": {"collectionId": str(course.id)}}, format="json"
+        )
+        assert summary.json()["result"]["completedOn"] == int(completed_on.timestamp() * 1000)
+
     @pytest.mark.parametrize(
         "body, field",
         [
@@ -221,3 +263,15 @@ class TestOverride:
     def test_unknown_track(self, admin_client):
         response = admin_client.put(f"{COURSE_TRACKING}/{uuid.uuid4()}", {"status": "completed"}, format="json")
         assert response.status_code == 404 and err(response) == "ERR_NOT_FOUND"
+
+
+def test_course_image_is_an_absolute_url(enrolled_learner, course, tenant):
+    course.image.save("cover.gif", SimpleUploadedFile("cover.gif", GIF), save=True)
+    enroll(build_course(tenant=tenant, modules=1, lessons_per_module=1), enrolled_learner.user_id)
+
+    rows = result(enrolled_learner.get(COURSE_TRACKING))["tracking"]
+
+    images = {row["course_id"]: row["course"]["image"] for row in rows}
+    assert images[str(course.id)].startswith("http://testserver/media/")
+    assert images[str(course.id)].endswith(".gif")
+    assert sorted(images.values(), key=str)[0] is None

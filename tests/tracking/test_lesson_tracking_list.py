@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from courses.models import Media
 from tests.factories import build_course
 from tests.tracking.helpers import (
+    GIF,
     LESSON_TRACKING,
     enroll,
     err,
@@ -134,3 +136,17 @@ def test_query_count_does_not_grow_with_the_data(admin_client, tenant, django_as
     with django_assert_num_queries(2):  # the same two queries for ten times the rows
         response = admin_client.get(LESSON_TRACKING, {"limit": 100})
     assert result(response)["count"] == 22 and len(result(response)["tracking"]) == 22
+
+
+def test_lesson_image_is_an_absolute_url(enrolled_learner, course):
+    lesson = lessons_of(course)[0]
+    lesson.image.save("cover.gif", SimpleUploadedFile("cover.gif", GIF), save=True)
+    start(enrolled_learner, lesson)
+    start(enrolled_learner, lessons_of(course)[1])
+
+    rows = result(enrolled_learner.get(LESSON_TRACKING))["tracking"]
+
+    images = {row["lesson"]["lessonId"]: row["lesson"]["image"] for row in rows}
+    assert images[str(lesson.id)].startswith("http://testserver/media/")
+    assert images[str(lesson.id)].endswith(".gif")
+    assert images[str(lessons_of(course)[1].id)] is None

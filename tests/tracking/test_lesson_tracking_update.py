@@ -142,3 +142,35 @@ class TestPermissions:
         response = update(other_admin_client, attempt_id, status="completed")
         assert response.status_code == 404
         assert LessonAttempt.objects.get(pk=attempt_id).status == "started"
+
+
+def test_a_deactivated_learner_can_no_longer_progress_or_complete(enrolled_learner, attempt_id, admin_client):
+    enrollment = enrolled_learner.enrollment
+    admin_client.delete(f"/enrollments/{enrollment.pk}")
+
+    completing = update(enrolled_learner, attempt_id, status="completed")
+    progressing = update(enrolled_learner, attempt_id, total_content=10, current_position=4)
+
+    for response in (completing, progressing):
+        assert response.status_code == 400
+        assert err(response) == "ERR_NOT_ENROLLED"
+        assert "active enrollment" in errmsg(response)
+    attempt = LessonAttempt.objects.get(pk=attempt_id)
+    assert (attempt.status, attempt.current_position) == ("started", 0)
+    assert CourseTrack.objects.get(enrollment=enrollment).completed_lessons == 0
+
+    admin_client.put(f"/enrollments/{enrollment.pk}", {"active": True}, format="json")
+
+    assert result(update(enrolled_learner, attempt_id, status="completed"))["status"] == "completed"
+    assert CourseTrack.objects.get(enrollment=enrollment).completed_lessons == 1
+
+
+def test_staff_cannot_complete_the_attempt_of_a_pending_enrollment(admin_client, course):
+    enrollment = enroll(course)
+    attempt = result(start(admin_client, lessons_of(course)[0], user_id=str(enrollment.user_id)))
+    Enrollment.objects.filter(pk=enrollment.pk).update(active=False)
+
+    response = update(admin_client, attempt["id"], status="completed")
+
+    assert (response.status_code, err(response)) == (400, "ERR_NOT_ENROLLED")
+    assert LessonAttempt.objects.get(pk=attempt["id"]).status == "started"

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from lms.api.errors import ApiError
 from tests.viewer.conftest import lesson_ids, wrapped
 from tracking.assessments import QuestionEvent, SubmittedAttempt, assessment_attempts_record, attempt_score
 from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack
@@ -184,6 +185,13 @@ def test_scores_stay_in_their_context(learner_client, course, enrolled):
         ([attempt("a1", TS, assess("q1", 3, 1, 1))], "ERR_BAD_REQUEST"),  # score above maxscore
         ([attempt("a1", TS, assess("q1", "one", 1, 1))], "ERR_BAD_REQUEST"),
         (["not an attempt"], "ERR_BAD_REQUEST"),
+        # Beyond the per-question cap: 1e308 would sum to infinity and break every later read.
+        ([attempt("a1", TS, assess("q1", 1, 1e308, 1))], "ERR_BAD_REQUEST"),
+        ([attempt("a1", TS, assess("q1", 1e308, 1e308, 1))], "ERR_BAD_REQUEST"),
+        ([attempt("a1", TS, assess("q1", 1, 1_000_001, 1))], "ERR_BAD_REQUEST"),
+        ([attempt("a1", TS, {"questionId": "q1", "score": 1e308, "max_score": 1e308})], "ERR_BAD_REQUEST"),
+        ([attempt("a1", TS, {"questionId": "q1", "score": 1, "max_score": "Infinity"})], "ERR_BAD_REQUEST"),
+        ([attempt("a1", TS, {"questionId": "q1", "score": "NaN", "max_score": 1})], "ERR_BAD_REQUEST"),
     ],
 )
 def test_malformed_assessments_are_rejected_and_write_nothing(learner_client, assessments, err):
@@ -239,3 +247,36 @@ def test_staff_submit_for_a_learner_and_other_tenants_do_not_see_it(
         "/v1/view/read", wrapped(contentId=[lesson], userId=learner_client.user_id), format="json"
     ).json()["result"]["contents"][0]
     assert (other_read["score"], other_read["status"]) == (None, 0)
+
+
+def test_largest_accepted_scores_sum_to_finite_values_every_read_can_render(learner_client, course, enrolled):
+    lesson = lesson_ids(course)[0]
+    events = [assess(f"q{n}", 1_000_000, 1_000_000, n) for n in range(1000)]
+
+    response = submit(learner_client, lesson, attempt("a1", TS, *events), collectionId=course.id)
+
+    assert response.status_code == 200, response.json()
+    content = read(learner_client, lesson, collectionId=course.id)
+    assert (content["score"], content["max_score"]) == (1e9, 1e9)
+    summaries = learner_client.get(f"/v1/viewer/summary/list/{learner_client.user_id}")
+    assert summaries.status_code == 200, summaries.json()
+    assert summaries.json()["result"]["summary"][0]["assessmentStatus"][str(lesson)] == {
+        "score": 1e9, "max_score": 1e9,
+    }
+
+
+def test_service_refuses_an_attempt_whose_sums_are_not_finite(tenant):
+    content_id = uuid.uuid4()
+    overflowing = SubmittedAttempt(
+        attempt_id="a1", assessment_ts=dt.datetime.now(dt.UTC),
+        events=[QuestionEvent("q1", 1e308, 1e308, ets=1), QuestionEvent("q2", 1e308, 1e308, ets=1)],
+    )
+
+    with pytest.raises(ApiError) as refused:
+        assessment_attempts_record(
+            tenant_id=tenant.id, user_id=uuid.uuid4(), collection_id=content_id, batch_id=content_id,
+            content_id=content_id, attempts=[overflowing],
+        )
+
+    assert (refused.value.status_code, refused.value.err) == (400, "ERR_VALIDATION")
+    assert not AssessmentAttempt.objects.exists()

@@ -301,6 +301,38 @@ def test_a_bare_all_flag_deletes_every_summary(learner_client, course, enrolled)
     assert summary_list(learner_client, learner_client.user_id) == []
 
 
+def test_a_new_enrolment_after_a_hard_delete_has_its_own_summary(learner_client, admin_client, course):
+    def enrol_by_admin():
+        response = admin_client.post(
+            "/enrollments", {"course_id": str(course.id), "user_id": str(learner_client.user_id)}, format="json"
+        )
+        assert response.status_code == 201, response.json()
+        return response.json()["result"]["id"]
+
+    def delete_summary():
+        response = learner_client.delete(
+            f"/v1/viewer/summary/delete/{learner_client.user_id}", wrapped(collectionId=course.id), format="json"
+        )
+        assert response.status_code == 200, response.json()
+
+    first = enrol_by_admin()
+    delete_summary()
+    assert summary_list(learner_client, learner_client.user_id) == []
+    assert admin_client.delete(f"/enrollments/{first}?hard=true").status_code == 200
+
+    second = enrol_by_admin()
+
+    [summary] = summary_list(learner_client, learner_client.user_id)
+    assert summary["collectionId"] == str(course.id) and second != first
+    assert summary_read(learner_client, collectionId=course.id).status_code == 200
+
+    # Deleting the new enrolment's summary hides it in turn.
+    delete_summary()
+    assert summary_list(learner_client, learner_client.user_id) == []
+    assert summary_read(learner_client, collectionId=course.id).status_code == 404
+    assert SummaryDeletion.objects.count() == 1
+
+
 def test_delete_unknown_enrolment_is_not_found(learner_client, enrolled):
     response = learner_client.delete(
         f"/v1/viewer/summary/delete/{learner_client.user_id}", wrapped(collectionId=uuid.uuid4()), format="json"

@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
-from courses.models import ContentStatus
+from courses.models import ContentStatus, Lesson
 from tests.factories import PlacementFactory, build_course
 from tests.viewer.conftest import enrol, lesson_ids, wrapped
-from tracking.models import ContentConsumption, CourseTrack, CourseTrackStatus, IssuedCertificate
+from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack, CourseTrackStatus, IssuedCertificate
 
 pytestmark = pytest.mark.django_db
 
@@ -321,3 +321,72 @@ def test_missing_wrapper_says_how_to_wrap_the_body(learner_client):
     response = learner_client.post("/v1/view/start", {"contentId": str(uuid.uuid4())}, format="json")
 
     assert response.json()["params"]["errmsg"] == 'request: Wrap the body\'s fields in "request": {"request": {...}}.'
+
+
+# --- Prerequisites (eligibilityCriteria), as the lesson attempt API applies them ----------------
+
+
+@pytest.fixture
+def second_requires_first(course):
+    first, second = lesson_ids(course)[:2]
+    Lesson.objects.filter(pk=second).update(eligibility_criteria=[str(first)])
+    return first, second
+
+
+def _assess(client, content_id, **context):
+    events = [{"eid": "ASSESS", "ets": 1, "edata": {"item": {"id": "q1", "maxscore": 1}, "score": 1}}]
+    return _post(
+        client, "/v1/assessment/submit", contentId=content_id,
+        assessments=[{"attemptId": "a1", "assessmentTs": 1_700_000_000_000, "events": events}], **context,
+    )
+
+
+@pytest.mark.parametrize("complete", [
+    lambda client, lesson, course: _post(client, "/v1/view/end", contentId=lesson, collectionId=course.id),
+    lambda client, lesson, course: _assess(client, lesson, collectionId=course.id),
+], ids=["view_end", "assessment_submit"])
+def test_completing_a_lesson_before_its_prerequisites_is_refused(
+    learner_client, course, enrolled, second_requires_first, complete
+):
+    first, second = second_requires_first
+    # view/start stays unchecked: looking at a lesson is not completing it.
+    assert _post(learner_client, "/v1/view/start", contentId=second, collectionId=course.id).status_code == 200
+
+    response = complete(learner_client, second, course)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["responseCode"], body["params"]["err"]) == ("CLIENT_ERROR", "ERR_PREREQUISITES_MISSING")
+    assert body["result"] == {"missing_lesson_ids": [str(first)]}
+    assert str(first) in body["params"]["errmsg"]
+    assert _row(learner_client.user_id, second, course.id).status == 1
+    assert not AssessmentAttempt.objects.exists()
+    assert CourseTrack.objects.get(enrollment=enrolled).completed_lessons == 0
+
+    assert _post(learner_client, "/v1/view/end", contentId=first, collectionId=course.id).status_code == 200
+    assert complete(learner_client, second, course).status_code == 200
+    assert _row(learner_client.user_id, second, course.id).status == 2
+    assert CourseTrack.objects.get(enrollment=enrolled).completed_lessons == 2
+
+
+def test_the_viewer_and_the_attempt_api_refuse_the_same_missing_prerequisites(
+    learner_client, course, enrolled, second_requires_first
+):
+    first, second = second_requires_first
+
+    by_attempt = learner_client.post(
+        "/lessons/tracking", {"lesson_id": str(second), "course_id": str(course.id)}, format="json"
+    )
+    by_viewer = _post(learner_client, "/v1/view/end", contentId=second, collectionId=course.id)
+
+    assert by_attempt.json()["params"]["err"] == by_viewer.json()["params"]["err"] == "ERR_PREREQUISITES_MISSING"
+    assert by_attempt.json()["result"] == by_viewer.json()["result"] == {"missing_lesson_ids": [str(first)]}
+
+
+def test_standalone_content_has_no_prerequisites_to_check(learner_client, course, second_requires_first):
+    _, second = second_requires_first
+
+    response = _post(learner_client, "/v1/view/end", contentId=second)
+
+    assert response.status_code == 200
+    assert _row(learner_client.user_id, second).status == 2

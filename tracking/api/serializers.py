@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from lms.api.fields import AwareDateTimeField
+from lms.api.fields import AwareDateTimeField, absolute_url
 from tracking.models import AttemptStatus, CourseTrackStatus
 
 # The columns are 32-bit integers on every database: larger values are bad input, not a 500.
@@ -90,9 +89,10 @@ class TrackedLessonSerializer(serializers.Serializer):
     inLib = serializers.BooleanField(source="lesson.in_lib")  # noqa: N815
     params = serializers.JSONField(source="lesson.params")
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_image(self, attempt) -> str | None:
-        return attempt.lesson.image.url if attempt.lesson.image else None
+        image = attempt.lesson.image
+        return absolute_url(self.context.get("request"), image.url if image else None)
 
 
 class LessonAttemptSerializer(serializers.Serializer):
@@ -160,7 +160,8 @@ class CourseTrackSerializer(serializers.Serializer):
 
 
 class TrackedCourseSerializer(serializers.Serializer):
-    """The course summary of a track; totals come from `context["totals"]` (one query per page)."""
+    """The course summary of a track; totals come from `context["totals"]` (one query per page), and
+    the image URL is made absolute on `context["request"]`'s host."""
 
     courseId = serializers.UUIDField(source="course.id")  # noqa: N815
     title = serializers.CharField(source="course.title")
@@ -175,9 +176,10 @@ class TrackedCourseSerializer(serializers.Serializer):
     def _totals(self, track):
         return self.context["totals"].get(track.course_id)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_image(self, track) -> str | None:
-        return track.course.image.url if track.course.image else None
+        image = track.course.image
+        return absolute_url(self.context.get("request"), image.url if image else None)
 
     def get_total_modules(self, track) -> int:
         totals = self._totals(track)

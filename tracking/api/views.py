@@ -97,7 +97,8 @@ class LessonTrackingViewSet(TenantScopedViewSet):
     def list(self, request):
         filters = _list_filters(request, LessonTrackingQuerySerializer)
         count, attempts = paginate(selectors.lesson_attempt_list(tenant_id=self.tenant_id, **filters), request)
-        return Response(LessonTrackingListSerializer({"count": count, "tracking": attempts}).data)
+        listing = LessonTrackingListSerializer({"count": count, "tracking": attempts}, context={"request": request})
+        return Response(listing.data)
 
 
 class CourseTrackingViewSet(TenantScopedViewSet):
@@ -135,5 +136,5 @@ class CourseTrackingViewSet(TenantScopedViewSet):
         filters = _list_filters(request, CourseTrackingQuerySerializer)
         count, tracks = paginate(selectors.course_track_list(tenant_id=self.tenant_id, **filters), request)
         totals = selectors.course_totals(course_ids=[track.course_id for track in tracks])
-        listing = CourseTrackingListSerializer({"count": count, "tracking": tracks}, context={"totals": totals})
+        listing = CourseTrackingListSerializer({"count": count, "tracking": tracks}, context={"totals": totals, "request": request})
         return Response(listing.data)

@@ -46,14 +46,24 @@ ViewEndInput = _wrapped("ViewEndInput", ViewContentSerializer)
 ViewUpdateInput = _wrapped("ViewUpdateInput", ViewProgressSerializer)
 
 
+# Per question. An attempt holds at most MAX_EVENTS_PER_ATTEMPT questions, so its sums stay far
+# below the float range (a sum of 1e308 scores is inf, which no JSON response can carry).
+MAX_QUESTION_SCORE = 1_000_000
+
+
+def question_score_field(**kwargs) -> serializers.FloatField:
+    """A question's score or max score: 0 to MAX_QUESTION_SCORE (DRF refuses NaN and infinity)."""
+    return serializers.FloatField(min_value=0, max_value=MAX_QUESTION_SCORE, **kwargs)
+
+
 class AssessItemSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=255, help_text="The question id.")
-    maxscore = serializers.FloatField(min_value=0)
+    maxscore = question_score_field()
 
 
 class AssessEdataSerializer(serializers.Serializer):
     item = AssessItemSerializer()
-    score = serializers.FloatField(min_value=0)
+    score = question_score_field()
 
 
 class AssessEventSerializer(serializers.Serializer):
@@ -63,8 +73,8 @@ class AssessEventSerializer(serializers.Serializer):
     ets = serializers.IntegerField(required=False, min_value=0, max_value=MAX_EPOCH_MS, help_text="Epoch ms.")
     edata = AssessEdataSerializer(required=False)
     questionId = serializers.CharField(required=False, max_length=255)
-    score = serializers.FloatField(required=False, min_value=0)
-    max_score = serializers.FloatField(required=False, min_value=0)
+    score = question_score_field(required=False)
+    max_score = question_score_field(required=False)
 
     def validate(self, attrs):
         if "eid" in attrs and attrs["eid"] != "ASSESS":
