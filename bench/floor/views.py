@@ -1,0 +1,58 @@
+"""The two floors. They pass through exactly what every API view passes through (JWT
+authentication, tenant resolution, permission check, the envelope renderer) and then do
+the least work a read or a write can do, so a scenario's ratio to them measures only the
+scenario's own cost."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import connection
+from django.utils import timezone
+from rest_framework.response import Response
+
+from bench.floor.models import FloorUpsertRow
+from lms.api.errors import ApiError
+from lms.api.views import TenantScopedAPIView
+
+_HELLO = {"hello": "world", "service": "lms"}
+
+
+class DrfHelloView(TenantScopedAPIView):
+    """GET /bench/drf-hello: a constant small JSON; the ceiling for a DRF read."""
+
+    api_id = "api.bench.hello"
+
+    def get(self, request):
+        return Response(_HELLO)
+
+
+class RawUpsertView(TenantScopedAPIView):
+    """POST /bench/raw-upsert {"key": uuid}: one INSERT … ON CONFLICT DO UPDATE; the ceiling for a DRF write."""
+
+    api_id = "api.bench.upsert"
+
+    def post(self, request):
+        raw_key = request.data.get("key") if isinstance(request.data, dict) else None
+        try:
+            key = uuid.UUID(str(raw_key))
+        except ValueError:
+            raise ApiError("Send `key` as a UUID.", code="ERR_VALIDATION") from None
+        table = FloorUpsertRow._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (tenant_id, key, hits, updated_at) VALUES (%s, %s, 1, %s) "
+                f"ON CONFLICT (tenant_id, key) DO UPDATE SET hits = {table}.hits + 1, updated_at = excluded.updated_at",
+                _adapt([request.tenant_id, key, timezone.now()]),
+            )
+        return Response({"key": str(key)})
+
+
+def _adapt(params: list) -> list:
+    # SQLite (the test database) stores UUIDs as hex and needs datetimes adapted; PostgreSQL takes them natively.
+    if connection.vendor == "postgresql":
+        return params
+    return [
+        p.hex if isinstance(p, uuid.UUID) else connection.ops.adapt_datetimefield_value(p) if hasattr(p, "tzinfo") else p
+        for p in params
+    ]

@@ -1,0 +1,199 @@
+"""What the benchmark drives: the two floors, the scenarios with their budgets, and the ids
+the wrk scripts draw from (users with tokens, courses, lessons, enrolments, attempts)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import time
+import uuid
+from pathlib import Path
+
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+
+READ_FLOOR = "drf_hello"
+WRITE_FLOOR = "raw_upsert"
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    label: str
+    kind: str  # "read" or "write": which floor the ratio is taken against
+    budget: float | None = None  # minimum ratio to the floor (req/s), from issue 6
+    floor: bool = False
+
+    @property
+    def script(self) -> Path:
+        return WRK_DIR / f"{self.name}.lua"
+
+    @property
+    def floor_name(self) -> str:
+        return READ_FLOOR if self.kind == "read" else WRITE_FLOOR
+
+
+FLOORS = [
+    Scenario(READ_FLOOR, "GET /bench/drf-hello", "read", floor=True),
+    Scenario(WRITE_FLOOR, "POST /bench/raw-upsert", "write", floor=True),
+]
+
+SCENARIOS = [
+    Scenario("view_update", "POST /v1/view/update", "write", 0.8),
+    Scenario("attempt_update", "PUT /lessons/tracking/:id", "write", 0.6),
+    Scenario("attempt_start", "POST /lessons/tracking", "write", 0.4),
+    Scenario("course_read", "GET /courses/:id", "read", 0.6),
+    Scenario("course_details", "GET /courses/details/:id", "read", 0.3),
+    Scenario("enrollment_list", "GET /enrollments?user_id=", "read", 0.3),
+    Scenario("summary_list", "GET /v1/viewer/summary/list/:userId", "read", 0.2),
+    Scenario("view_read", "POST /v1/view/read", "read"),
+    Scenario("summary_read", "POST /v1/viewer/summary/read", "read"),
+]
+
+# p50 at L must stay within this factor of p50 at S (index-backed reads).
+SCALE_BUDGET = {"view_read": 1.3, "summary_read": 1.3}
+# p99 <= 3 x p50 in every scenario.
+TAIL_BUDGET = 3.0
+# The CSV summary download of 10,000 rows adds less than this to the worker's peak RSS.
+MEMORY_BUDGET_MB = 50.0
+
+BY_NAME = {s.name: s for s in FLOORS + SCENARIOS}
+
+
+@dataclasses.dataclass
+class Workload:
+    """The ids the load draws from; written for the lua scripts as a line-based text file."""
+
+    tenant_id: str
+    epoch: int  # when the seeded attempts started (unix seconds); time_spent grows from it
+    users: list[tuple[str, str]]  # (user id, token): learners with direct enrolments
+    heavy: list[tuple[str, str]]  # users with 50 enrolments (summary/list)
+    courses: list[tuple[str, list[str]]]  # (course id, lesson ids in module/placement order)
+    enrolments: list[tuple[int, int]]  # (user index, course index), batch = course id
+    attempts: list[tuple[str, int, str, int]]  # (attempt id, user index, lesson id, course index)
+    csv_user: tuple[str, str, int]  # (user id, token, enrolments)
+    small_csv_user: tuple[str, str]
+
+    def write(self, directory: Path) -> tuple[Path, Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        text = directory / "data.txt"
+        lines = [f"tenant {self.tenant_id}", f"epoch {self.epoch}"]
+        lines += [f"user {u} {t}" for u, t in self.users]
+        lines += [f"heavy {u} {t}" for u, t in self.heavy]
+        lines += [f"course {c} {','.join(lessons)}" for c, lessons in self.courses]
+        # lua tables are 1-based
+        lines += [f"enrol {u + 1} {c + 1}" for u, c in self.enrolments]
+        lines += [f"attempt {a} {u + 1} {lesson} {c + 1}" for a, u, lesson, c in self.attempts]
+        text.write_text("\n".join(lines) + "\n")
+        summary = directory / "data.json"
+        summary.write_text(json.dumps({
+            "tenant_id": self.tenant_id, "users": len(self.users), "heavy_users": len(self.heavy),
+            "courses": len(self.courses), "enrolments": len(self.enrolments), "attempts": len(self.attempts),
+            "csv_user": self.csv_user[0], "csv_enrolments": self.csv_user[2],
+        }, indent=2))
+        return text, summary
+
+
+def headers_for(workload: Workload, token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "tenantid": workload.tenant_id, "Content-Type": "application/json"}
+
+
+def sample_request(name: str, workload: Workload, rng: random.Random) -> tuple[str, str, dict | None, str]:
+    """One request of the scenario, drawn as the lua script draws it: (method, path, body, token)."""
+    user_index, course_index = rng.choice(workload.enrolments)
+    user_id, token = workload.users[user_index]
+    course_id, lessons = workload.courses[course_index]
+    lesson = rng.choice(lessons)
+    if name == READ_FLOOR:
+        return "GET", "/bench/drf-hello", None, token
+    if name == WRITE_FLOOR:
+        return "POST", "/bench/raw-upsert", {"key": str(uuid.UUID(int=rng.getrandbits(128), version=4))}, token
+    if name == "view_update":
+        body = {"request": {"userId": user_id, "collectionId": course_id, "batchId": course_id, "contentId": lesson,
+                            "progress": rng.randint(1, 99)}}
+        return "POST", "/v1/view/update", body, token
+    if name == "attempt_update":
+        attempt_id, a_user, a_lesson, _ = rng.choice(workload.attempts)
+        a_user_id, a_token = workload.users[a_user]
+        body = {"lesson_id": a_lesson, "user_id": a_user_id, "status": "incomplete", "total_content": 100,
+                "current_position": rng.randint(11, 90), "time_spent": int(time.time()) - workload.epoch}
+        return "PUT", f"/lessons/tracking/{attempt_id}", body, a_token
+    if name == "attempt_start":
+        return "POST", "/lessons/tracking", {"lesson_id": lesson, "course_id": course_id, "user_id": user_id}, token
+    if name == "course_read":
+        return "GET", f"/courses/{course_id}", None, token
+    if name == "course_details":
+        return "GET", f"/courses/details/{course_id}", None, token
+    if name == "enrollment_list":
+        return "GET", f"/enrollments?user_id={user_id}", None, token
+    if name == "summary_list":
+        heavy_id, heavy_token = rng.choice(workload.heavy)
+        return "GET", f"/v1/viewer/summary/list/{heavy_id}", None, heavy_token
+    if name == "view_read":
+        start = rng.randrange(max(1, len(lessons) - 9))
+        body = {"request": {"userId": user_id, "contentId": lessons[start:start + 10], "collectionId": course_id,
+                            "batchId": course_id}}
+        return "POST", "/v1/view/read", body, token
+    if name == "summary_read":
+        body = {"request": {"userId": user_id, "collectionId": course_id, "batchId": course_id}}
+        return "POST", "/v1/viewer/summary/read", body, token
+    raise KeyError(name)
+
+
+def build_workload(*, scale, seed: int, token_ttl_seconds: int = 12 * 3600) -> Workload:
+    """Reads the seeded ids back from the database and mints a learner token per user."""
+    from django.db.models import F, Min
+
+    from bench import plan as seeding
+    from courses.models import LessonPlacement
+    from enrollment.models import Enrollment
+    from lms.api.authentication import mint_token
+    from tracking.models import AttemptStatus, LessonAttempt
+
+    tenant_id = seeding.tenant_id_for(scale, seed)
+
+    def token(user_id) -> str:
+        return mint_token(user_id=user_id, tenant_id=tenant_id, roles=["learner"], ttl_seconds=token_ttl_seconds)
+
+    lessons_by_course: dict[str, list[str]] = {}
+    for course_id, lesson_id in (
+        LessonPlacement.objects.filter(tenant_id=tenant_id, archived=False)
+        .order_by("course_id", "module__ordering", "ordering")
+        .values_list("course_id", "lesson_id")
+    ):
+        lessons_by_course.setdefault(str(course_id), []).append(str(lesson_id))
+    courses = sorted(lessons_by_course.items())
+    course_index = {c: i for i, (c, _) in enumerate(courses)}
+
+    learner_ids = [seeding.learner_id(scale, i, seed) for i in range(min(scale.token_users, scale.learners))]
+    users = [(str(u), token(u)) for u in learner_ids]
+    user_index = {u: i for i, (u, _) in enumerate(users)}
+    enrolments = sorted(
+        (user_index[str(u)], course_index[str(c)])
+        for u, c in Enrollment.objects.filter(
+            tenant_id=tenant_id, user_id__in=learner_ids, batch_id=F("course_id")
+        ).values_list("user_id", "course_id")
+    )
+    seeded = LessonAttempt.objects.filter(tenant_id=tenant_id)
+    epoch = seeded.aggregate(first=Min("timestart"))["first"]
+    attempts = [
+        (str(a), user_index[str(u)], str(lesson), course_index[str(c)])
+        for a, u, lesson, c in seeded.filter(user_id__in=learner_ids, attempt=1, timestart=epoch)
+        .exclude(status=AttemptStatus.COMPLETED)
+        .order_by("id")
+        .values_list("id", "user_id", "lesson_id", "course_id")
+    ]
+    heavy = [(str(u), token(u)) for u in (seeding.heavy_user_id(scale, i, seed) for i in range(scale.heavy_users))]
+    csv_user = seeding.csv_user_id(scale, seed)
+    csv_rows = Enrollment.objects.filter(tenant_id=tenant_id, user_id=csv_user).count()
+    return Workload(
+        tenant_id=str(tenant_id),
+        epoch=int(epoch.timestamp()) if epoch else int(time.time()),
+        users=users,
+        heavy=heavy,
+        courses=courses,
+        enrolments=enrolments,
+        attempts=attempts,
+        csv_user=(str(csv_user), token(csv_user), csv_rows),
+        small_csv_user=users[0],
+    )

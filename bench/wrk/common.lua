@@ -1,0 +1,96 @@
+-- Shared by every benchmark script: loads the seeded ids, spreads requests over many users
+-- and contents, counts responses per status and prints one JSON line from done().
+-- Environment: BENCH_DATA (data.txt written by the harness), BENCH_THREADS (wrk -t).
+
+local function load_data(path)
+  local d = { users = {}, heavy = {}, courses = {}, enrolments = {}, attempts = {} }
+  for line in io.lines(path) do
+    local kind, rest = line:match("^(%S+)%s+(.*)$")
+    if kind == "user" or kind == "heavy" then
+      local id, token = rest:match("^(%S+)%s+(%S+)$")
+      local list = (kind == "user") and d.users or d.heavy
+      list[#list + 1] = { id = id, token = token }
+    elseif kind == "course" then
+      local id, csv = rest:match("^(%S+)%s+(%S+)$")
+      local lessons = {}
+      for lesson in csv:gmatch("[^,]+") do lessons[#lessons + 1] = lesson end
+      d.courses[#d.courses + 1] = { id = id, lessons = lessons }
+    elseif kind == "enrol" then
+      local u, c = rest:match("^(%d+)%s+(%d+)$")
+      d.enrolments[#d.enrolments + 1] = { u = tonumber(u), c = tonumber(c) }
+    elseif kind == "attempt" then
+      local id, u, lesson, c = rest:match("^(%S+)%s+(%d+)%s+(%S+)%s+(%d+)$")
+      d.attempts[#d.attempts + 1] = { id = id, u = tonumber(u), l = lesson, c = tonumber(c) }
+    elseif kind == "tenant" then
+      d.tenant = rest
+    elseif kind == "epoch" then
+      d.epoch = tonumber(rest)
+    end
+  end
+  return d
+end
+
+data = load_data(os.getenv("BENCH_DATA"))
+thread_count = tonumber(os.getenv("BENCH_THREADS") or "1")
+
+local function with_headers(list)
+  for _, user in ipairs(list) do
+    user.headers = {
+      ["Authorization"] = "Bearer " .. user.token,
+      ["tenantid"] = data.tenant,
+      ["Content-Type"] = "application/json",
+    }
+  end
+end
+with_headers(data.users)
+with_headers(data.heavy)
+
+-- Main state: remember the threads so done() can collect their status counts.
+local threads = {}
+function setup(thread)
+  threads[#threads + 1] = thread
+  thread:set("thread_index", #threads)
+end
+
+statuses = {}
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function init(args)
+  math.randomseed(os.time() * 100 + (thread_index or 1))
+  if on_init then on_init(args) end
+end
+
+function random_user()
+  return data.users[math.random(#data.users)]
+end
+
+-- A direct enrolment (batch = course id) of a user who has a token: {user, course}.
+function random_enrolment()
+  local e = data.enrolments[math.random(#data.enrolments)]
+  return data.users[e.u], data.courses[e.c]
+end
+
+function done(summary, latency, requests)
+  local counts = {}
+  for _, thread in ipairs(threads) do
+    local per_thread = thread:get("statuses")
+    if per_thread then
+      for code, n in pairs(per_thread) do counts[code] = (counts[code] or 0) + n end
+    end
+  end
+  local parts = {}
+  for code, n in pairs(counts) do parts[#parts + 1] = string.format('"%d":%d', code, n) end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"p50":%d,"p75":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f,"stdev":%.1f},' ..
+    '"statuses":{%s}}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(75), latency:percentile(90), latency:percentile(99),
+    latency.max, latency.mean, latency.stdev,
+    table.concat(parts, ",")))
+end
