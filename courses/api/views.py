@@ -7,6 +7,7 @@ published; archived content answers 404 to everybody.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.core.cache import cache
@@ -14,6 +15,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from courses import selectors, services
 from courses.api import rendering
@@ -33,6 +35,7 @@ from courses.api.serializers import (
     PlacementInputSerializer,
 )
 from courses.models import Course, Lesson, Module
+from lms.api.envelope import PreRenderedJSON
 from lms.api.errors import NotFoundError
 from lms.api.pagination import paginate
 from lms.api.permissions import AuthorWritesAuthenticatedReads, IsAuthor
@@ -154,12 +157,14 @@ class CourseViewSet(CatalogueViewSet):
         # Every content write bumps `content_version` through the services, so a rendered tree
         # under this key never changes: safe in any cache, per process or shared.
         key = f"course-tree:{pk}:{course['content_version']}:{int(self.learner)}:{request.get_host()}"
-        data = cache.get(key)
-        if data is None:
+        encoded = cache.get(key)
+        if encoded is None:
             tree = selectors.course_tree(tenant_id=self.tenant_id, course_id=pk, learner=self.learner, course=course)
             data = rendering.course_tree_data(tree, self.image_url)
-            cache.set(key, data, timeout=COURSE_TREE_CACHE_SECONDS)
-        return Response(data)
+            # Kept encoded: re-encoding hundreds of lessons is most of a cached request's cost.
+            encoded = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
+            cache.set(key, encoded, timeout=COURSE_TREE_CACHE_SECONDS)
+        return Response(PreRenderedJSON(encoded))
 
     @extend_schema(
         summary="Update a course (multipart; send only the fields to change)",

@@ -271,3 +271,15 @@ def test_non_uuid_course_id_is_a_json_404(admin_client):
 def test_lesson_factory_other_tenant_isolated(other_admin_client, tenant):
     lesson = LessonFactory(tenant=tenant)
     failed(other_admin_client.get(f"/lessons/{lesson.pk}"), 404)
+
+
+def test_details_follow_every_content_write_through_the_api(admin_client, tenant):
+    course = CourseFactory(tenant=tenant)
+    module = ModuleFactory(course=course, tenant=tenant, ordering=1)
+    placement = PlacementFactory(module=module, course=course, tenant=tenant, ordering=1, lesson__title="Before")
+    assert ok(admin_client.get(f"/courses/details/{course.pk}"))["modules"][0]["lessons"][0]["title"] == "Before"
+    ok(admin_client.put(f"/lessons/{placement.lesson_id}", {"title": "After"}, format="json"))
+    ok(admin_client.put(f"/modules/{module.pk}", {"title": "Renamed"}, format="json"))
+    result = ok(admin_client.get(f"/courses/details/{course.pk}"))
+    assert result["modules"][0]["title"] == "Renamed"
+    assert result["modules"][0]["lessons"][0]["title"] == "After"

@@ -101,3 +101,12 @@ def test_lesson_detail_is_two_queries(admin_client, tenant, warm, django_assert_
     with django_assert_num_queries(2):  # the lesson with its media; its placements
         response = admin_client.get(f"/lessons/{lesson.pk}")
     assert len(response.json()["result"]["placements"]) == size
+
+
+def test_cached_course_details_is_one_query(admin_client, tenant, warm, django_assert_num_queries):
+    course = build_course(tenant=tenant, modules=3, lessons_per_module=3)
+    warm(admin_client)
+    first = admin_client.get(f"/courses/details/{course.pk}").json()["result"]
+    with django_assert_num_queries(1):  # the course row (its content_version keys the rendered tree)
+        again = admin_client.get(f"/courses/details/{course.pk}").json()["result"]
+    assert again == first

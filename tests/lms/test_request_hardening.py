@@ -26,3 +26,21 @@ def test_format_query_parameter_is_not_a_renderer_switch(admin_client):
     response = admin_client.get("/enrollments", {"format": "xml"})
     assert response.status_code == 200
     assert response.json()["params"]["status"] == "successful"
+
+
+def test_pre_rendered_result_is_spliced_into_a_valid_envelope():
+    import json
+
+    from rest_framework.response import Response
+
+    from lms.api.envelope import EnvelopeJSONRenderer, PreRenderedJSON
+
+    response = Response(status=200)
+    result = {"courseId": "c", "modules": [{"title": "Ünïcode", "lessons": []}]}
+    body = EnvelopeJSONRenderer().render(
+        PreRenderedJSON(json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()),
+        renderer_context={"response": response, "view": None, "request": None},
+    )
+    envelope = json.loads(body)
+    assert envelope["result"] == result
+    assert envelope["params"]["status"] == "successful" and envelope["responseCode"] == 200
