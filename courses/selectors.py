@@ -126,6 +126,19 @@ def _lesson_row_from_lesson(row: dict, placement: dict | None = None) -> LessonR
     )
 
 
+def lesson_row_for_instance(lesson: Lesson, *, placement: dict | None) -> LessonRow:
+    """A LessonRow from a loaded lesson (with its media selected), for apps that list lessons
+    beside their own rows, so they render lessons with the catalogue's one shape."""
+    values = {name: getattr(lesson, name) for name in LESSON_VALUES}
+    values["image"] = lesson.image.name
+    media = lesson.media
+    return LessonRow(
+        lesson=values,
+        media={name: getattr(media, name) for name in MEDIA_VALUES} if media is not None else None,
+        placement=placement,
+    )
+
+
 def _lesson_row_from_placement(row: dict) -> LessonRow:
     return LessonRow(
         lesson={name: row[f"lesson__{name}"] for name in LESSON_VALUES},

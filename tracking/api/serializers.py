@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from courses.api.serializers import LessonOutputSerializer
 from lms.api.fields import AwareDateTimeField, absolute_url
 from tracking.models import AttemptStatus, CourseTrackStatus
 
@@ -49,52 +50,6 @@ class LessonTrackingQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AttemptStatus.choices, required=False)
 
 
-class MediaContentSerializer(serializers.Serializer):
-    format = serializers.CharField()
-    sub_format = serializers.CharField()
-    source = serializers.CharField()
-    url = serializers.CharField()
-    params = serializers.JSONField()
-
-
-class TrackedLessonSerializer(serializers.Serializer):
-    """The attempt's lesson, with `courseId`/`moduleId`/`ordering` of its placement in the attempt's course."""
-
-    lessonId = serializers.UUIDField(source="lesson.id")  # noqa: N815 - wire names are camelCase
-    title = serializers.CharField(source="lesson.title")
-    description = serializers.CharField(source="lesson.description")
-    content = serializers.CharField(source="lesson.content")
-    ordering = serializers.IntegerField(source="placement_ordering", allow_null=True)
-    moduleId = serializers.UUIDField(source="placement_module_id", allow_null=True)  # noqa: N815
-    courseId = serializers.UUIDField(source="course_id")  # noqa: N815
-    status = serializers.CharField(source="lesson.status")
-    shortDesc = serializers.CharField(source="lesson.short_desc")  # noqa: N815
-    image = serializers.SerializerMethodField()
-    startDate = serializers.DateTimeField(source="lesson.start_date", allow_null=True)  # noqa: N815
-    endDate = serializers.DateTimeField(source="lesson.end_date", allow_null=True)  # noqa: N815
-    storage = serializers.CharField(source="lesson.storage")
-    freeLesson = serializers.BooleanField(source="lesson.free_lesson")  # noqa: N815
-    noOfAttempts = serializers.IntegerField(source="lesson.no_of_attempts")  # noqa: N815
-    attemptsGrade = serializers.CharField(source="lesson.attempts_grade")  # noqa: N815
-    considerMarks = serializers.BooleanField(source="lesson.consider_marks")  # noqa: N815
-    format = serializers.CharField(source="lesson.format")
-    mediaId = serializers.UUIDField(source="lesson.media_id", allow_null=True)  # noqa: N815
-    mediaContent = MediaContentSerializer(source="lesson.media", allow_null=True)  # noqa: N815
-    eligibilityCriteria = serializers.JSONField(source="lesson.eligibility_criteria")  # noqa: N815
-    idealTime = serializers.IntegerField(source="lesson.ideal_time", allow_null=True)  # noqa: N815
-    duration = serializers.IntegerField(source="lesson.duration", allow_null=True)
-    resume = serializers.BooleanField(source="lesson.resume")
-    totalMarks = serializers.IntegerField(source="lesson.total_marks", allow_null=True)  # noqa: N815
-    passingMarks = serializers.IntegerField(source="lesson.passing_marks", allow_null=True)  # noqa: N815
-    inLib = serializers.BooleanField(source="lesson.in_lib")  # noqa: N815
-    params = serializers.JSONField(source="lesson.params")
-
-    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
-    def get_image(self, attempt) -> str | None:
-        image = attempt.lesson.image
-        return absolute_url(self.context.get("request"), image.url if image else None)
-
-
 class LessonAttemptSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     lesson_id = serializers.UUIDField()
@@ -114,7 +69,8 @@ class LessonAttemptSerializer(serializers.Serializer):
 
 
 class LessonAttemptListItemSerializer(LessonAttemptSerializer):
-    lesson = TrackedLessonSerializer(source="*")
+    # Documents the nested lesson: the catalogue's lesson shape, rendered by courses.api.rendering.
+    lesson = LessonOutputSerializer()
 
 
 # A `list` action is documented as an array unless told otherwise; the result is one object.

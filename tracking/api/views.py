@@ -6,6 +6,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from courses.api.rendering import image_url_builder, lesson_data
+from courses.selectors import lesson_row_for_instance
 from lms.api.pagination import PageQuerySerializer, paginate
 from lms.api.permissions import IsAuthenticatedPrincipal, IsAuthor, acting_user_id, listed_user_id
 from lms.api.views import TenantScopedViewSet
@@ -97,8 +99,26 @@ class LessonTrackingViewSet(TenantScopedViewSet):
     def list(self, request):
         filters = _list_filters(request, LessonTrackingQuerySerializer)
         count, attempts = paginate(selectors.lesson_attempt_list(tenant_id=self.tenant_id, **filters), request)
-        listing = LessonTrackingListSerializer({"count": count, "tracking": attempts}, context={"request": request})
-        return Response(listing.data)
+        image_url = image_url_builder(request)
+        tracking = [
+            {
+                **LessonAttemptSerializer(attempt).data,
+                # The catalogue's own lesson shape, shown in the placement the attempt was taken in.
+                "lesson": lesson_data(
+                    lesson_row_for_instance(
+                        attempt.lesson,
+                        placement={
+                            "course_id": attempt.course_id,
+                            "module_id": attempt.placement_module_id,
+                            "ordering": attempt.placement_ordering,
+                        },
+                    ),
+                    image_url,
+                ),
+            }
+            for attempt in attempts
+        ]
+        return Response({"count": count, "tracking": tracking})
 
 
 class CourseTrackingViewSet(TenantScopedViewSet):
