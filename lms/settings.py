@@ -123,6 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and "TEST" not
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer must fail fast, so /health can say 503 while the LB still waits.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # Server-side parameters let psycopg prepare a statement a connection runs repeatedly (after
+    # five runs), so the hot paths skip PostgreSQL's parse and plan on persistent connections.
+    DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=True))
 
 # Holds only immutable entries (e.g. rendered course trees keyed by content version), so a
 # per-process cache is correct; CACHE_URL=redis://... shares it between processes.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -19,22 +20,60 @@ def _greatest() -> str:
     return "GREATEST" if connection.vendor == "postgresql" else "MAX"
 
 
-def _upsert(*, sql_update: str, user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
-            view_count, now, completed_at) -> None:
-    table = ContentConsumption._meta.db_table
-    sql = f"""
-        INSERT INTO {table} (id, user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
-                             view_count, first_accessed_at, last_accessed_at, completed_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (user_id, tenant_id, collection_id, batch_id, content_id) DO UPDATE SET {sql_update}
-    """
-    params = [uuid.uuid4(), user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
-              view_count, now, now, completed_at]
+@dataclass(frozen=True)
+class SqlCondition:
+    """A boolean SQL expression with its parameters, e.g. `EXISTS (SELECT 1 FROM … WHERE … = %s)`."""
+
+    sql: str
+    params: tuple
+
+
+def _adapt(params: list) -> list:
+    # PostgreSQL takes UUIDs and aware datetimes natively; SQLite stores UUIDs as hex.
     if connection.vendor != "postgresql":
         params = [p.hex if isinstance(p, uuid.UUID) else p for p in params]
-    params = [connection.ops.adapt_datetimefield_value(p) if isinstance(p, dt.datetime) else p for p in params]
+    return [connection.ops.adapt_datetimefield_value(p) if isinstance(p, dt.datetime) else p for p in params]
+
+
+# The row's columns and the conflict target every upsert here uses; exposed for statements that
+# upsert consumption as one step of a larger single statement (see tracking.services).
+INSERT_COLUMNS = (
+    "id, user_id, tenant_id, collection_id, batch_id, content_id, status, progress, view_count, "
+    "first_accessed_at, last_accessed_at, completed_at"
+)
+CONFLICT_TARGET = "(user_id, tenant_id, collection_id, batch_id, content_id)"
+
+
+def progress_merge_sql() -> str:
+    """The ON CONFLICT update of a progress report: progress by maximum while not completed."""
+    table = ContentConsumption._meta.db_table
+    greatest = _greatest()
+    return (
+        f"progress = CASE WHEN {table}.status < 2 THEN {greatest}({table}.progress, excluded.progress) "
+        f"ELSE {table}.progress END, "
+        f"status = {greatest}({table}.status, excluded.status), "
+        "last_accessed_at = excluded.last_accessed_at"
+    )
+
+
+def _upsert(*, sql_update: str, user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
+            view_count, now, completed_at, only_if: SqlCondition | None = None) -> bool:
+    """One statement. With `only_if`, nothing is written unless the condition holds when the
+    statement runs (`INSERT … SELECT … WHERE`), so a check and its write cannot drift apart.
+    Returns whether a row was inserted or updated."""
+    table = ContentConsumption._meta.db_table
+    # SQLite needs the WHERE clause of an INSERT … SELECT before ON CONFLICT to parse it.
+    condition = only_if or SqlCondition("1 = 1", ())
+    sql = f"""
+        INSERT INTO {table} ({INSERT_COLUMNS})
+        SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s WHERE {condition.sql}
+        ON CONFLICT {CONFLICT_TARGET} DO UPDATE SET {sql_update}
+    """
+    params = [uuid.uuid4(), user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
+              view_count, now, now, completed_at, *condition.params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _adapt(params))
+        return cursor.rowcount > 0
 
 
 def consumption_record_view_start(*, user_id, tenant_id, collection_id, batch_id, content_id, now: dt.datetime) -> None:
@@ -52,20 +91,14 @@ def consumption_record_view_start(*, user_id, tenant_id, collection_id, batch_id
 
 
 def consumption_record_progress(*, user_id, tenant_id, collection_id, batch_id, content_id, progress: int,
-                                 now: dt.datetime) -> None:
-    """Merges progress by maximum while the content is not completed."""
-    table = ContentConsumption._meta.db_table
-    greatest = _greatest()
-    _upsert(
-        sql_update=(
-            f"progress = CASE WHEN {table}.status < 2 THEN {greatest}({table}.progress, excluded.progress) "
-            f"ELSE {table}.progress END, "
-            f"status = {greatest}({table}.status, excluded.status), "
-            "last_accessed_at = excluded.last_accessed_at"
-        ),
+                                 now: dt.datetime, only_if: SqlCondition | None = None) -> bool:
+    """Merges progress by maximum while the content is not completed. With `only_if`, writes
+    only when the condition holds; returns whether a row was written."""
+    return _upsert(
+        sql_update=progress_merge_sql(),
         user_id=user_id, tenant_id=tenant_id, collection_id=collection_id, batch_id=batch_id,
         content_id=content_id, status=ConsumptionStatus.IN_PROGRESS, progress=progress, view_count=0, now=now,
-        completed_at=None,
+        completed_at=None, only_if=only_if,
     )
 
 

@@ -1,7 +1,9 @@
 """Learner activity facts (attempts, consumption, assessments) and the course tracks derived from them.
 
 Hot tables carry `tenant` and `user_id`, with `user_id` leading their indexes, so they can
-later be distributed by user (Citus) or partitioned.
+later be distributed by user (Citus) or partitioned. Their `tenant` foreign key has no index of
+its own: every read names the user (or the tenant with a course or lesson, which have their own
+indexes), and an index nobody reads would cost every insert on the hottest write paths.
 """
 
 import uuid
@@ -33,7 +35,7 @@ class CourseTrack(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()
-    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="tracks")
     # An enrollment may be hard-deleted only before any activity; its empty track goes with it.
     enrollment = models.OneToOneField("enrollment.Enrollment", on_delete=models.CASCADE, related_name="track")
@@ -88,7 +90,7 @@ class CourseTrackOverride(models.Model):
 class LessonAttempt(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()
-    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     lesson = models.ForeignKey("courses.Lesson", on_delete=models.PROTECT, related_name="attempts")
     course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="attempts")
     batch_id = models.UUIDField()
@@ -130,7 +132,7 @@ class ContentConsumption(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()
-    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     collection_id = models.UUIDField()
     batch_id = models.UUIDField()
     content_id = models.UUIDField()
@@ -161,7 +163,7 @@ class AssessmentAttempt(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()
-    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     collection_id = models.UUIDField()
     batch_id = models.UUIDField()
     content_id = models.UUIDField()

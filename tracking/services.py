@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, F, Max, Q, Value, When
 from django.utils import timezone
 
@@ -24,13 +24,18 @@ from courses.models import CertificateTerm, ContentStatus, Course, Lesson, Lesso
 from courses.selectors import course_required_lesson_ids
 from enrollment.models import Enrollment, EnrollmentState
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
+from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
 from tracking.consumption import (
     consumption_record_completion,
     consumption_record_progress,
     consumption_record_view_start,
+    progress_merge_sql,
 )
 from tracking.models import (
     AttemptStatus,
+    ConsumptionStatus,
+    ContentConsumption,
     CourseTrack,
     CourseTrackOverride,
     CourseTrackStatus,
@@ -521,9 +526,10 @@ def _attempt_resume_or_create(*, tenant_id, user_id, lesson: Lesson, course_id, 
 
 
 _ATTEMPT_FIELDS = ("status", "score", "total_content", "current_position", "time_spent")
+_ATTEMPT_COLUMNS = [f.column for f in LessonAttempt._meta.concrete_fields]
+_ATTEMPT_ATTNAMES = [f.attname for f in LessonAttempt._meta.concrete_fields]
 
 
-@transaction.atomic
 def lesson_attempt_update(
     *, tenant_id: uuid.UUID, attempt_id: uuid.UUID, updated_by: uuid.UUID, may_update_others: bool,
     changes: dict[str, Any], now: dt.datetime | None = None,
@@ -540,6 +546,95 @@ def lesson_attempt_update(
     (score above the lesson's totalMarks).
     """
     now = now or timezone.now()
+    changes = {name: value for name, value in changes.items() if name in _ATTEMPT_FIELDS}
+    # Progress reports are the hot path; PostgreSQL applies one whose every rule holds in a
+    # single statement. SQLite has no data-modifying WITH, and anything else (a completion, an
+    # empty change, a broken rule) takes the general path, which also says which rule failed.
+    if changes and changes.get("status") != AttemptStatus.COMPLETED and connection.vendor == "postgresql":
+        attempt = _attempt_progress_in_one_statement(
+            tenant_id=tenant_id, attempt_id=attempt_id, updated_by=updated_by,
+            may_update_others=may_update_others, changes=changes, now=now,
+        )
+        if attempt is not None:
+            return attempt
+    return _attempt_update_locked(
+        tenant_id=tenant_id, attempt_id=attempt_id, updated_by=updated_by, may_update_others=may_update_others,
+        changes=changes, now=now,
+    )
+
+
+def _attempt_progress_in_one_statement(
+    *, tenant_id, attempt_id, updated_by, may_update_others: bool, changes: dict[str, Any], now: dt.datetime
+) -> LessonAttempt | None:
+    """A progress report that does not complete the attempt, as one statement (PostgreSQL): the
+    attempt update carries every rule of `_attempt_update_locked` in its WHERE clause, and the
+    consumption upsert and the track's last access follow from the updated row, in the lock order
+    of this module (attempt → consumption → track). Returns the updated attempt, or None when a
+    rule does not hold or the report would complete the attempt; nothing is written then.
+    """
+    attempts = LessonAttempt._meta.db_table
+    tracks = CourseTrack._meta.db_table
+    enrollments = Enrollment._meta.db_table
+    lessons = Lesson._meta.db_table
+
+    def new_value(name: str) -> tuple[str, list]:
+        return ("%s", [changes[name]]) if name in changes else (f"{attempts}.{name}", [])
+
+    assignments = [f"{name} = %s" for name in changes] + ["updated_by = %s", "updated_at = %s"]
+    params: list[Any] = [*changes.values(), updated_by, now]
+    rules = [
+        f"{attempts}.id = %s", f"{attempts}.tenant_id = %s", f"{attempts}.status <> %s",
+        f"({attempts}.user_id = %s OR %s)",
+        f"EXISTS (SELECT 1 FROM {enrollments} e WHERE e.user_id = {attempts}.user_id "
+        f"AND e.tenant_id = {attempts}.tenant_id AND e.course_id = {attempts}.course_id "
+        f"AND e.batch_id = {attempts}.batch_id AND e.active)",
+    ]
+    params += [attempt_id, tenant_id, AttemptStatus.COMPLETED.value, updated_by, may_update_others]
+    if "time_spent" in changes:
+        rules.append(f"{attempts}.time_spent <= %s")
+        params.append(changes["time_spent"])
+    if "score" in changes:
+        rules.append(f"NOT EXISTS (SELECT 1 FROM {lessons} l WHERE l.id = {attempts}.lesson_id AND l.total_marks < %s)")
+        params.append(changes["score"])
+    position, position_params = new_value("current_position")
+    total, total_params = new_value("total_content")
+    rules.append(f"NOT ({position} >= {total} AND {total} > 0)")
+    params += position_params + total_params + total_params
+
+    columns = ", ".join(_ATTEMPT_COLUMNS)
+    sql = f"""
+        WITH attempt AS (
+            UPDATE {attempts} SET {", ".join(assignments)} WHERE {" AND ".join(rules)} RETURNING {columns}
+        ), progress AS (
+            INSERT INTO {ContentConsumption._meta.db_table} ({CONSUMPTION_INSERT_COLUMNS})
+            SELECT %s, user_id, tenant_id, course_id, batch_id, lesson_id, %s,
+                   LEAST(100, current_position * 100 / total_content), 0, %s, %s, NULL
+            FROM attempt WHERE total_content > 0
+            ON CONFLICT {CONSUMPTION_CONFLICT_TARGET} DO UPDATE SET {progress_merge_sql()}
+            RETURNING 1
+        ), track AS (
+            -- Reading `progress` makes the track wait for the consumption row: the lock order.
+            UPDATE {tracks} SET last_accessed_date = %s FROM attempt
+            WHERE {tracks}.user_id = attempt.user_id AND {tracks}.tenant_id = attempt.tenant_id
+              AND {tracks}.course_id = attempt.course_id AND {tracks}.batch_id = attempt.batch_id
+              AND (SELECT count(*) FROM progress) >= 0
+        )
+        SELECT {columns} FROM attempt
+    """
+    params += [uuid.uuid4(), ConsumptionStatus.IN_PROGRESS.value, now, now, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return LessonAttempt.from_db(connection.alias, _ATTEMPT_ATTNAMES, row)
+
+
+@transaction.atomic
+def _attempt_update_locked(
+    *, tenant_id, attempt_id, updated_by, may_update_others: bool, changes: dict[str, Any], now: dt.datetime
+) -> LessonAttempt:
+    """Every case of `lesson_attempt_update`, under the attempt's row lock."""
     # The row lock makes concurrent completes of one attempt queue: the first completes it, the
     # others then read `completed` and answer 409.
     attempt = (
@@ -569,7 +664,6 @@ def lesson_attempt_update(
             result={"course_id": str(attempt.course_id), "batch_id": str(attempt.batch_id),
                     "user_id": str(attempt.user_id)},
         )
-    changes = {name: value for name, value in changes.items() if name in _ATTEMPT_FIELDS}
     if "time_spent" in changes and changes["time_spent"] < attempt.time_spent:
         raise ApiError(
             f"time_spent is the running total in seconds and may not go down (stored {attempt.time_spent}).",

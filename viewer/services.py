@@ -26,6 +26,7 @@ from enrollment.services import enrollment_create, enrollment_self_enrollment_st
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from tracking.assessments import SubmittedAttempt, assessment_attempts_record
 from tracking.consumption import (
+    SqlCondition,
     consumption_record_completion,
     consumption_record_progress,
     consumption_record_view_start,
@@ -161,17 +162,45 @@ def view_start(*, context: ViewContext, now: dt.datetime | None = None) -> None:
         )
 
 
-@transaction.atomic
+def _course_context_condition(context: ViewContext) -> SqlCondition:
+    """`_ensure_course_context` as one SQL condition, for writes that check and write in one
+    statement: an active enrolment of the user in (course, batch) of a course of the tenant that
+    is not archived, and a live placement of the content in that course."""
+    enrollment = Enrollment._meta.db_table
+    course = Course._meta.db_table
+    placement = LessonPlacement._meta.db_table
+    lesson = LessonPlacement._meta.get_field("lesson").related_model._meta.db_table
+    return SqlCondition(
+        f"EXISTS (SELECT 1 FROM {enrollment} e JOIN {course} c ON c.id = e.course_id "
+        "WHERE e.user_id = %s AND e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s AND e.active "
+        "AND c.tenant_id = %s AND c.status <> %s) "
+        f"AND EXISTS (SELECT 1 FROM {placement} p JOIN {lesson} l ON l.id = p.lesson_id "
+        "WHERE p.course_id = %s AND p.lesson_id = %s AND NOT p.archived AND l.status <> %s)",
+        (context.user_id, context.tenant_id, context.collection_id, context.batch_id, context.tenant_id,
+         ContentStatus.ARCHIVED.value, context.collection_id, context.content_id, ContentStatus.ARCHIVED.value),
+    )
+
+
 def view_progress_update(*, context: ViewContext, progress: int, now: dt.datetime | None = None) -> None:
     """The hot path: merges progress by maximum while the content is not completed.
 
-    At most two statements (the course-context check and the upsert); it never reads the
-    course's lessons and never rolls up the course track, which changes only on completion.
+    One statement when the context is valid: the course-context check rides in the upsert
+    (`INSERT … SELECT … WHERE`), so no transaction is needed. It never reads the course's
+    lessons and never rolls up the course track, which changes only on completion.
     Raises ApiError (400) for a course context the user cannot consume in.
     """
-    if context.in_course:
-        _ensure_course_context(context)
-    consumption_record_progress(**context.keys(), progress=progress, now=now or timezone.now())
+    now = now or timezone.now()
+    if not context.in_course:
+        consumption_record_progress(**context.keys(), progress=progress, now=now)
+        return
+    if consumption_record_progress(
+        **context.keys(), progress=progress, now=now, only_if=_course_context_condition(context)
+    ):
+        return
+    # Nothing was written: find out which rule failed, to answer it precisely (raises).
+    _ensure_course_context(context)
+    # The context became valid between the two statements (an enrolment was activated): write.
+    consumption_record_progress(**context.keys(), progress=progress, now=now)
 
 
 @transaction.atomic

@@ -174,3 +174,49 @@ def test_staff_cannot_complete_the_attempt_of_a_pending_enrollment(admin_client,
 
     assert (response.status_code, err(response)) == (400, "ERR_NOT_ENROLLED")
     assert LessonAttempt.objects.get(pk=attempt["id"]).status == "started"
+
+
+# --- The hot path ------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_progress_report_is_one_statement_on_postgresql(enrolled_learner, attempt_id, course, django_assert_max_num_queries):
+    # attempt update with every rule in its WHERE clause, consumption upsert and track access, as one WITH statement
+    with django_assert_max_num_queries(1):
+        response = update(enrolled_learner, attempt_id, total_content=10, current_position=3, time_spent=30)
+
+    assert response.status_code == 200
+    assert (result(response)["current_position"], result(response)["time_spent"]) == (3, 30)
+    consumption = ContentConsumption.objects.get(content_id=lessons_of(course)[0].id)
+    assert (consumption.status, consumption.progress) == (ConsumptionStatus.IN_PROGRESS, 30)
+    track = CourseTrack.objects.get(enrollment=enrolled_learner.enrollment)
+    assert track.last_accessed_date == LessonAttempt.objects.get(pk=attempt_id).updated_at
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"time_spent": 5}, "ERR_TIME_SPENT_DECREASED"),
+        ({"score": 1000}, "ERR_VALIDATION"),
+    ],
+)
+def test_a_report_breaking_a_rule_changes_nothing(enrolled_learner, attempt_id, course, body, code):
+    Lesson = type(lessons_of(course)[0])
+    Lesson.objects.filter(pk=lessons_of(course)[0].pk).update(total_marks=100)
+    assert update(enrolled_learner, attempt_id, time_spent=60, current_position=2, total_content=10).status_code == 200
+
+    response = update(enrolled_learner, attempt_id, current_position=7, **body)
+
+    assert response.status_code == 400 and err(response) == code
+    attempt = LessonAttempt.objects.get(pk=attempt_id)
+    assert (attempt.current_position, attempt.time_spent) == (2, 60)
+    assert ContentConsumption.objects.get(content_id=lessons_of(course)[0].id).progress == 20
+
+
+def test_a_report_that_reaches_the_end_still_completes_and_recounts(enrolled_learner, attempt_id):
+    assert update(enrolled_learner, attempt_id, total_content=4, current_position=1).status_code == 200
+
+    attempt = result(update(enrolled_learner, attempt_id, current_position=4))
+
+    assert attempt["status"] == "completed" and attempt["timeend"] is not None
+    assert CourseTrack.objects.get(enrollment=enrolled_learner.enrollment).completed_lessons == 1
