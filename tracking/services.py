@@ -400,14 +400,44 @@ def lesson_prerequisites_ensure(
     )
 
 
-def _placed_course_id(*, tenant_id, lesson: Lesson, course_id: uuid.UUID | None, published_only: bool) -> uuid.UUID:
-    placements = LessonPlacement.objects.filter(tenant_id=tenant_id, lesson=lesson, archived=False).exclude(
-        course__status=ContentStatus.ARCHIVED
+def _lesson_placements(*, tenant_id, lesson_id, published_only: bool) -> tuple[Lesson | None, list[uuid.UUID]]:
+    """The lesson and the courses it is placed in, as its caller may see them, in one query.
+
+    A learner (`published_only`) sees a published lesson, placed in a published module of a
+    published course; staff see any lesson and placement that is not archived. Returns
+    (None, []) when no placement qualifies; `_lesson_or_404` then tells a missing lesson apart.
+    """
+    placements = (
+        LessonPlacement.objects.filter(tenant_id=tenant_id, lesson_id=lesson_id, archived=False)
+        .exclude(course__status=ContentStatus.ARCHIVED)
+        .exclude(lesson__status=ContentStatus.ARCHIVED)
+        .select_related("lesson")
+        # What starting an attempt reads of the lesson; its content and media are not needed.
+        .only("course_id", "lesson__id", "lesson__resume", "lesson__no_of_attempts", "lesson__eligibility_criteria")
     )
     if published_only:
-        # A learner sees a placement only when its course and module are published too.
-        placements = placements.filter(course__status=ContentStatus.PUBLISHED, module__status=ContentStatus.PUBLISHED)
-    course_ids = sorted(set(placements.values_list("course_id", flat=True)), key=str)
+        placements = placements.filter(
+            lesson__status=ContentStatus.PUBLISHED, course__status=ContentStatus.PUBLISHED,
+            module__status=ContentStatus.PUBLISHED,
+        )
+    rows = list(placements)
+    if not rows:
+        return None, []
+    return rows[0].lesson, sorted({row.course_id for row in rows}, key=str)
+
+
+def _lesson_or_404(*, tenant_id, lesson_id, published_only: bool) -> Lesson:
+    lessons = Lesson.objects.filter(tenant_id=tenant_id, pk=lesson_id).exclude(status=ContentStatus.ARCHIVED)
+    if published_only:
+        lessons = lessons.filter(status=ContentStatus.PUBLISHED)
+    lesson = lessons.first()
+    if lesson is None:
+        raise NotFoundError("No lesson with that id in this tenant.")
+    return lesson
+
+
+def _chosen_course_id(course_ids: list[uuid.UUID], course_id: uuid.UUID | None) -> uuid.UUID:
+    """The course the attempt counts in: the one named, or the lesson's only course."""
     if course_id is not None:
         if course_id not in course_ids:
             raise ApiError(
@@ -435,6 +465,7 @@ def _active_enrollment(*, tenant_id, user_id, course_id) -> Enrollment:
     enrollment = (
         Enrollment.objects.filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id, active=True)
         .order_by(Case(When(batch_id=course_id, then=Value(0)), default=Value(1)), "enrolled_on_time", "id")
+        .only("id", "batch_id", "state")
         .first()
     )
     if enrollment is None:
@@ -444,6 +475,27 @@ def _active_enrollment(*, tenant_id, user_id, course_id) -> Enrollment:
             code="ERR_NOT_ENROLLED", result={"course_id": str(course_id), "user_id": str(user_id)},
         )
     return enrollment
+
+
+def _track_lock_and_mark_started(*, enrollment: Enrollment, now: dt.datetime) -> None:
+    """Takes the enrollment's course track row lock (it serializes attempt numbering for this
+    user and course) while recording the access: not_started → in_progress, last access now.
+    One UPDATE; the track is created first if the enrollment has none."""
+    access = {
+        "last_accessed_date": now,
+        "status": Case(
+            When(status=CourseTrackStatus.NOT_STARTED, then=Value(CourseTrackStatus.IN_PROGRESS)),
+            default=F("status"),
+        ),
+        "updated_at": Case(When(status=CourseTrackStatus.NOT_STARTED, then=Value(now)), default=F("updated_at")),
+    }
+    if not CourseTrack.objects.filter(enrollment=enrollment).update(**access):
+        course_track_create_for_enrollment(enrollment=enrollment)
+        CourseTrack.objects.filter(enrollment=enrollment).update(**access)
+    if enrollment.state == EnrollmentState.NOT_STARTED:
+        Enrollment.objects.filter(pk=enrollment.pk, state=EnrollmentState.NOT_STARTED).update(
+            state=EnrollmentState.IN_PROGRESS
+        )
 
 
 @transaction.atomic
@@ -457,72 +509,65 @@ def lesson_attempt_start(
     Raises NotFoundError (no such lesson; with `published_only`, none a learner can see),
     ApiError 400 ERR_NOT_PLACED / ERR_COURSE_REQUIRED / ERR_NOT_ENROLLED /
     ERR_PREREQUISITES_MISSING (result.missing_lesson_ids) / ERR_MAX_ATTEMPTS, and
-    ConflictError 409 when a concurrent start took the number twice in a row.
+    ConflictError 409 when a concurrent start took the same number by another path.
+
+    A new attempt is five statements: lesson with placements, enrollment, consumption upsert,
+    track lock with access, attempt numbers, insert (plus the tenant's carry-forward setting when
+    the lesson has prerequisites).
     """
     now = now or timezone.now()
-    lessons = Lesson.objects.filter(tenant_id=tenant_id, pk=lesson_id).exclude(status=ContentStatus.ARCHIVED)
-    if published_only:
-        lessons = lessons.filter(status=ContentStatus.PUBLISHED)
-    lesson = lessons.first()
+    lesson, course_ids = _lesson_placements(tenant_id=tenant_id, lesson_id=lesson_id, published_only=published_only)
     if lesson is None:
-        raise NotFoundError("No lesson with that id in this tenant.")
-    course_id = _placed_course_id(
-        tenant_id=tenant_id, lesson=lesson, course_id=course_id, published_only=published_only
-    )
+        lesson = _lesson_or_404(tenant_id=tenant_id, lesson_id=lesson_id, published_only=published_only)
+    course_id = _chosen_course_id(course_ids, course_id)
     enrollment = _active_enrollment(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
     batch_id = enrollment.batch_id
-    carry = tenant_carries_forward(tenant_id=tenant_id)
 
-    _ensure_prerequisites_completed(
-        lesson=lesson, tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, carry=carry
-    )
+    if _eligibility_lesson_ids(lesson):
+        _ensure_prerequisites_completed(
+            lesson=lesson, tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
+            carry=tenant_carries_forward(tenant_id=tenant_id),
+        )
 
     # Lock order: consumption row before the track (see the module docstring).
     consumption_record_view_start(
         user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson.id, now=now
     )
-    # Serializes starts of this user in this course: numbering below reads, then inserts.
-    track = CourseTrack.objects.select_for_update().filter(enrollment=enrollment).first()
-    if track is None:
-        track = course_track_create_for_enrollment(enrollment=enrollment)
-    attempt, created = _attempt_resume_or_create(
+    _track_lock_and_mark_started(enrollment=enrollment, now=now)
+    return _attempt_resume_or_create(
         tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now
     )
-    course_track_mark_started(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, now=now)
-    CourseTrack.objects.filter(pk=track.pk).update(last_accessed_date=now)
-    return attempt, created
 
 
 def _attempt_resume_or_create(*, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now) -> tuple[LessonAttempt, bool]:
+    """Under the track lock: resume the latest unfinished attempt (lessons with `resume`), or
+    insert attempt n+1 within the lesson's attempt limit."""
     attempts = LessonAttempt.objects.filter(user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id)
-    # The unique constraint is the backstop for a start that took another path to the same number
-    # (another enrollment's track lock): re-read and try once more, then answer 409, never 500.
-    for _ in range(2):
-        if lesson.resume:
-            unfinished = attempts.exclude(status=AttemptStatus.COMPLETED).order_by("-attempt").first()
-            if unfinished is not None:
-                return unfinished, False
-        summary = attempts.aggregate(used=Count("id"), last=Max("attempt"))
-        if lesson.no_of_attempts and summary["used"] >= lesson.no_of_attempts:
-            raise ApiError(
-                f"All {lesson.no_of_attempts} attempts at this lesson are used; no further attempt can start.",
-                code="ERR_MAX_ATTEMPTS",
-                result={"attempts_used": summary["used"], "no_of_attempts": lesson.no_of_attempts},
-            )
-        try:
-            with transaction.atomic():
-                attempt = LessonAttempt.objects.create(
-                    user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id, batch_id=batch_id,
-                    attempt=(summary["last"] or 0) + 1, timestart=now, status=AttemptStatus.STARTED,
-                    updated_by=None, updated_at=now,
-                )
-        except IntegrityError:
-            continue
-        return attempt, True
-    raise ConflictError(
-        "Another attempt at this lesson was started at the same moment; retry the request.",
-        code="ERR_ATTEMPT_CONFLICT",
+    numbers = attempts.aggregate(
+        used=Count("id"), last=Max("attempt"), unfinished=Max("attempt", filter=~Q(status=AttemptStatus.COMPLETED))
     )
+    if lesson.resume and numbers["unfinished"] is not None:
+        return attempts.get(attempt=numbers["unfinished"]), False
+    if lesson.no_of_attempts and numbers["used"] >= lesson.no_of_attempts:
+        raise ApiError(
+            f"All {lesson.no_of_attempts} attempts at this lesson are used; no further attempt can start.",
+            code="ERR_MAX_ATTEMPTS",
+            result={"attempts_used": numbers["used"], "no_of_attempts": lesson.no_of_attempts},
+        )
+    try:
+        attempt = LessonAttempt.objects.create(
+            user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id, batch_id=batch_id,
+            attempt=(numbers["last"] or 0) + 1, timestart=now, status=AttemptStatus.STARTED,
+            updated_by=None, updated_at=now,
+        )
+    except IntegrityError:
+        # The unique number is the backstop for a start that numbered under another enrollment's
+        # track lock at the same moment. The whole start rolls back, so the client can retry.
+        raise ConflictError(
+            "Another attempt at this lesson was started at the same moment; retry the request.",
+            code="ERR_ATTEMPT_CONFLICT",
+        ) from None
+    return attempt, True
 
 
 _ATTEMPT_FIELDS = ("status", "score", "total_content", "current_position", "time_spent")

@@ -6,6 +6,7 @@ and their multipart spellings.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -17,6 +18,14 @@ from rest_framework import serializers
 # The largest value a PositiveIntegerField holds on every supported database (PostgreSQL's
 # `integer`); integer inputs stop here so a bigger number is a 400, not a database error.
 MAX_STORED_INT = 2**31 - 1
+
+
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """A datetime as the API writes it when rendering without a serializer: ISO-8601 in UTC
+    with `Z`, exactly as DRF's DateTimeField renders it under these settings."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 class AwareDateTimeField(serializers.DateTimeField):

@@ -288,3 +288,20 @@ def test_a_lesson_only_in_an_unpublished_module_is_not_placed_for_learners(
     assert response.status_code == 400 and err(response) == "ERR_NOT_PLACED"
     # Staff preview it for the learner: placed, and the learner is enrolled.
     assert start(admin_client, placement.lesson, user_id=str(enrolled_learner.user_id)).status_code == 201
+
+
+@pytest.mark.parametrize("lessons_per_module", [2, 20])
+def test_a_new_attempt_runs_a_constant_number_of_queries(learner_client, tenant, lessons_per_module,
+                                                         django_assert_max_num_queries):
+    course = build_course(tenant=tenant, modules=2, lessons_per_module=lessons_per_module)
+    learner_client.enrollment = enroll(course, learner_client.user_id)
+    lessons = lessons_of(course)
+    LessonAttempt.objects.all().delete()
+    update(learner_client, result(start(learner_client, lessons[0]))["id"], status="completed")
+
+    # savepoint; lesson with its placements; enrollment; consumption upsert; track lock with access;
+    # attempt numbers; attempt insert; release savepoint
+    with django_assert_max_num_queries(8):
+        response = start(learner_client, lessons[0])
+
+    assert response.status_code == 201 and result(response)["attempt"] == 2

@@ -12,6 +12,7 @@ from lms.api.pagination import PageQuerySerializer, paginate
 from lms.api.permissions import IsAuthenticatedPrincipal, IsAuthor, acting_user_id, listed_user_id
 from lms.api.views import TenantScopedViewSet
 from tracking import selectors, services
+from tracking.api.rendering import attempt_data
 from tracking.api.serializers import (
     CourseTrackingListSerializer,
     CourseTrackingQuerySerializer,
@@ -66,9 +67,7 @@ class LessonTrackingViewSet(TenantScopedViewSet):
             course_id=data.validated_data.get("course_id"),
             published_only=not request.user.is_staff_role,
         )
-        return Response(
-            LessonAttemptSerializer(attempt).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        return Response(attempt_data(attempt), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
         request=LessonTrackingUpdateInputSerializer,
@@ -89,7 +88,7 @@ class LessonTrackingViewSet(TenantScopedViewSet):
             may_update_others=request.user.is_staff_role,
             changes=data.validated_data,
         )
-        return Response(LessonAttemptSerializer(attempt).data)
+        return Response(attempt_data(attempt))
 
     @extend_schema(
         parameters=[LessonTrackingQuerySerializer, PageQuerySerializer],
@@ -102,7 +101,7 @@ class LessonTrackingViewSet(TenantScopedViewSet):
         image_url = image_url_builder(request)
         tracking = [
             {
-                **LessonAttemptSerializer(attempt).data,
+                **attempt_data(attempt),
                 # The catalogue's own lesson shape, shown in the placement the attempt was taken in.
                 "lesson": lesson_data(
                     lesson_row_for_instance(
