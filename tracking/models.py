@@ -3,7 +3,11 @@
 Hot tables carry `tenant` and `user_id`, with `user_id` leading their indexes, so they can
 later be distributed by user (Citus) or partitioned. Their `tenant` foreign key has no index of
 its own: every read names the user (or the tenant with a course or lesson, which have their own
-indexes), and an index nobody reads would cost every insert on the hottest write paths.
+indexes), and an index nobody reads would cost every insert on the hottest write paths. Nor is
+it a database constraint: checking it takes a share lock on the one tenant row for every insert
+of every learner, which turns that row into a contention point (multixacts) at the start of
+term. The tenant id always comes from the resolved tenant, and deleting a tenant is still
+refused by Django (PROTECT) while rows name it.
 """
 
 import uuid
@@ -35,7 +39,7 @@ class CourseTrack(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()
-    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="tracks")
     # An enrollment may be hard-deleted only before any activity; its empty track goes with it.
     enrollment = models.OneToOneField("enrollment.Enrollment", on_delete=models.CASCADE, related_name="track")
@@ -90,7 +94,7 @@ class CourseTrackOverride(models.Model):
 class LessonAttempt(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()
-    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     lesson = models.ForeignKey("courses.Lesson", on_delete=models.PROTECT, related_name="attempts")
     course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="attempts")
     batch_id = models.UUIDField()
@@ -132,7 +136,7 @@ class ContentConsumption(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()
-    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     collection_id = models.UUIDField()
     batch_id = models.UUIDField()
     content_id = models.UUIDField()
@@ -163,7 +167,7 @@ class AssessmentAttempt(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()
-    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     collection_id = models.UUIDField()
     batch_id = models.UUIDField()
     content_id = models.UUIDField()
