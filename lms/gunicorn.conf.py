@@ -32,3 +32,12 @@ access_log_format = (
     '"path": "%(U)s", "query": "%(q)s", "status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, '
     '"resmsgid": "%({x-request-id}o)s", "user_agent": "%(a)s"}'
 )
+
+
+def post_worker_init(worker):
+    # Everything loaded so far (Django, the URL conf, the models) lives as long as the worker:
+    # moving it out of the collector's view keeps full collections short, so no request waits
+    # behind a scan of the whole application.
+    import gc
+
+    gc.freeze()

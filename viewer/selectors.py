@@ -8,12 +8,16 @@ whatever the number of contents or enrolments asked for.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 
 from courses.models import Course
@@ -25,7 +29,6 @@ from tracking.models import (
     ConsumptionStatus,
     ContentConsumption,
     CourseTrackStatus,
-    IssuedCertificate,
 )
 from tracking.selectors import tenant_carries_forward
 from viewer.models import SummaryDeletion
@@ -125,44 +128,147 @@ def content_progress_read(
 
 
 _ENROLMENT_FIELDS = (
-    "id", "user_id", "course_id", "batch_id", "enrolled_on_time", "active", "state",
+    "id", "user_id", "course_id", "batch_id", "enrolled_on_time", "active", "state", "course__content_version",
     "track__id", "track__status", "track__timeend", "track__last_accessed_date",
+    # A track has at most one certificate (one-to-one), so it joins without multiplying rows.
+    "track__certificate__id", "track__certificate__name", "track__certificate__token",
+    "track__certificate__issued_at",
 )
 _COLLECTION_FIELDS = ("course__title", "course__description", "course__image")
 
 
+@functools.cache
+def _undeleted_enrollments() -> QuerySet:
+    """Enrolments whose summary is not deleted, with the last access recorded in their context's
+    consumption, newest first. Built once: resolving its two correlated subqueries cost about a
+    millisecond per request. Never evaluated itself (that would cache its rows): callers filter it,
+    which clones it."""
+    in_context = {
+        "user_id": OuterRef("user_id"), "tenant_id": OuterRef("tenant_id"), "collection_id": OuterRef("course_id"),
+        "batch_id": OuterRef("batch_id"),
+    }
+    deleted = SummaryDeletion.objects.filter(**in_context, deleted_at__gte=OuterRef("enrolled_on_time"))
+    # One index probe per enrolment (the consumption's unique context leads with these columns),
+    # rather than a timestamp per consumption row decoded in Python.
+    last_consumed = (
+        ContentConsumption.objects.filter(**in_context).order_by("-last_accessed_at").values("last_accessed_at")[:1]
+    )
+    return (
+        Enrollment.objects.exclude(Exists(deleted))
+        .annotate(consumed_last_accessed=Subquery(last_consumed))
+        .order_by("-enrolled_on_time", "id")
+    )
+
+
 def summary_enrollments(*, tenant_id: uuid.UUID, user_id: uuid.UUID, with_collection: bool = True) -> QuerySet:
     """The user's enrolments whose summary is not deleted, newest first, as plain rows with their
-    course track's fields (and the course's, `with_collection`): one query, no model instances.
+    course track's fields and its issued certificate's, their course's `content_version`, the last
+    access recorded in their context's consumption (`consumed_last_accessed`), and the course's
+    own fields (`with_collection`): one query, no model instances.
 
     A deletion hides only the enrolments made before it: after a hard delete and a new
     enrolment in the same (collection, batch), the new enrolment has its own summary."""
-    deleted = SummaryDeletion.objects.filter(
-        user_id=OuterRef("user_id"), tenant_id=OuterRef("tenant_id"), collection_id=OuterRef("course_id"),
-        batch_id=OuterRef("batch_id"), deleted_at__gte=OuterRef("enrolled_on_time"),
-    )
     fields = _ENROLMENT_FIELDS + (_COLLECTION_FIELDS if with_collection else ())
-    return (
-        Enrollment.objects.filter(tenant_id=tenant_id, user_id=user_id)
-        .exclude(Exists(deleted))
-        .order_by("-enrolled_on_time", "id")
-        .values(*fields)
+    return _undeleted_enrollments().filter(tenant_id=tenant_id, user_id=user_id).values(
+        *fields, "consumed_last_accessed"
     )
 
 
-def _required_lessons(course_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """Each course's required lessons in placement order, in one uncorrelated query (a correlated
-    rule per placement row took seconds for a user with many large courses)."""
-    placements = (
-        required_placements(course_ids=course_ids)
-        .order_by("course_id", "module__ordering", "ordering")
-        .values_list("course_id", "lesson_id")
-    )
-    # A dict keeps placement order and drops a lesson placed twice in one course, in O(1) per row.
-    required: dict[uuid.UUID, dict[uuid.UUID, None]] = {}
-    for course_id, lesson_id in placements:
-        required.setdefault(course_id, {})[lesson_id] = None
-    return {course_id: list(lessons) for course_id, lessons in required.items()}
+@dataclass(frozen=True)
+class RequiredLessons:
+    """A course's required lessons at one content version. Shared between requests and threads,
+    so never mutated: a summary copies `statuses`."""
+
+    # Every required lesson id, as the string the summary shows, mapped to 0 (not started), in
+    # placement order: copying it is the cheapest way to start a summary's contentStatus.
+    statuses: dict[str, int]
+    # The same lessons by their UUID's 128-bit int, to match the consumption rows the database
+    # returns: a UUID hashes and compares in Python, its int in C (thousands of times a request).
+    by_int: dict[int, str]
+
+
+class _RequiredLessonsCache:
+    """Each course's required lessons, keyed by (tenant, course, content_version).
+
+    Every content write bumps the course's `content_version` through the services, in the same
+    transaction as the write, so an entry is an immutable fact and needs no invalidation; the
+    version is read with the enrolments, before the placements, so an entry is never older than
+    its key. Least recently used entries go once the entries hold more than `max_lessons` lessons
+    (about 250 bytes a lesson: some 12 MB at most). A lock guards the order, since gunicorn's
+    threads share the cache."""
+
+    def __init__(self, *, max_lessons: int) -> None:
+        self.max_lessons = max_lessons
+        self._entries: OrderedDict[tuple, RequiredLessons] = OrderedDict()
+        self._lessons = 0
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Iterable[tuple]) -> dict[tuple, RequiredLessons]:
+        found = {}
+        with self._lock:
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is not None:
+                    self._entries.move_to_end(key)
+                    found[key] = entry
+        return found
+
+    def put_many(self, entries: dict[tuple, RequiredLessons]) -> None:
+        with self._lock:
+            for key, entry in entries.items():
+                previous = self._entries.pop(key, None)
+                if previous is not None:
+                    self._lessons -= len(previous.statuses)
+                self._entries[key] = entry
+                self._lessons += len(entry.statuses)
+            while self._lessons > self.max_lessons and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                self._lessons -= len(evicted.statuses)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._lessons = 0
+
+
+_required_lessons_cache = _RequiredLessonsCache(max_lessons=50_000)
+_NO_REQUIRED_LESSONS = RequiredLessons(statuses={}, by_int={})
+
+
+def required_lessons_cache_clear() -> None:
+    """Empties the in-process cache of required lessons (tests measure the cold path with it)."""
+    _required_lessons_cache.clear()
+
+
+def _required_lessons(
+    *, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]
+) -> dict[uuid.UUID, RequiredLessons]:
+    """Each course's required lessons in placement order, from the cache or, for the courses it
+    lacks at their current version, from one uncorrelated query (a correlated rule per placement
+    row took seconds for a user with many large courses)."""
+    keys = {course_id: (tenant_id, course_id, version) for course_id, version in course_versions.items()}
+    cached = _required_lessons_cache.get_many(keys.values())
+    missing = [course_id for course_id, key in keys.items() if key not in cached]
+    if missing:
+        placements = (
+            required_placements(course_ids=missing)
+            .filter(tenant_id=tenant_id)
+            .order_by("course_id", "module__ordering", "ordering")
+            .values_list("course_id", "lesson_id")
+        )
+        # A dict keeps placement order and drops a lesson placed twice in one course, in O(1) per row.
+        by_course: dict[uuid.UUID, dict[int, str]] = {course_id: {} for course_id in missing}
+        for course_id, lesson_id in placements:
+            lessons = by_course[course_id]
+            if lesson_id.int not in lessons:
+                lessons[lesson_id.int] = str(lesson_id)
+        loaded = {
+            keys[course_id]: RequiredLessons(statuses=dict.fromkeys(lessons.values(), 0), by_int=lessons)
+            for course_id, lessons in by_course.items()
+        }
+        _required_lessons_cache.put_many(loaded)
+        cached.update(loaded)
+    return {course_id: cached[key] for course_id, key in keys.items()}
 
 
 _image_storage = Course._meta.get_field("image").storage
@@ -174,78 +280,81 @@ def build_summaries(
 ) -> list[dict[str, Any]]:
     """Summaries of enrolment rows of one user (from `summary_enrollments`).
 
-    Four queries whatever their number: required lessons, consumption, best assessments
-    (optional), issued certificates. `collection` is present when the rows carry the course's
-    fields; its `logo` is the stored image URL, which the API makes absolute.
+    Three queries at most whatever their number: required lessons (only for courses whose
+    current content version is not cached), consumption, best assessments (optional).
+    `collection` is present when the rows carry the course's fields; its `logo` is the stored
+    image URL, which the API makes absolute.
     """
     if not enrollments:
         return []
-    course_ids = {enrollment["course_id"] for enrollment in enrollments}
-    required = _required_lessons(course_ids)
+    course_versions = {enrollment["course_id"]: enrollment["course__content_version"] for enrollment in enrollments}
+    required = _required_lessons(tenant_id=tenant_id, course_versions=course_versions)
 
     # The user's rows only (user_id leads the index); lessons are matched in Python, since an
     # IN list of every lesson of fifty large courses costs more than it filters.
     consumption = ContentConsumption.objects.filter(user_id=user_id, tenant_id=tenant_id)
     if not carry:
-        consumption = consumption.filter(collection_id__in=course_ids)
-    status_in_context: dict[tuple, int] = {}
-    last_access: dict[tuple, dt.datetime] = {}
-    completed_anywhere: set[uuid.UUID] = set()
-    for collection_id, batch_id, content_id, status, accessed in consumption.values_list(
-        "collection_id", "batch_id", "content_id", "status", "last_accessed_at"
+        # Both columns follow the user in the unique context index; the batches keep an export
+        # chunk from reading every other chunk's rows too.
+        consumption = consumption.filter(
+            collection_id__in=list(course_versions),
+            batch_id__in={enrollment["batch_id"] for enrollment in enrollments},
+        )
+    # Consumption is sparse beside the required lessons: keep it per context and lay it over a
+    # copy of the course's all-zero statuses, rather than look every lesson up.
+    # Keyed by UUID ints, as RequiredLessons.by_int is.
+    consumed: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    completed_anywhere: set[int] = set()
+    for collection_id, batch_id, content_id, status in consumption.values_list(
+        "collection_id", "batch_id", "content_id", "status"
     ):
-        status_in_context[(collection_id, batch_id, content_id)] = status
+        consumed.setdefault((collection_id.int, batch_id.int), []).append((content_id.int, status))
         if status == COMPLETED:
-            completed_anywhere.add(content_id)
-        context = (collection_id, batch_id)
-        if context not in last_access or accessed > last_access[context]:
-            last_access[context] = accessed
+            completed_anywhere.add(content_id.int)
 
     best: dict[tuple, dict[str, dict[str, float]]] = {}
     if with_assessments:
-        attempts = AssessmentAttempt.objects.filter(user_id=user_id, tenant_id=tenant_id, collection_id__in=course_ids)
+        attempts = AssessmentAttempt.objects.filter(
+            user_id=user_id, tenant_id=tenant_id, collection_id__in=list(course_versions)
+        )
         for row in _best_attempts(attempts, partition=["collection_id", "batch_id", "content_id"]):
             best.setdefault((row["collection_id"], row["batch_id"]), {})[str(row["content_id"])] = {
                 "score": row["score"], "max_score": row["max_score"],
             }
 
-    track_ids = [enrollment["track__id"] for enrollment in enrollments if enrollment["track__id"] is not None]
-    certificates: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for certificate in IssuedCertificate.objects.filter(track_id__in=track_ids).values(
-        "track_id", "id", "name", "token", "issued_at"
-    ):
-        certificates.setdefault(certificate["track_id"], []).append({
-            "name": certificate["name"],
-            "id": str(certificate["id"]),
-            "token": certificate["token"],
-            "lastIssuedOn": certificate["issued_at"].isoformat(),
-        })
-
+    carried_by_course: dict[uuid.UUID, list[str]] = {}
     summaries = []
     for enrollment in enrollments:
-        context = (enrollment["course_id"], enrollment["batch_id"])
-        lessons = required.get(enrollment["course_id"], [])
-        content_status = {}
-        for lesson_id in lessons:
-            status = status_in_context.get((*context, lesson_id), 0)
-            if carry and lesson_id in completed_anywhere:
-                status = COMPLETED
-            content_status[str(lesson_id)] = status
-        completed = sum(1 for status in content_status.values() if status == COMPLETED)
+        course_id = enrollment["course_id"]
+        context = (course_id, enrollment["batch_id"])
+        lessons = required.get(course_id, _NO_REQUIRED_LESSONS)
+        content_status = lessons.statuses.copy()
+        for content_id, consumed_status in consumed.get((course_id.int, enrollment["batch_id"].int), ()):
+            lesson = lessons.by_int.get(content_id)
+            if lesson is not None:
+                content_status[lesson] = consumed_status
+        if carry:
+            if course_id not in carried_by_course:
+                carried_by_course[course_id] = _lessons_among(lessons, completed_anywhere)
+            for lesson in carried_by_course[course_id]:
+                content_status[lesson] = COMPLETED
+        completed = list(content_status.values()).count(COMPLETED)
         # The track exists from enrolment; rows made outside the services may lack one.
         has_track = enrollment["track__id"] is not None
         status = TRACK_STATUS_CODES[enrollment["track__status"]] if has_track else enrollment["state"]
-        progress = 100 if status == COMPLETED else (completed * 100 // len(lessons) if lessons else 0)
-        accessed = [value for value in (last_access.get(context), enrollment["track__last_accessed_date"]) if value]
+        progress = 100 if status == COMPLETED else (completed * 100 // len(content_status) if content_status else 0)
+        accessed = [
+            value for value in (enrollment["consumed_last_accessed"], enrollment["track__last_accessed_date"]) if value
+        ]
         summary = {
             "userId": str(enrollment["user_id"]),
-            "collectionId": str(enrollment["course_id"]),
+            "collectionId": str(course_id),
             "batchId": str(enrollment["batch_id"]),
             "enrolledDate": epoch_ms(enrollment["enrolled_on_time"]),
             "active": enrollment["active"],
             "contentStatus": content_status,
             "assessmentStatus": best.get(context, {}),
-            "issuedCertificates": certificates.get(enrollment["track__id"], []),
+            "issuedCertificates": _issued_certificates(enrollment),
             "completedOn": epoch_ms(enrollment["track__timeend"]),
             "lastAccessedOn": epoch_ms(max(accessed)) if accessed else None,
             "progress": progress,
@@ -253,19 +362,39 @@ def build_summaries(
         }
         if "course__title" in enrollment:
             summary["collection"] = {
-                "identifier": str(enrollment["course_id"]),
+                "identifier": str(course_id),
                 "name": enrollment["course__title"],
                 "logo": _image_storage.url(enrollment["course__image"]) if enrollment["course__image"] else None,
-                "leafNodesCount": len(lessons),
+                "leafNodesCount": len(content_status),
                 "description": enrollment["course__description"],
             }
         summaries.append(summary)
     return summaries
 
 
+def _issued_certificates(enrollment: dict[str, Any]) -> list[dict[str, Any]]:
+    if enrollment["track__certificate__id"] is None:
+        return []
+    return [{
+        "name": enrollment["track__certificate__name"],
+        "id": str(enrollment["track__certificate__id"]),
+        "token": enrollment["track__certificate__token"],
+        "lastIssuedOn": enrollment["track__certificate__issued_at"].isoformat(),
+    }]
+
+
+def _lessons_among(lessons: RequiredLessons, content_ids: set[int]) -> list[str]:
+    """The required lessons (as strings) whose UUID ints are among `content_ids`, walking the
+    smaller side."""
+    if len(content_ids) < len(lessons.by_int):
+        return [lessons.by_int[content_id] for content_id in content_ids if content_id in lessons.by_int]
+    return [lesson for content_id, lesson in lessons.by_int.items() if content_id in content_ids]
+
+
 def summary_list(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Every enrolment summary of the user in the tenant (deleted ones hidden). Six queries:
-    carry setting, enrolments with course and track, then the four of `build_summaries`."""
+    """Every enrolment summary of the user in the tenant (deleted ones hidden). Five queries at
+    most, four once its courses' required lessons are cached: carry setting, enrolments with
+    course, track and certificate, then those of `build_summaries`."""
     carry = tenant_carries_forward(tenant_id=tenant_id)
     enrollments = list(summary_enrollments(tenant_id=tenant_id, user_id=user_id))
     return build_summaries(enrollments, tenant_id=tenant_id, user_id=user_id, carry=carry)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from courses.models import ContentStatus
+from courses.services import lesson_set_status, module_update, placement_create, placement_update
 from lms.models import Tenant
-from tests.factories import PlacementFactory, build_course
+from tests.factories import LessonFactory, PlacementFactory, build_course
 from tests.viewer.conftest import enrol, lesson_ids, wrapped
 from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack, IssuedCertificate
 from tracking.services import course_tracks_recount_for_course, lesson_completion_record
 from viewer.models import SummaryDeletion
+from viewer.selectors import (
+    RequiredLessons,
+    _RequiredLessonsCache,
+    required_lessons_cache_clear,
+    summary_enrollments,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +114,11 @@ def test_lessons_added_after_completion_keep_the_course_completed(learner_client
         _post(learner_client, "/v1/view/end", contentId=lesson, collectionId=course.id)
     [before] = summary_list(learner_client, learner_client.user_id)
 
-    added = PlacementFactory(module=course.modules.first(), course=course, tenant=tenant)
-    course_tracks_recount_for_course(course_id=course.id)
+    # Through the service, as every content write goes: it bumps the course's content_version,
+    # which is what tells the summaries (and their cache of required lessons) the course changed.
+    added = placement_create(
+        course=course, module=course.modules.first(), lesson=LessonFactory(tenant=tenant), created_by=None
+    )
 
     [after] = summary_list(learner_client, learner_client.user_id)
     assert (after["status"], after["progress"], after["completedOn"]) == (2, 100, before["completedOn"])
@@ -239,15 +251,140 @@ def test_list_runs_a_constant_number_of_queries(learner_client, tenant, enrolmen
         content_id=lesson_ids(courses[0])[0], attempt_id="a", assessment_ts=CourseTrack.objects.first().timestart,
         score=1, max_score=1,
     )
-    learner_client.get(f"/v1/viewer/summary/list/{learner_client.user_id}")  # warms the tenant cache
+    # Warms the tenant cache and the cache of required lessons.
+    learner_client.get(f"/v1/viewer/summary/list/{learner_client.user_id}")
 
-    # carry setting; enrolments with course and track (deleted summaries excluded in the same query);
-    # required lessons; consumption; best assessments; issued certificates
-    with django_assert_num_queries(6):
+    # carry setting; enrolments with course (and its content_version), track, certificate and last
+    # consumed access (deleted summaries excluded in the same query); consumption; best assessments
+    with django_assert_num_queries(4):
         summaries = summary_list(learner_client, learner_client.user_id)
 
+    required_lessons_cache_clear()
+    # the same, and the required lessons of the courses not cached at their content_version
+    with django_assert_num_queries(5):
+        cold = summary_list(learner_client, learner_client.user_id)
+
+    assert cold == summaries
     assert len(summaries) == enrolments
     assert sum(1 for summary in summaries if summary["issuedCertificates"]) == 2
+
+
+# --- required lessons follow content writes -----------------------------------------------------
+
+
+def content_status_of(client, course) -> dict[str, int]:
+    [summary] = [s for s in summary_list(client, client.user_id) if s["collectionId"] == str(course.id)]
+    return summary["contentStatus"]
+
+
+def test_content_status_lists_required_lessons_in_placement_order(learner_client, tenant):
+    course = build_course(tenant=tenant, modules=3, lessons_per_module=3)
+    enrol(course, learner_client.user_id)
+
+    assert list(content_status_of(learner_client, course)) == [str(lesson) for lesson in lesson_ids(course)]
+
+
+def test_required_lessons_follow_content_writes_at_once(learner_client, tenant, course, enrolled):
+    lessons = lesson_ids(course)
+    _post(learner_client, "/v1/view/end", contentId=lessons[1], collectionId=course.id)
+    assert list(content_status_of(learner_client, course)) == [str(lesson) for lesson in lessons]
+
+    first_module, second_module = course.modules.order_by("ordering")
+    # A lesson moved within its module.
+    placement_update(placement=first_module.placements.get(lesson_id=lessons[1]), ordering=1)
+    assert list(content_status_of(learner_client, course)) == [str(lessons[i]) for i in (1, 0, 2, 3)]
+
+    # A module moved before another.
+    module_update(module=second_module, updated_by=None, changes={"ordering": 1})
+    assert list(content_status_of(learner_client, course)) == [str(lessons[i]) for i in (2, 3, 1, 0)]
+
+    # A placement archived, a lesson unpublished, a module unpublished: none of them is required.
+    placement_update(placement=second_module.placements.get(lesson_id=lessons[2]), archived=True)
+    assert list(content_status_of(learner_client, course)) == [str(lessons[i]) for i in (3, 1, 0)]
+    lesson_set_status(lesson=course.placements.get(lesson_id=lessons[0]).lesson, status=ContentStatus.UNPUBLISHED,
+                      updated_by=None)
+    assert content_status_of(learner_client, course) == {str(lessons[3]): 0, str(lessons[1]): 2}
+    module_update(module=second_module, updated_by=None, changes={"status": ContentStatus.UNPUBLISHED})
+    [summary] = summary_list(learner_client, learner_client.user_id)
+    assert (summary["contentStatus"], summary["collection"]["leafNodesCount"]) == ({str(lessons[1]): 2}, 1)
+
+
+def test_a_lesson_shared_by_two_courses_carries_within_each(learner_client, tenant):
+    tenant.carry_forward = Tenant.CarryForward.CARRY
+    tenant.save(update_fields=["carry_forward"])
+    first = build_course(tenant=tenant, modules=1, lessons_per_module=2)
+    second = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    shared = first.placements.order_by("ordering").first().lesson
+    placement_create(course=second, module=second.modules.get(), lesson=shared, created_by=None)
+    program_batch = uuid.uuid4()
+    for course, batch in ((first, None), (second, None), (second, program_batch)):
+        enrol(course, learner_client.user_id, batch_id=batch)
+    _post(learner_client, "/v1/view/end", contentId=shared.id, collectionId=first.id)
+    _post(learner_client, "/v1/view/start", contentId=lesson_ids(second)[0], collectionId=second.id,
+          batchId=program_batch)
+
+    summaries = {(s["collectionId"], s["batchId"]): s for s in summary_list(learner_client, learner_client.user_id)}
+
+    own, carried = lesson_ids(second)
+    assert carried == shared.id
+    assert summaries[(str(first.id), str(first.id))]["contentStatus"] == {
+        str(shared.id): 2, str(lesson_ids(first)[1]): 0,
+    }
+    assert summaries[(str(second.id), str(second.id))]["contentStatus"] == {str(own): 0, str(shared.id): 2}
+    assert summaries[(str(second.id), str(program_batch))]["contentStatus"] == {str(own): 1, str(shared.id): 2}
+    assert [summaries[(str(second.id), str(batch))]["progress"] for batch in (second.id, program_batch)] == [50, 50]
+
+
+def test_summaries_never_share_their_content_status(learner_client, course, enrolled):
+    # Two enrolments in one course start from the same cached lessons; each must get its own copy.
+    program_batch = uuid.uuid4()
+    enrol(course, learner_client.user_id, batch_id=program_batch)
+    lesson = lesson_ids(course)[0]
+    _post(learner_client, "/v1/view/end", contentId=lesson, collectionId=course.id, batchId=program_batch)
+
+    by_batch = {s["batchId"]: s["contentStatus"][str(lesson)] for s in summary_list(learner_client, learner_client.user_id)}
+    again = {s["batchId"]: s["contentStatus"][str(lesson)] for s in summary_list(learner_client, learner_client.user_id)}
+
+    assert by_batch == again == {str(course.id): 0, str(program_batch): 2}
+
+
+# --- the cache of required lessons ---------------------------------------------------------------
+
+
+def _lessons(count: int) -> RequiredLessons:
+    by_int = {lesson_id.int: str(lesson_id) for lesson_id in (uuid.uuid4() for _ in range(count))}
+    return RequiredLessons(statuses=dict.fromkeys(by_int.values(), 0), by_int=by_int)
+
+
+def test_the_cache_drops_the_least_recently_used_courses_past_its_bound():
+    cache = _RequiredLessonsCache(max_lessons=10)
+    cache.put_many({"a": _lessons(4), "b": _lessons(4)})
+    assert set(cache.get_many(["a"])) == {"a"}  # "a" is now the most recently used
+
+    cache.put_many({"c": _lessons(4)})
+
+    assert set(cache.get_many(["a", "b", "c"])) == {"a", "c"}
+    cache.put_many({"huge": _lessons(50)})  # bigger than the bound: kept alone
+    assert set(cache.get_many(["a", "c", "huge"])) == {"huge"}
+
+
+def test_the_cache_keeps_its_count_under_concurrent_threads():
+    cache = _RequiredLessonsCache(max_lessons=50)
+    entries = [{(index, version): _lessons(3) for version in range(4)} for index in range(8)]
+
+    def churn(batch):
+        for _ in range(200):
+            cache.put_many(batch)
+            cache.get_many(list(batch))
+
+    threads = [threading.Thread(target=churn, args=(batch,)) for batch in entries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    held = cache.get_many([key for batch in entries for key in batch])
+    assert cache._lessons == sum(len(entry.statuses) for entry in held.values()) <= 50
 
 
 # --- summary/delete ---------------------------------------------------------------------------
@@ -352,3 +489,29 @@ def test_delete_permissions_and_tenants(learner_client, client_for, admin_client
     assert not SummaryDeletion.objects.exists()
     assert admin_client.delete(path, wrapped(collectionId=course.id), format="json").status_code == 200
     assert SummaryDeletion.objects.get().deleted_by == admin_client.user_id
+
+
+def test_enrolment_queries_built_from_threads_keep_their_own_user():
+    # The enrolments' base query is built once and shared between threads; each thread's query
+    # must still be exactly the one built alone for its own tenant and user.
+    contexts = [(uuid.uuid4(), uuid.uuid4()) for _ in range(8)]
+    expected = {
+        context: summary_enrollments(tenant_id=context[0], user_id=context[1]).query.sql_with_params()
+        for context in contexts
+    }
+    built: list[tuple] = []
+
+    def build(context):
+        for _ in range(50):
+            built.append(
+                (context, summary_enrollments(tenant_id=context[0], user_id=context[1]).query.sql_with_params())
+            )
+
+    threads = [threading.Thread(target=build, args=(context,)) for context in contexts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(built) == 400
+    assert all(query == expected[context] for context, query in built)
