@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from lms.rawsql import adapt_params
 from tracking.models import ConsumptionStatus, ContentConsumption
 
 
@@ -26,13 +27,6 @@ class SqlCondition:
 
     sql: str
     params: tuple
-
-
-def _adapt(params: list) -> list:
-    # PostgreSQL takes UUIDs and aware datetimes natively; SQLite stores UUIDs as hex.
-    if connection.vendor != "postgresql":
-        params = [p.hex if isinstance(p, uuid.UUID) else p for p in params]
-    return [connection.ops.adapt_datetimefield_value(p) if isinstance(p, dt.datetime) else p for p in params]
 
 
 # The row's columns and the conflict target every upsert here uses; exposed for statements that
@@ -72,7 +66,7 @@ def _upsert(*, sql_update: str, user_id, tenant_id, collection_id, batch_id, con
     params = [uuid.uuid4(), user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
               view_count, now, now, completed_at, *condition.params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, _adapt(params))
+        cursor.execute(sql, adapt_params(params))
         return cursor.rowcount > 0
 
 

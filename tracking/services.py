@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, F, Max, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from courses.models import CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
 from courses.selectors import course_required_lesson_ids
 from enrollment.models import Enrollment, EnrollmentState
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+from lms.rawsql import adapt_params
 from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
 from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
 from tracking.consumption import (
@@ -512,8 +513,8 @@ def lesson_attempt_start(
     ConflictError 409 when a concurrent start took the same number by another path.
 
     A new attempt is five statements: lesson with placements, enrollment, consumption upsert,
-    track lock with access, attempt numbers, insert (plus the tenant's carry-forward setting when
-    the lesson has prerequisites).
+    track lock with access, numbered insert (plus the tenant's carry-forward setting and the
+    completions when the lesson has prerequisites, and the unfinished attempt for `resume`).
     """
     now = now or timezone.now()
     lesson, course_ids = _lesson_placements(tenant_id=tenant_id, lesson_id=lesson_id, published_only=published_only)
@@ -543,31 +544,59 @@ def _attempt_resume_or_create(*, tenant_id, user_id, lesson: Lesson, course_id, 
     """Under the track lock: resume the latest unfinished attempt (lessons with `resume`), or
     insert attempt n+1 within the lesson's attempt limit."""
     attempts = LessonAttempt.objects.filter(user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id)
-    numbers = attempts.aggregate(
-        used=Count("id"), last=Max("attempt"), unfinished=Max("attempt", filter=~Q(status=AttemptStatus.COMPLETED))
+    if lesson.resume:
+        unfinished = attempts.exclude(status=AttemptStatus.COMPLETED).order_by("-attempt").first()
+        if unfinished is not None:
+            return unfinished, False
+    attempt = _attempt_insert_next(
+        tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now
     )
-    if lesson.resume and numbers["unfinished"] is not None:
-        return attempts.get(attempt=numbers["unfinished"]), False
-    if lesson.no_of_attempts and numbers["used"] >= lesson.no_of_attempts:
+    if attempt is None:
+        used = attempts.count()
         raise ApiError(
             f"All {lesson.no_of_attempts} attempts at this lesson are used; no further attempt can start.",
-            code="ERR_MAX_ATTEMPTS",
-            result={"attempts_used": numbers["used"], "no_of_attempts": lesson.no_of_attempts},
+            code="ERR_MAX_ATTEMPTS", result={"attempts_used": used, "no_of_attempts": lesson.no_of_attempts},
         )
+    return attempt, True
+
+
+def _attempt_insert_next(*, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now) -> LessonAttempt | None:
+    """Inserts attempt n+1 in one statement that numbers it and applies the lesson's attempt
+    limit (`INSERT … SELECT` over the user's attempts). The caller holds the track lock, and
+    the statement reads a snapshot taken after it, so the number is free. Returns the attempt,
+    or None when the limit is reached. Raises ConflictError 409 if the number was taken anyway
+    (a start under another enrollment's track lock at the same moment): the unique constraint is
+    the backstop, and the whole start rolls back so the client can retry."""
+    table = LessonAttempt._meta.db_table
+    known = {
+        "id": uuid.uuid4(), "user_id": user_id, "tenant_id": tenant_id, "lesson_id": lesson.id,
+        "course_id": course_id, "batch_id": batch_id, "timestart": now, "timeend": None, "score": 0.0,
+        "status": AttemptStatus.STARTED.value, "total_content": 0, "current_position": 0, "time_spent": 0,
+        "updated_by": None, "updated_at": now,
+    }
+    sql = f"""
+        INSERT INTO {table} ({", ".join(known)}, attempt)
+        SELECT {", ".join(["%s"] * len(known))}, numbers.last + 1
+        FROM (SELECT COALESCE(MAX(attempt), 0) AS last, COUNT(*) AS used FROM {table}
+              WHERE user_id = %s AND tenant_id = %s AND lesson_id = %s AND course_id = %s) numbers
+        WHERE %s = 0 OR numbers.used < %s
+        RETURNING attempt
+    """
+    params = [*known.values(), user_id, tenant_id, lesson.id, course_id, lesson.no_of_attempts, lesson.no_of_attempts]
     try:
-        attempt = LessonAttempt.objects.create(
-            user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id, batch_id=batch_id,
-            attempt=(numbers["last"] or 0) + 1, timestart=now, status=AttemptStatus.STARTED,
-            updated_by=None, updated_at=now,
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, adapt_params(params))
+            row = cursor.fetchone()
     except IntegrityError:
-        # The unique number is the backstop for a start that numbered under another enrollment's
-        # track lock at the same moment. The whole start rolls back, so the client can retry.
         raise ConflictError(
             "Another attempt at this lesson was started at the same moment; retry the request.",
             code="ERR_ATTEMPT_CONFLICT",
         ) from None
-    return attempt, True
+    if row is None:
+        return None
+    attempt = {**known, "attempt": row[0]}
+    # from_db takes the values in the model's field order.
+    return LessonAttempt.from_db(connection.alias, _ATTEMPT_ATTNAMES, [attempt[name] for name in _ATTEMPT_ATTNAMES])
 
 
 _ATTEMPT_FIELDS = ("status", "score", "total_content", "current_position", "time_spent")

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from bench.floor.models import FloorUpsertRow
 from lms.api.errors import ApiError
 from lms.api.views import TenantScopedAPIView
+from lms.rawsql import adapt_params
 
 _HELLO = {"hello": "world", "service": "lms"}
 
@@ -43,16 +44,6 @@ class RawUpsertView(TenantScopedAPIView):
             cursor.execute(
                 f"INSERT INTO {table} (tenant_id, key, hits, updated_at) VALUES (%s, %s, 1, %s) "
                 f"ON CONFLICT (tenant_id, key) DO UPDATE SET hits = {table}.hits + 1, updated_at = excluded.updated_at",
-                _adapt([request.tenant_id, key, timezone.now()]),
+                adapt_params([request.tenant_id, key, timezone.now()]),
             )
         return Response({"key": str(key)})
-
-
-def _adapt(params: list) -> list:
-    # SQLite (the test database) stores UUIDs as hex and needs datetimes adapted; PostgreSQL takes them natively.
-    if connection.vendor == "postgresql":
-        return params
-    return [
-        p.hex if isinstance(p, uuid.UUID) else connection.ops.adapt_datetimefield_value(p) if hasattr(p, "tzinfo") else p
-        for p in params
-    ]
