@@ -6,7 +6,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from courses.api.rendering import image_url_builder
 from enrollment import selectors, services
+from enrollment.api import rendering
 from enrollment.api.serializers import (
     EnrollmentConflictSerializer,
     EnrollmentCreateInputSerializer,
@@ -16,11 +18,10 @@ from enrollment.api.serializers import (
     EnrollmentListQuerySerializer,
     EnrollmentOutputSerializer,
     EnrollmentUpdateInputSerializer,
-    EnrollmentWithCourseOutputSerializer,
 )
 from enrollment.models import Enrollment
 from lms.api.errors import ForbiddenError
-from lms.api.pagination import PageQuerySerializer, paginate
+from lms.api.pagination import PageQuerySerializer, page_from_request
 from lms.api.permissions import listed_user_id
 from lms.api.schema import EnvelopeAutoSchema
 from lms.api.views import TenantScopedViewSet
@@ -81,14 +82,19 @@ class EnrollmentViewSet(TenantScopedViewSet):
     def list(self, request):
         query = EnrollmentListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        enrollments = selectors.enrollment_list(
+        user_id = listed_user_id(request.user, query.validated_data.get("user_id"))
+        page = page_from_request(request)
+        count, rows = selectors.enrollment_page(
             tenant_id=self.tenant_id,
-            user_id=listed_user_id(request.user, query.validated_data.get("user_id")),
+            user_id=user_id,
             course_id=query.validated_data.get("course_id"),
+            offset=page.offset,
+            limit=page.limit,
         )
-        count, page = paginate(enrollments, request)
-        rows = EnrollmentWithCourseOutputSerializer(page, many=True, context={"request": request}).data
-        return Response({"count": count, "enrollments": rows})
+        image_url = image_url_builder(request)
+        return Response(
+            {"count": count, "enrollments": [rendering.enrollment_with_course_data(row, image_url) for row in rows]}
+        )
 
     @extend_schema(
         request=EnrollmentUpdateInputSerializer,

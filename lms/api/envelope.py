@@ -127,11 +127,17 @@ def _request_ids(request) -> tuple[str | None, str | None]:
     return getattr(django_request, "resmsgid", None), getattr(django_request, "msgid", None)
 
 
-class PreRenderedJSON(bytes):
+class PreRenderedJSON:
     """A result already encoded as compact UTF-8 JSON (e.g. a cached course tree).
 
     The renderer splices it into the envelope instead of encoding it again, which is most of the
-    cost of a large, unchanging result."""
+    cost of a large, unchanging result. It holds the encoded bytes rather than being bytes: a bytes
+    subclass copies them when built, and they can be hundreds of kilobytes on every request."""
+
+    __slots__ = ("encoded",)
+
+    def __init__(self, encoded: bytes) -> None:
+        self.encoded = encoded
 
 
 class EnvelopeJSONRenderer(JSONRenderer):
@@ -162,8 +168,9 @@ class EnvelopeJSONRenderer(JSONRenderer):
             rendered = super().render(envelope, accepted_media_type, renderer_context)
             # `result` is the envelope's last key, so the encoded envelope ends with its null.
             if rendered.endswith(b'"result":null}'):
-                return rendered[: -len(b"null}")] + bytes(pre_rendered) + b"}"
-            envelope["result"] = json.loads(pre_rendered)
+                # One join: chained `+` would copy the large result once per operator.
+                return b"".join((rendered[: -len(b"null}")], pre_rendered.encoded, b"}"))
+            envelope["result"] = json.loads(pre_rendered.encoded)
         return super().render(envelope, accepted_media_type, renderer_context)
 
 

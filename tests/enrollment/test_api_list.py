@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from enrollment import services
+from enrollment.api.serializers import EnrollmentWithCourseOutputSerializer
+from enrollment.models import Enrollment
 from tests.enrollment.helpers import err, result
 from tests.factories import CourseFactory, build_course
 
@@ -146,3 +151,28 @@ def test_query_count_does_not_grow_with_the_data(admin_client, tenant, enroll, d
 
     assert result(response)["count"] == size
     assert {row["title"] for row in result(response)["enrollments"]} == {c.title for c in courses}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_rows_are_exactly_what_the_documented_serializer_renders(admin_client, course, enroll, zone):
+    # The list renders its rows with plain functions; the documented serializer remains the contract.
+    course.image = SimpleUploadedFile("cover.gif", _GIF, content_type="image/gif")
+    course.save()
+    limited = enroll(course, params={"source": "import", "tags": ["a", "b"]})
+    services.enrollment_update(
+        enrollment=limited, updated_by=uuid.uuid4(), end_time=timezone.now().replace(microsecond=123456)
+    )
+    enroll(course, unlimited_plan=True, before_expiry_mail=True, active=False)
+
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        response = admin_client.get(URL)
+        expected = EnrollmentWithCourseOutputSerializer(
+            Enrollment.objects.select_related("course").order_by("-enrolled_at", "-id"),
+            many=True,
+            context={"request": response.wsgi_request},
+        ).data
+
+    rows = result(response)["enrollments"]
+    assert [list(row) for row in rows] == [list(row) for row in expected]
+    assert rows == [dict(row) for row in expected]
+    assert any(row["end_time"] is None for row in rows) and any(row["updated_at"] for row in rows)
