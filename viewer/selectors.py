@@ -10,10 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import threading
 import uuid
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +22,7 @@ from courses.models import Course
 from courses.selectors import required_placements
 from enrollment.models import Enrollment
 from lms.api.errors import NotFoundError
+from lms.lru import WeightedLRU
 from tracking.models import (
     AssessmentAttempt,
     ConsumptionStatus,
@@ -187,51 +186,14 @@ class RequiredLessons:
     by_int: dict[int, str]
 
 
-class _RequiredLessonsCache:
-    """Each course's required lessons, keyed by (tenant, course, content_version).
-
-    Every content write bumps the course's `content_version` through the services, in the same
-    transaction as the write, so an entry is an immutable fact and needs no invalidation; the
-    version is read with the enrolments, before the placements, so an entry is never older than
-    its key. Least recently used entries go once the entries hold more than `max_lessons` lessons
-    (about 250 bytes a lesson: some 12 MB at most). A lock guards the order, since gunicorn's
-    threads share the cache."""
-
-    def __init__(self, *, max_lessons: int) -> None:
-        self.max_lessons = max_lessons
-        self._entries: OrderedDict[tuple, RequiredLessons] = OrderedDict()
-        self._lessons = 0
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: Iterable[tuple]) -> dict[tuple, RequiredLessons]:
-        found = {}
-        with self._lock:
-            for key in keys:
-                entry = self._entries.get(key)
-                if entry is not None:
-                    self._entries.move_to_end(key)
-                    found[key] = entry
-        return found
-
-    def put_many(self, entries: dict[tuple, RequiredLessons]) -> None:
-        with self._lock:
-            for key, entry in entries.items():
-                previous = self._entries.pop(key, None)
-                if previous is not None:
-                    self._lessons -= len(previous.statuses)
-                self._entries[key] = entry
-                self._lessons += len(entry.statuses)
-            while self._lessons > self.max_lessons and len(self._entries) > 1:
-                _, evicted = self._entries.popitem(last=False)
-                self._lessons -= len(evicted.statuses)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._lessons = 0
-
-
-_required_lessons_cache = _RequiredLessonsCache(max_lessons=50_000)
+# Each course's required lessons, keyed by (tenant, course, content_version). Every content write
+# bumps the course's `content_version` through the services, in the same transaction as the write,
+# so an entry is an immutable fact; the version is read with the enrolments, before the
+# placements, so an entry is never older than its key. Bounded at 50,000 lessons (about 250
+# bytes a lesson: some 12 MB a process).
+_required_lessons_cache: WeightedLRU[RequiredLessons] = WeightedLRU(
+    max_weight=50_000, weigh=lambda entry: len(entry.statuses)
+)
 _NO_REQUIRED_LESSONS = RequiredLessons(statuses={}, by_int={})
 
 

@@ -40,6 +40,7 @@ from lms.api.errors import NotFoundError
 from lms.api.pagination import paginate
 from lms.api.permissions import AuthorWritesAuthenticatedReads, IsAuthor
 from lms.api.views import TenantScopedViewSet, created
+from lms.lru import WeightedLRU
 
 PAGE_PARAMETERS = [
     OpenApiParameter("page", int, description="Page number, from 1."),
@@ -69,6 +70,9 @@ def _array(rows: list, count: int) -> Response:
 
 
 COURSE_TREE_CACHE_SECONDS = 3600
+# Rendered course trees by (course, content_version, audience, host): immutable under their key.
+# Bounded at 64 MB a process, about 150 trees of 20 modules x 20 lessons.
+_rendered_trees: WeightedLRU[bytes] = WeightedLRU(max_weight=64 * 1024 * 1024, weigh=len)
 
 
 class CatalogueViewSet(TenantScopedViewSet):
@@ -157,13 +161,19 @@ class CourseViewSet(CatalogueViewSet):
         # Every content write bumps `content_version` through the services, so a rendered tree
         # under this key never changes: safe in any cache, per process or shared.
         key = f"course-tree:{pk}:{course['content_version']}:{int(self.learner)}:{request.get_host()}"
-        encoded = cache.get(key)
+        # This process's copy first: Django's cache hands back a fresh unpickled copy of the
+        # (often several hundred kB) tree on every hit; then the configured cache, which a
+        # deployment may share between processes (CACHE_URL=redis://…).
+        encoded = _rendered_trees.get(key)
+        if encoded is None:
+            encoded = cache.get(key)
         if encoded is None:
             tree = selectors.course_tree(tenant_id=self.tenant_id, course_id=pk, learner=self.learner, course=course)
             data = rendering.course_tree_data(tree, self.image_url)
             # Kept encoded: re-encoding hundreds of lessons is most of a cached request's cost.
             encoded = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
             cache.set(key, encoded, timeout=COURSE_TREE_CACHE_SECONDS)
+        _rendered_trees.put(key, encoded)
         return Response(PreRenderedJSON(encoded))
 
     @extend_schema(

@@ -17,8 +17,6 @@ from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack, 
 from tracking.services import course_tracks_recount_for_course, lesson_completion_record
 from viewer.models import SummaryDeletion
 from viewer.selectors import (
-    RequiredLessons,
-    _RequiredLessonsCache,
     required_lessons_cache_clear,
     summary_enrollments,
 )
@@ -349,42 +347,6 @@ def test_summaries_never_share_their_content_status(learner_client, course, enro
 
 
 # --- the cache of required lessons ---------------------------------------------------------------
-
-
-def _lessons(count: int) -> RequiredLessons:
-    by_int = {lesson_id.int: str(lesson_id) for lesson_id in (uuid.uuid4() for _ in range(count))}
-    return RequiredLessons(statuses=dict.fromkeys(by_int.values(), 0), by_int=by_int)
-
-
-def test_the_cache_drops_the_least_recently_used_courses_past_its_bound():
-    cache = _RequiredLessonsCache(max_lessons=10)
-    cache.put_many({"a": _lessons(4), "b": _lessons(4)})
-    assert set(cache.get_many(["a"])) == {"a"}  # "a" is now the most recently used
-
-    cache.put_many({"c": _lessons(4)})
-
-    assert set(cache.get_many(["a", "b", "c"])) == {"a", "c"}
-    cache.put_many({"huge": _lessons(50)})  # bigger than the bound: kept alone
-    assert set(cache.get_many(["a", "c", "huge"])) == {"huge"}
-
-
-def test_the_cache_keeps_its_count_under_concurrent_threads():
-    cache = _RequiredLessonsCache(max_lessons=50)
-    entries = [{(index, version): _lessons(3) for version in range(4)} for index in range(8)]
-
-    def churn(batch):
-        for _ in range(200):
-            cache.put_many(batch)
-            cache.get_many(list(batch))
-
-    threads = [threading.Thread(target=churn, args=(batch,)) for batch in entries]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    held = cache.get_many([key for batch in entries for key in batch])
-    assert cache._lessons == sum(len(entry.statuses) for entry in held.values()) <= 50
 
 
 # --- summary/delete ---------------------------------------------------------------------------
