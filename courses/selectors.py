@@ -8,6 +8,7 @@ level, so their query count does not grow with the data.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -162,18 +163,29 @@ def course_row(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> 
     database round trip.
     """
     db = connections[router.db_for_read(Course)]
-    fields = {name: Course._meta.get_field(name) for name in COURSE_VALUES}
     statuses = _statuses(learner)
-    column = partial(sql_column, db, Course)
     rows = sql_values_rows(
         db,
-        f"SELECT {sql_select_list(db, fields.values())} FROM {db.ops.quote_name(Course._meta.db_table)}"
-        f" WHERE {column('id')} = %s AND {column('tenant')} = %s"
-        f" AND {column('status')} IN ({', '.join(['%s'] * len(statuses))})",
+        _course_row_sql(db.alias, len(statuses)),
         [sql_param(db, Course, "id", course_id), sql_param(db, Course, "tenant", tenant_id), *statuses],
-        fields,
+        _COURSE_ROW_FIELDS,
     )
     return rows[0] if rows else None
+
+
+_COURSE_ROW_FIELDS = {name: Course._meta.get_field(name) for name in COURSE_VALUES}
+
+
+@functools.lru_cache(maxsize=16)
+def _course_row_sql(alias: str, statuses: int) -> str:
+    """The text of `course_row`'s read, fixed per database: built once."""
+    db = connections[alias]
+    column = partial(sql_column, db, Course)
+    return (
+        f"SELECT {sql_select_list(db, _COURSE_ROW_FIELDS.values())} FROM {db.ops.quote_name(Course._meta.db_table)}"
+        f" WHERE {column('id')} = %s AND {column('tenant')} = %s"
+        f" AND {column('status')} IN ({', '.join(['%s'] * statuses)})"
+    )
 
 
 def module_row(*, tenant_id: uuid.UUID, module_id: uuid.UUID, learner: bool) -> dict | None:

@@ -14,14 +14,19 @@ def _available_cpus() -> int:
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
 # One process per CPU keeps every core busy despite the GIL; threads overlap database waits.
+# Not CPUs + 1: on 2 CPUs the extra process only added context switches, and the p99 latency
+# under load was 2-3x worse at the same throughput (bench/, docs/benchmarks.md).
 # Capped so that a large host does not start dozens of ~80 MB processes by default.
-workers = int(os.environ.get("WEB_CONCURRENCY", min(_available_cpus() + 1, 16)))
+workers = int(os.environ.get("WEB_CONCURRENCY", min(_available_cpus(), 16)))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20
 keepalive = 5
-max_requests = 10000
-max_requests_jitter = 1000
+# A safety net against slow leaks, not a routine: each restart drops the worker's warm caches
+# (rendered course trees, prepared statements) and stalls its connections while it boots. At
+# 10,000 a busy worker restarted every few seconds at peak, which showed as latency tails.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 1_000_000))
+max_requests_jitter = max_requests // 20
 limit_request_line = 8190
 limit_request_fields = 100
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None

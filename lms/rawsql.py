@@ -14,10 +14,12 @@ database, stores UUIDs as 32-digit hex and datetimes in Django's text form.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
@@ -52,19 +54,32 @@ def sql_values_rows(db: BaseDatabaseWrapper, sql: str, params: Sequence, fields:
     """Runs a read whose select list is `fields`' columns, in order, and returns its rows as
     `.values()` does: keyed by the names of `fields`, each value converted by its field (JSON
     decoded everywhere; UUIDs, datetimes and booleans parsed on SQLite)."""
-    conversions = []
-    for field in fields.values():
-        column = field.get_col(field.model._meta.db_table)
-        conversions.append((column, [*db.ops.get_db_converters(column), *column.get_db_converters(db)]))
+    converted = _conversions(db.alias, tuple(fields.values()))
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
+    names = list(fields)
     rows = []
     for values in fetched:
-        row = {}
-        for name, value, (column, converters) in zip(fields, values, conversions, strict=True):
+        row = dict(zip(names, values, strict=True))
+        for index, column, converters in converted:
+            value = values[index]
             for convert in converters:
                 value = convert(value, column, db)
-            row[name] = value
+            row[names[index]] = value
         rows.append(row)
     return rows
+
+
+@functools.lru_cache(maxsize=64)
+def _conversions(alias: str, fields: tuple[Field, ...]) -> tuple[tuple[int, Any, list], ...]:
+    """The fields that need converting on this database, with their converters: fixed per
+    model and database, so worked out once (most need none on PostgreSQL)."""
+    db = connections[alias]
+    plan = []
+    for index, field in enumerate(fields):
+        column = field.get_col(field.model._meta.db_table)
+        converters = [*db.ops.get_db_converters(column), *column.get_db_converters(db)]
+        if converters:
+            plan.append((index, column, converters))
+    return tuple(plan)
