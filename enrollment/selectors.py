@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 
 from django.db import connections, router
@@ -41,26 +42,37 @@ def enrollment_page(
     db = connections[router.db_for_read(Enrollment)]
     filters = {"tenant": tenant_id, "user_id": user_id, "course": course_id}
     conditions = {name: value for name, value in filters.items() if value is not None}
-    where = " AND ".join(f"{sql_column(db, Enrollment, name)} = %s" for name in conditions)
     params = [sql_param(db, Enrollment, name, value) for name, value in conditions.items()]
-    enrollments, courses = db.ops.quote_name(Enrollment._meta.db_table), db.ops.quote_name(Course._meta.db_table)
+    count_sql, page_sql = _enrollment_page_sql(db.alias, tuple(conditions))
     with db.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {enrollments} WHERE {where}", params)
+        cursor.execute(count_sql, params)
         (total,) = cursor.fetchone()
-    fields = {name: Enrollment._meta.get_field(name) for name in ENROLLMENT_VALUES}
-    fields |= {f"course__{name}": Course._meta.get_field(name) for name in LISTED_COURSE_VALUES}
-    rows = sql_values_rows(
-        db,
-        f"SELECT {sql_select_list(db, fields.values())} FROM {enrollments}"
+    rows = sql_values_rows(db, page_sql, [*params, limit, offset], _ENROLLMENT_PAGE_FIELDS)
+    return total, rows
+
+
+_ENROLLMENT_PAGE_FIELDS = {name: Enrollment._meta.get_field(name) for name in ENROLLMENT_VALUES} | {
+    f"course__{name}": Course._meta.get_field(name) for name in LISTED_COURSE_VALUES
+}
+
+
+@functools.lru_cache(maxsize=32)
+def _enrollment_page_sql(alias: str, conditions: tuple[str, ...]) -> tuple[str, str]:
+    """The texts of `enrollment_page`'s count and page reads for one set of filters, fixed per
+    database: built once."""
+    db = connections[alias]
+    where = " AND ".join(f"{sql_column(db, Enrollment, name)} = %s" for name in conditions)
+    enrollments, courses = db.ops.quote_name(Enrollment._meta.db_table), db.ops.quote_name(Course._meta.db_table)
+    count_sql = f"SELECT COUNT(*) FROM {enrollments} WHERE {where}"
+    page_sql = (
+        f"SELECT {sql_select_list(db, _ENROLLMENT_PAGE_FIELDS.values())} FROM {enrollments}"
         f" INNER JOIN {courses} ON {sql_column(db, Course, 'id')} = {sql_column(db, Enrollment, 'course')}"
         f" WHERE {where}"
         # `id` breaks ties between enrollments made in the same instant, so pages never overlap.
         f" ORDER BY {sql_column(db, Enrollment, 'enrolled_at')} DESC, {sql_column(db, Enrollment, 'id')} DESC"
-        " LIMIT %s OFFSET %s",
-        [*params, limit, offset],
-        fields,
+        " LIMIT %s OFFSET %s"
     )
-    return total, rows
+    return count_sql, page_sql
 
 
 def course_for_enrollment(*, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Course:

@@ -7,13 +7,8 @@ its per-row field machinery was most of the list's cost. The documented shape is
 
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from courses.api.rendering import ImageUrl
-
-# The serializers' own datetime field, so datetimes read exactly as they always have (timezone,
-# ISO 8601, "Z" for UTC).
-_DATETIME = serializers.DateTimeField()
+from lms.api.fields import iso_utc
 
 
 def _id(value) -> str | None:
@@ -21,7 +16,8 @@ def _id(value) -> str | None:
 
 
 def _datetime(value) -> str | None:
-    return None if value is None else _DATETIME.to_representation(value)
+    # ISO 8601 in UTC with "Z", as every plain renderer of this API writes datetimes.
+    return iso_utc(value)
 
 
 def enrollment_with_course_data(row: dict, image_url: ImageUrl) -> dict:
