@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--segment", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
+    # The server's own default (lms/gunicorn.conf.py): one worker per CPU this process may use.
+    parser.add_argument("--workers", type=int, default=min(len(os.sched_getaffinity(0)), 16))
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
