@@ -7,13 +7,12 @@ shapes are the output serializers in `courses.api.serializers`; tests keep both 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 
 from django.core.files.storage import default_storage
 
 from courses.selectors import CourseTree, LessonRow
-from lms.api.fields import absolute_url
+from lms.api.fields import absolute_url, iso_utc
 
 ImageUrl = Callable[[str], "str | None"]
 
@@ -25,12 +24,6 @@ def image_url_builder(request) -> ImageUrl:
         return absolute_url(request, default_storage.url(name)) if name else None
 
     return image_url
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _id(value) -> str | None:
@@ -45,9 +38,9 @@ def _json_object(value: dict | None) -> dict:
 def _authored(row: dict) -> dict:
     return {
         "createdBy": _id(row["created_by"]),
-        "createdAt": _iso(row["created_at"]),
+        "createdAt": iso_utc(row["created_at"]),
         "updatedBy": _id(row["updated_by"]),
-        "updatedAt": _iso(row["updated_at"]),
+        "updatedAt": iso_utc(row["updated_at"]),
     }
 
 
@@ -64,8 +57,8 @@ def course_data(row: dict, image_url: ImageUrl) -> dict:
         "paid": not row["free"],
         "certificate_term": row["certificate_term"],
         "certificate_id": row["certificate_id"],
-        "startDatetime": _iso(row["start_datetime"]),
-        "endDatetime": _iso(row["end_datetime"]),
+        "startDatetime": iso_utc(row["start_datetime"]),
+        "endDatetime": iso_utc(row["end_datetime"]),
         "adminApproval": row["admin_approval"],
         "autoEnroll": row["auto_enroll"],
         "status": row["status"],
@@ -114,8 +107,8 @@ def lesson_data(row: LessonRow, image_url: ImageUrl) -> dict:
         "status": lesson["status"],
         "format": lesson["format"],
         "duration": lesson["duration"],
-        "startDate": _iso(lesson["start_date"]),
-        "endDate": _iso(lesson["end_date"]),
+        "startDate": iso_utc(lesson["start_date"]),
+        "endDate": iso_utc(lesson["end_date"]),
         "storage": lesson["storage"],
         "freeLesson": lesson["free_lesson"],
         "noOfAttempts": lesson["no_of_attempts"],
