@@ -87,10 +87,6 @@ class Course(AuthoredModel):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def paid(self) -> bool:
-        return not self.free
-
 
 class Module(AuthoredModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from django.core.files.storage import default_storage
 
 from courses.selectors import CourseTree, LessonRow
-from lms.api.fields import absolute_url, iso_utc
+from lms.api.fields import absolute_url, id_or_none, iso_utc
 
 ImageUrl = Callable[[str], "str | None"]
 
@@ -26,10 +26,6 @@ def image_url_builder(request) -> ImageUrl:
     return image_url
 
 
-def _id(value) -> str | None:
-    return None if value is None else str(value)
-
-
 def _json_object(value: dict | None) -> dict:
     # `params` is always an object on the wire (DECISIONS §1), even where the column holds null.
     return {} if value is None else value
@@ -37,9 +33,9 @@ def _json_object(value: dict | None) -> dict:
 
 def _authored(row: dict) -> dict:
     return {
-        "createdBy": _id(row["created_by"]),
+        "createdBy": id_or_none(row["created_by"]),
         "createdAt": iso_utc(row["created_at"]),
-        "updatedBy": _id(row["updated_by"]),
+        "updatedBy": id_or_none(row["updated_by"]),
         "updatedAt": iso_utc(row["updated_at"]),
     }
 
@@ -114,7 +110,7 @@ def lesson_data(row: LessonRow, image_url: ImageUrl) -> dict:
         "noOfAttempts": lesson["no_of_attempts"],
         "attemptsGrade": lesson["attempts_grade"],
         "considerMarks": lesson["consider_marks"],
-        "mediaId": _id(lesson["media_id"]),
+        "mediaId": id_or_none(lesson["media_id"]),
         "mediaContent": _media_data(row.media),
         "eligibilityCriteria": [str(lesson_id) for lesson_id in lesson["eligibility_criteria"] or []],
         "idealTime": lesson["ideal_time"],
@@ -124,8 +120,8 @@ def lesson_data(row: LessonRow, image_url: ImageUrl) -> dict:
         "inLib": lesson["in_lib"],
         "params": _json_object(lesson["params"]),
         "ordering": placement["ordering"] if placement else None,
-        "courseId": _id(placement["course_id"]) if placement else None,
-        "moduleId": _id(placement["module_id"]) if placement else None,
+        "courseId": id_or_none(placement["course_id"]) if placement else None,
+        "moduleId": id_or_none(placement["module_id"]) if placement else None,
         **_authored(lesson),
     }
 

@@ -167,13 +167,15 @@ class CourseViewSet(CatalogueViewSet):
         encoded = _rendered_trees.get(key)
         if encoded is None:
             encoded = cache.get(key)
-        if encoded is None:
-            tree = selectors.course_tree(tenant_id=self.tenant_id, course_id=pk, learner=self.learner, course=course)
-            data = rendering.course_tree_data(tree, self.image_url)
-            # Kept encoded: re-encoding hundreds of lessons is most of a cached request's cost.
-            encoded = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
-            cache.set(key, encoded, timeout=COURSE_TREE_CACHE_SECONDS)
-        _rendered_trees.put(key, encoded)
+            if encoded is None:
+                tree = selectors.course_tree(
+                    tenant_id=self.tenant_id, course_id=pk, learner=self.learner, course=course
+                )
+                data = rendering.course_tree_data(tree, self.image_url)
+                # Kept encoded: re-encoding hundreds of lessons is most of a cached request's cost.
+                encoded = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
+                cache.set(key, encoded, timeout=COURSE_TREE_CACHE_SECONDS)
+            _rendered_trees.put(key, encoded)
         return Response(PreRenderedJSON(encoded))
 
     @extend_schema(

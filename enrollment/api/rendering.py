@@ -8,16 +8,7 @@ its per-row field machinery was most of the list's cost. The documented shape is
 from __future__ import annotations
 
 from courses.api.rendering import ImageUrl
-from lms.api.fields import iso_utc
-
-
-def _id(value) -> str | None:
-    return None if value is None else str(value)
-
-
-def _datetime(value) -> str | None:
-    # ISO 8601 in UTC with "Z", as every plain renderer of this API writes datetimes.
-    return iso_utc(value)
+from lms.api.fields import id_or_none, iso_utc
 
 
 def enrollment_with_course_data(row: dict, image_url: ImageUrl) -> dict:
@@ -27,18 +18,18 @@ def enrollment_with_course_data(row: dict, image_url: ImageUrl) -> dict:
         "user_id": str(row["user_id"]),
         "tenantId": str(row["tenant_id"]),
         "batch_id": str(row["batch_id"]),
-        "enrolled_on_time": _datetime(row["enrolled_on_time"]),
-        "end_time": _datetime(row["end_time"]),
+        "enrolled_on_time": iso_utc(row["enrolled_on_time"]),
+        "end_time": iso_utc(row["end_time"]),
         "state": row["state"],
         "active": row["active"],
         "unlimited_plan": row["unlimited_plan"],
         "before_expiry_mail": row["before_expiry_mail"],
         "after_expiry_mail": row["after_expiry_mail"],
         "params": row["params"],
-        "enrolled_by": _id(row["enrolled_by"]),
-        "enrolled_at": _datetime(row["enrolled_at"]),
-        "updated_by": _id(row["updated_by"]),
-        "updated_at": _datetime(row["updated_at"]),
+        "enrolled_by": id_or_none(row["enrolled_by"]),
+        "enrolled_at": iso_utc(row["enrolled_at"]),
+        "updated_by": id_or_none(row["updated_by"]),
+        "updated_at": iso_utc(row["updated_at"]),
         "title": row["course__title"],
         "shortDescription": row["course__short_description"],
         "description": row["course__description"],

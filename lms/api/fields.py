@@ -20,6 +20,11 @@ from rest_framework import serializers
 MAX_STORED_INT = 2**31 - 1
 
 
+def id_or_none(value) -> str | None:
+    """An optional id (UUID) as the API writes it when rendering without a serializer."""
+    return None if value is None else str(value)
+
+
 def iso_utc(value: dt.datetime | None) -> str | None:
     """A datetime as the API writes it when rendering without a serializer: ISO-8601 in UTC
     with `Z`, exactly as DRF's DateTimeField renders it under these settings."""
