@@ -682,7 +682,7 @@ def _attempt_progress_in_one_statement(
         ), progress AS (
             INSERT INTO {ContentConsumption._meta.db_table} ({CONSUMPTION_INSERT_COLUMNS})
             SELECT %s, user_id, tenant_id, course_id, batch_id, lesson_id, %s,
-                   LEAST(100, current_position * 100 / total_content), 0, %s, %s, NULL
+                   LEAST(100, CAST(current_position AS bigint) * 100 / total_content), 0, %s, %s, NULL
             FROM attempt WHERE total_content > 0
             ON CONFLICT {CONSUMPTION_CONFLICT_TARGET} DO UPDATE SET {progress_merge_sql()}
             RETURNING 1

@@ -220,3 +220,11 @@ def test_a_report_that_reaches_the_end_still_completes_and_recounts(enrolled_lea
 
     assert attempt["status"] == "completed" and attempt["timeend"] is not None
     assert CourseTrack.objects.get(enrollment=enrolled_learner.enrollment).completed_lessons == 1
+
+
+def test_a_position_near_the_integer_limit_is_a_percentage_not_an_overflow(enrolled_learner, attempt_id, course):
+    # position x 100 passes 2^31: the percentage is worked out in 64 bits on every path
+    response = update(enrolled_learner, attempt_id, total_content=2**31 - 1, current_position=2**30)
+
+    assert response.status_code == 200 and result(response)["current_position"] == 2**30
+    assert ContentConsumption.objects.get(content_id=lessons_of(course)[0].id).progress == 50

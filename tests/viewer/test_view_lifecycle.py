@@ -390,3 +390,70 @@ def test_standalone_content_has_no_prerequisites_to_check(learner_client, course
 
     assert response.status_code == 200
     assert _row(learner_client.user_id, second).status == 2
+
+
+# --- view/update checks its context inside its one statement: every rule, refused alike --------
+
+
+def _not_enrolled(course, learner_client):
+    course.enrollments.all().delete()
+    return {}
+
+
+def _inactive(course, learner_client):
+    course.enrollments.update(active=False)
+    return {}
+
+
+def _other_batch(course, learner_client):
+    return {"batchId": uuid.uuid4()}
+
+
+def _placement_archived(course, learner_client):
+    course.placements.filter(lesson_id=lesson_ids(course)[0]).update(archived=True)
+    return {}
+
+
+def _lesson_archived(course, learner_client):
+    Lesson.objects.filter(pk=lesson_ids(course)[0]).update(status=ContentStatus.ARCHIVED)
+    return {}
+
+
+def _course_archived(course, learner_client):
+    type(course).objects.filter(pk=course.pk).update(status=ContentStatus.ARCHIVED)
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("break_rule", "code"),
+    [
+        (_not_enrolled, "ERR_NOT_ENROLLED"),
+        (_inactive, "ERR_NOT_ENROLLED"),
+        (_other_batch, "ERR_NOT_ENROLLED"),
+        (_placement_archived, "ERR_CONTENT_NOT_IN_COURSE"),
+        (_lesson_archived, "ERR_CONTENT_NOT_IN_COURSE"),
+        (_course_archived, "ERR_UNKNOWN_COURSE"),
+    ],
+)
+def test_view_update_refuses_every_broken_context_rule_and_writes_nothing(
+    learner_client, course, enrolled, break_rule, code
+):
+    lesson = lesson_ids(course)[0]
+    extra = break_rule(course, learner_client)
+
+    response = _post(learner_client, "/v1/view/update", contentId=lesson, collectionId=course.id, progress=40, **extra)
+
+    assert response.status_code == 400
+    assert response.json()["params"]["err"] == code
+    assert not ContentConsumption.objects.filter(content_id=lesson).exists()
+
+
+def test_view_update_in_another_tenants_course_is_unknown(other_admin_client, learner_client, course, enrolled):
+    response = _post(
+        other_admin_client, "/v1/view/update", contentId=lesson_ids(course)[0], collectionId=course.id,
+        userId=learner_client.user_id, progress=40,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["params"]["err"] == "ERR_UNKNOWN_COURSE"
+    assert not ContentConsumption.objects.exists()
