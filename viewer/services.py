@@ -31,10 +31,9 @@ from tracking.consumption import (
     consumption_record_progress,
     consumption_record_view_start,
 )
-from tracking.models import CourseTrack
 from tracking.services import (
     course_track_mark_started,
-    course_track_recount,
+    course_tracks_recount_for_enrollments,
     lesson_completion_record,
     lesson_prerequisites_ensure,
 )
@@ -399,13 +398,7 @@ def _apply_program_enrolment(event: OutboxEvent, now: dt.datetime) -> None:
     course track is recounted under its row lock (with `carry` it counts completions from the
     user's other contexts, and may complete the track and issue the certificate)."""
     enrollment_ids = [uuid.UUID(value) for value in event.payload["enrollment_ids"]]
-    tracks = (
-        CourseTrack.objects.select_for_update()
-        .filter(tenant_id=event.tenant_id, enrollment_id__in=enrollment_ids)
-        .order_by("id")
-    )
-    for track in tracks:
-        course_track_recount(track=track, now=now)
+    course_tracks_recount_for_enrollments(enrollment_ids=enrollment_ids, now=now)
 
 
 _HANDLERS = {OutboxEvent.Kind.PROGRAM_ENROLMENT: _apply_program_enrolment}

@@ -317,3 +317,18 @@ def test_admin_refuses_another_tenants_course_as_a_child(staff_browser, tenant, 
     assert response.status_code == 200
     assert "belongs to another tenant" in response.content.decode()
     assert not Program.objects.exists()
+
+
+def test_the_updater_recounts_program_tracks_left_behind(learner_client, program, courses, tenant):
+    tenant.carry_forward = Tenant.CarryForward.CARRY
+    tenant.save(update_fields=["carry_forward"])
+    enrol_in_program(learner_client, program.id)
+    # A standalone completion records the fact in its own context and recounts no course track.
+    _post(learner_client, "/v1/view/end", contentId=lesson_ids(courses[0])[0])
+    program_track = CourseTrack.objects.get(course=courses[0], batch_id=program.id)
+    assert program_track.completed_lessons == 0
+
+    assert enrolment_updater_run().done == 1
+
+    program_track.refresh_from_db()
+    assert (program_track.completed_lessons, program_track.status) == (1, CourseTrackStatus.IN_PROGRESS)
