@@ -22,6 +22,7 @@ from courses.models import Course
 from courses.selectors import required_placements
 from enrollment.models import Enrollment
 from lms.api.errors import NotFoundError
+from lms.api.fields import iso_utc
 from lms.lru import WeightedLRU
 from tracking.models import (
     AssessmentAttempt,
@@ -341,7 +342,7 @@ def _issued_certificates(enrollment: dict[str, Any]) -> list[dict[str, Any]]:
         "name": enrollment["track__certificate__name"],
         "id": str(enrollment["track__certificate__id"]),
         "token": enrollment["track__certificate__token"],
-        "lastIssuedOn": enrollment["track__certificate__issued_at"].isoformat(),
+        "lastIssuedOn": iso_utc(enrollment["track__certificate__issued_at"]),
     }]
 
 
