@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import connections, router
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from courses.models import ContentStatus, Course, Lesson, LessonPlacement, Module
 from lms.rawsql import sql_column, sql_param, sql_select_list, sql_values_rows
@@ -41,31 +41,21 @@ MEDIA_VALUES = ("id", "format", "sub_format", "source", "url", "params")
 PLACEMENT_VALUES = ("id", "course_id", "module_id", "lesson_id", "ordering")
 
 
+# The one definition of "required": a placement that is not archived, in a published module, of a
+# published lesson.
+_REQUIRED = Q(archived=False, module__status=ContentStatus.PUBLISHED, lesson__status=ContentStatus.PUBLISHED)
+
+
 def required_placements(*, course_ids: Iterable[uuid.UUID]) -> QuerySet:
-    """The placements that make lessons required in these courses: not archived, in a published
-    module, of a published lesson. The one definition of "required"; uncorrelated, so reading it
-    for many courses at once stays one index-backed scan."""
-    return LessonPlacement.objects.filter(
-        course_id__in=list(course_ids),
-        archived=False,
-        module__status=ContentStatus.PUBLISHED,
-        lesson__status=ContentStatus.PUBLISHED,
-    )
+    """The placements that make lessons required in these courses (`_REQUIRED`); uncorrelated,
+    so reading it for many courses at once stays one index-backed scan."""
+    return LessonPlacement.objects.filter(_REQUIRED, course_id__in=list(course_ids))
 
 
 def course_required_lesson_ids(*, course_id) -> QuerySet:
     """Ids of the lessons a learner must complete in the course. A values queryset, usable as a
     subquery (`course_id` may be an OuterRef)."""
-    return (
-        LessonPlacement.objects.filter(
-            course_id=course_id,
-            archived=False,
-            module__status=ContentStatus.PUBLISHED,
-            lesson__status=ContentStatus.PUBLISHED,
-        )
-        .values("lesson_id")
-        .distinct()
-    )
+    return LessonPlacement.objects.filter(_REQUIRED, course_id=course_id).values("lesson_id").distinct()
 
 
 def _statuses(learner: bool) -> tuple[str, ...]:
