@@ -693,7 +693,14 @@ def _media_for(*, tenant_id, current: Media | None, media_id: uuid.UUID | None, 
         if not media.url:
             # A source such as a video URL is also where players fetch it unless told otherwise.
             media.url = media.source
+        shared = not media._state.adding
         media.save()
+        if shared:
+            # Other lessons may show this record: every course placing one of them renders anew.
+            _bump_content_version(
+                LessonPlacement.objects.filter(lesson__media_id=media.pk, archived=False)
+                .values_list("course_id", flat=True).distinct()
+            )
     return media
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from courses.models import ContentStatus, Lesson, LessonPlacement, Media
 from tests.courses.conftest import failed, image_file, ok
-from tests.factories import CourseFactory, LessonFactory, ModuleFactory, PlacementFactory
+from tests.factories import CourseFactory, LessonFactory, ModuleFactory, PlacementFactory, build_course
 
 LESSON_BODY = {"title": "Intro video", "description": "Watch this first"}
 
@@ -395,3 +395,19 @@ def test_place_restores_an_archived_placement(admin_client, placement):
     assert result["placementId"] == str(placement.pk)
     placement.refresh_from_db()
     assert placement.archived is False
+
+
+def test_editing_shared_media_refreshes_every_course_that_shows_it(admin_client, tenant):
+    media = Media.objects.create(tenant=tenant, format="video", source="s", url="u", sub_format="mp4")
+    editing, other = build_course(tenant=tenant, modules=1, lessons_per_module=1), build_course(
+        tenant=tenant, modules=1, lessons_per_module=1
+    )
+    Lesson.objects.filter(placements__course__in=[editing, other]).update(media=media)
+    edited_lesson = Lesson.objects.get(placements__course=editing)
+    before = ok(admin_client.get(f"/courses/details/{other.pk}"))  # renders and caches the other course
+    assert before["modules"][0]["lessons"][0]["mediaContent"]["sub_format"] == "mp4"
+
+    ok(admin_client.put(f"/lessons/{edited_lesson.pk}", {"mediaContent": {"sub_format": "webm"}}, format="json"))
+
+    after = ok(admin_client.get(f"/courses/details/{other.pk}"))
+    assert after["modules"][0]["lessons"][0]["mediaContent"]["sub_format"] == "webm"
