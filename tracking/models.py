@@ -15,11 +15,21 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
+from enrollment.models import EnrollmentState
+
 
 class CourseTrackStatus(models.TextChoices):
     NOT_STARTED = "not_started", "Not started"
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETED = "completed", "Completed"
+
+
+# The enrollment's `state` (and the viewer's summary status 0/1/2) for each track status.
+ENROLLMENT_STATE_FOR_TRACK = {
+    CourseTrackStatus.NOT_STARTED: EnrollmentState.NOT_STARTED,
+    CourseTrackStatus.IN_PROGRESS: EnrollmentState.IN_PROGRESS,
+    CourseTrackStatus.COMPLETED: EnrollmentState.COMPLETED,
+}
 
 
 class AttemptStatus(models.TextChoices):

@@ -34,6 +34,7 @@ from tracking.consumption import (
     progress_merge_sql,
 )
 from tracking.models import (
+    ENROLLMENT_STATE_FOR_TRACK,
     AttemptStatus,
     ConsumptionStatus,
     ContentConsumption,
@@ -66,14 +67,8 @@ __all__ = [
     "lesson_attempt_update",
     "lesson_completion_record",
     "lesson_prerequisites_ensure",
-    "tenant_carries_forward",
 ]
 
-_ENROLLMENT_STATE_FOR_TRACK = {
-    CourseTrackStatus.NOT_STARTED: EnrollmentState.NOT_STARTED,
-    CourseTrackStatus.IN_PROGRESS: EnrollmentState.IN_PROGRESS,
-    CourseTrackStatus.COMPLETED: EnrollmentState.COMPLETED,
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +160,7 @@ def _issue_certificate(*, track: CourseTrack, course: Course, issued_at: dt.date
 
 def _sync_enrollment_state(track: CourseTrack) -> bool:
     """The enrollment's `state` follows the track's status. Returns whether it changed."""
-    state = _ENROLLMENT_STATE_FOR_TRACK[track.status]
+    state = ENROLLMENT_STATE_FOR_TRACK[track.status]
     return bool(Enrollment.objects.filter(pk=track.enrollment_id).exclude(state=state).update(state=state))
 
 
@@ -206,7 +201,7 @@ def course_track_differences(
         carry = tenant_carries_forward(tenant_id=track.tenant_id)
     plan = _plan_recount(track=track, now=now, carry=carry)
     differences = {name: (getattr(track, name), value) for name, value in plan.values.items()}
-    expected_state = _ENROLLMENT_STATE_FOR_TRACK[plan.values.get("status", track.status)]
+    expected_state = ENROLLMENT_STATE_FOR_TRACK[plan.values.get("status", track.status)]
     if track.enrollment.state != expected_state:
         differences["enrollment.state"] = (track.enrollment.state, int(expected_state))
     return differences

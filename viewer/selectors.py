@@ -25,19 +25,14 @@ from lms.api.errors import NotFoundError
 from lms.api.fields import iso_utc
 from lms.lru import WeightedLRU
 from tracking.models import (
+    ENROLLMENT_STATE_FOR_TRACK,
     AssessmentAttempt,
     ConsumptionStatus,
     ContentConsumption,
-    CourseTrackStatus,
 )
 from tracking.selectors import tenant_carries_forward
 from viewer.models import SummaryDeletion
 
-TRACK_STATUS_CODES = {
-    CourseTrackStatus.NOT_STARTED: 0,
-    CourseTrackStatus.IN_PROGRESS: 1,
-    CourseTrackStatus.COMPLETED: 2,
-}
 COMPLETED = int(ConsumptionStatus.COMPLETED)
 EXPORT_CHUNK_SIZE = 500
 
@@ -304,7 +299,7 @@ def build_summaries(
         completed = list(content_status.values()).count(COMPLETED)
         # The track exists from enrolment; rows made outside the services may lack one.
         has_track = enrollment["track__id"] is not None
-        status = TRACK_STATUS_CODES[enrollment["track__status"]] if has_track else enrollment["state"]
+        status = int(ENROLLMENT_STATE_FOR_TRACK[enrollment["track__status"]]) if has_track else enrollment["state"]
         progress = 100 if status == COMPLETED else (completed * 100 // len(content_status) if content_status else 0)
         accessed = [
             value for value in (enrollment["consumed_last_accessed"], enrollment["track__last_accessed_date"]) if value
