@@ -164,8 +164,11 @@ def _sync_enrollment_state(track: CourseTrack) -> bool:
     return bool(Enrollment.objects.filter(pk=track.enrollment_id).exclude(state=state).update(state=state))
 
 
-def course_track_recount(*, track: CourseTrack, now: dt.datetime | None = None, carry: bool | None = None) -> list[str]:
-    """Re-derives the counters and status of a track locked by the caller (select_for_update).
+def course_track_recount(
+    *, track: CourseTrack, now: dt.datetime | None = None, carry: bool | None = None, accessed: bool = False
+) -> list[str]:
+    """Re-derives the counters and status of a track locked by the caller (select_for_update);
+    `accessed` also records `now` as its last access, in the same save.
 
     Returns the names of the fields that changed (`enrollment.state` when the enrollment had to
     follow). Completion sets `timeend` (once: a re-completion keeps it), checks the certificate
@@ -181,9 +184,14 @@ def course_track_recount(*, track: CourseTrack, now: dt.datetime | None = None, 
     if plan.certificate_course is not None:
         _issue_certificate(track=track, course=plan.certificate_course, issued_at=now)
     changed = list(plan.values)
+    saved = [*changed, "updated_at"] if changed else []
     if changed:
         track.updated_at = now
-        track.save(update_fields=[*changed, "updated_at"])
+    if accessed:
+        track.last_accessed_date = now
+        saved.append("last_accessed_date")
+    if saved:
+        track.save(update_fields=saved)
     if _sync_enrollment_state(track):
         changed.append("enrollment.state")
     return changed
@@ -244,11 +252,10 @@ def lesson_completion_record(
         tracks = list(_lock_tracks(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id))
     own_track = None
     for track in tracks:
-        if track.course_id == course_id and track.batch_id == batch_id:
+        accessed = track.course_id == course_id and track.batch_id == batch_id
+        if accessed:
             own_track = track
-            track.last_accessed_date = now
-            track.save(update_fields=["last_accessed_date"])
-        course_track_recount(track=track, now=now, carry=carry)
+        course_track_recount(track=track, now=now, carry=carry, accessed=accessed)
     return own_track
 
 

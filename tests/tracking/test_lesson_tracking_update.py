@@ -228,3 +228,12 @@ def test_a_position_near_the_integer_limit_is_a_percentage_not_an_overflow(enrol
 
     assert response.status_code == 200 and result(response)["current_position"] == 2**30
     assert ContentConsumption.objects.get(content_id=lessons_of(course)[0].id).progress == 50
+
+
+def test_a_completion_records_the_access_on_the_track_it_recounts(enrolled_learner, attempt_id):
+    response = update(enrolled_learner, attempt_id, status="completed")
+
+    attempt = LessonAttempt.objects.get(pk=attempt_id)
+    track = CourseTrack.objects.get(enrollment=enrolled_learner.enrollment)
+    assert response.status_code == 200 and attempt.timeend is not None
+    assert (track.last_accessed_date, track.completed_lessons) == (attempt.timeend, 1)
