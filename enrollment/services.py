@@ -56,13 +56,6 @@ def enrollment_create(
     when the user is already enrolled in that course and batch.
     """
     batch_id = batch_id or course.id
-    existing = (
-        Enrollment.objects.filter(user_id=user_id, tenant_id=tenant_id, course=course, batch_id=batch_id)
-        .values_list("id", flat=True)
-        .first()
-    )
-    if existing:
-        raise _already_enrolled(existing)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -81,10 +74,12 @@ def enrollment_create(
                 enrolled_by=enrolled_by,
             )
     except IntegrityError:
-        # Enrolled concurrently by another request.
+        # The unique context says the user is enrolled already (perhaps by a concurrent request).
         existing = Enrollment.objects.filter(
             user_id=user_id, tenant_id=tenant_id, course=course, batch_id=batch_id
         ).values_list("id", flat=True).first()
+        if existing is None:
+            raise  # another constraint: a bug, not a conflict
         raise _already_enrolled(existing) from None
     enrollment_created.send(sender=Enrollment, enrollment=enrollment)
     # The track's creation may already have moved `state` (carry-forward completions count from
