@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from lms.api.errors import ApiError
+from lms.rawsql import sql_param
 from tracking.models import AssessmentAttempt
 
 
@@ -109,7 +110,9 @@ def assessment_attempts_record(
             uuid.uuid4(), user_id, tenant_id, collection_id, batch_id, content_id, attempt.attempt_id,
             attempt.assessment_ts, scored.score, scored.max_score, scored.question_scores, now,
         )
-        rows.append([field.get_db_prep_value(value, connection, prepared=False) for field, value in zip(fields, values, strict=True)])
+        rows.append([
+            sql_param(connection, AssessmentAttempt, name, value) for name, value in zip(_COLUMNS, values, strict=True)
+        ])
     table = meta.db_table
     columns = ", ".join(field.column for field in fields)
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
