@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from lms.api.envelope import error_response
+from lms.api.envelope import FORBIDDEN_ERRMSG, INTERNAL_ERRMSG, error_response
 from lms.health import health
 
 
@@ -30,7 +30,7 @@ def server_error(request, *args, **kwargs):
         request,
         http_status=500,
         err="ERR_INTERNAL",
-        errmsg="An internal error occurred; it has been logged. Retry later or report the resmsgid.",
+        errmsg=INTERNAL_ERRMSG,
     )
 
 
@@ -39,7 +39,7 @@ def bad_request(request, exception=None, *args, **kwargs):
 
 
 def forbidden(request, exception=None, *args, **kwargs):
-    return error_response(request, http_status=403, err="ERR_FORBIDDEN", errmsg="You may not do this.")
+    return error_response(request, http_status=403, err="ERR_FORBIDDEN", errmsg=FORBIDDEN_ERRMSG)
 
 
 handler400 = bad_request

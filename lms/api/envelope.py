@@ -24,7 +24,7 @@ from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError  # noqa: F401 (re-exported)
+from lms.api.errors import ApiError
 
 logger = logging.getLogger("lms.api")
 
@@ -109,7 +109,7 @@ def view_family(view) -> Family:
     return getattr(view, "envelope_family", Family.LMS) if view is not None else Family.LMS
 
 
-def view_api_id(view, request=None) -> str:
+def view_api_id(view) -> str:
     """The documented `id` of the endpoint: `api_ids[action]` on viewsets, `api_id` otherwise."""
     if view is None:
         return "api.unknown"
@@ -207,7 +207,8 @@ def _strip_request_prefix(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return {key.removeprefix("request."): value for key, value in errors.items()}
 
 
-_INTERNAL_ERRMSG = "An internal error occurred; it has been logged. Retry later or report the resmsgid."
+FORBIDDEN_ERRMSG = "You may not do this."
+INTERNAL_ERRMSG = "An internal error occurred; it has been logged. Retry later or report the resmsgid."
 
 # The `err` code of DRF and Django exceptions that carry only an HTTP status.
 _ERR_FOR_STATUS = {
@@ -251,7 +252,7 @@ def _describe(exc, family: Family, request=None, view=None) -> tuple[int, str, s
     if isinstance(exc, exceptions.PermissionDenied):
         return 403, "ERR_FORBIDDEN", str(exc.detail), None
     if isinstance(exc, django_exceptions.PermissionDenied):
-        return 403, "ERR_FORBIDDEN", "You may not do this.", None
+        return 403, "ERR_FORBIDDEN", FORBIDDEN_ERRMSG, None
     if isinstance(exc, (exceptions.NotFound, Http404, django_exceptions.ObjectDoesNotExist)):
         return 404, "ERR_NOT_FOUND", "The requested resource was not found in this tenant.", None
     if isinstance(exc, exceptions.MethodNotAllowed):
@@ -283,7 +284,7 @@ def _describe(exc, family: Family, request=None, view=None) -> tuple[int, str, s
         return 503, "ERR_UNAVAILABLE", "The database is briefly unavailable; retry in a few seconds.", None
     if isinstance(exc, exceptions.APIException) and exc.status_code < 500:
         return exc.status_code, _ERR_FOR_STATUS.get(exc.status_code, "ERR_BAD_REQUEST"), str(exc.detail), None
-    return 500, "ERR_INTERNAL", _INTERNAL_ERRMSG, None
+    return 500, "ERR_INTERNAL", INTERNAL_ERRMSG, None
 
 
 def exception_handler(exc, context):
@@ -303,7 +304,7 @@ def exception_handler(exc, context):
     except Exception:  # the last line of defence: see the docstring
         logger.exception("The exception handler failed to describe %r", exc)
         family, api_id = Family.LMS, "api.unknown"
-        http_status, err, errmsg, result = 500, "ERR_INTERNAL", _INTERNAL_ERRMSG, None
+        http_status, err, errmsg, result = 500, "ERR_INTERNAL", INTERNAL_ERRMSG, None
     if http_status >= 500:
         logger.error("Unhandled error in %s", type(view).__name__ if view else "view", exc_info=exc)
     set_rollback()

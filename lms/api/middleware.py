@@ -7,7 +7,7 @@ import uuid
 
 from django.conf import settings
 
-from lms.api.envelope import describe_django_exception, error_response
+from lms.api.envelope import INTERNAL_ERRMSG, describe_django_exception, error_response
 from lms.logcontext import current_resmsgid as _current_resmsgid
 
 logger = logging.getLogger("lms.api")
@@ -87,5 +87,5 @@ class JsonErrorMiddleware:
             request,
             http_status=500,
             err="ERR_INTERNAL",
-            errmsg="An internal error occurred; it has been logged. Retry later or report the resmsgid.",
+            errmsg=INTERNAL_ERRMSG,
         )
