@@ -25,6 +25,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from lms.api.errors import ApiError
+from lms.api.fields import iso_utc
 
 logger = logging.getLogger("lms.api")
 
@@ -59,7 +60,7 @@ def family_for_path(path: str) -> Family:
 
 
 def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    return iso_utc(dt.datetime.now(dt.UTC))
 
 
 def build_envelope(
