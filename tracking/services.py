@@ -259,20 +259,29 @@ def lesson_completion_record(
     return own_track
 
 
-def course_track_mark_started(*, tenant_id, user_id, course_id, batch_id=None, now: dt.datetime | None = None) -> None:
-    """A lesson attempt or a view started: not_started → in_progress (two conditional updates)."""
+def course_track_mark_started(
+    *, tenant_id, user_id, course_id, batch_id, now: dt.datetime | None = None, enrollment_state: int | None = None
+) -> int:
+    """A lesson attempt or a view started in (course, batch): one UPDATE records the access and
+    moves a not-started track to in progress; it also takes the track's row lock, which
+    serializes attempt numbering. The enrollment's state follows; a caller that has read it
+    (`enrollment_state`) spares that query once it has moved on. Returns how many tracks matched
+    (0 when the enrollment has none)."""
     now = now or timezone.now()
-    tracks = CourseTrack.objects.filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
-    if batch_id is not None:
-        tracks = tracks.filter(batch_id=batch_id)
-    updated = tracks.filter(status=CourseTrackStatus.NOT_STARTED).update(
-        status=CourseTrackStatus.IN_PROGRESS, last_accessed_date=now, updated_at=now
+    not_started = Q(status=CourseTrackStatus.NOT_STARTED)
+    matched = CourseTrack.objects.filter(
+        tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id
+    ).update(
+        last_accessed_date=now,
+        status=Case(When(not_started, then=Value(CourseTrackStatus.IN_PROGRESS)), default=F("status")),
+        updated_at=Case(When(not_started, then=Value(now)), default=F("updated_at")),
     )
-    if updated:
-        enrollments = Enrollment.objects.filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
-        if batch_id is not None:
-            enrollments = enrollments.filter(batch_id=batch_id)
-        enrollments.filter(state=EnrollmentState.NOT_STARTED).update(state=EnrollmentState.IN_PROGRESS)
+    if matched and enrollment_state in (None, EnrollmentState.NOT_STARTED):
+        Enrollment.objects.filter(
+            tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
+            state=EnrollmentState.NOT_STARTED,
+        ).update(state=EnrollmentState.IN_PROGRESS)
+    return matched
 
 
 @transaction.atomic
@@ -468,7 +477,7 @@ def _active_enrollment(*, tenant_id, user_id, course_id) -> Enrollment:
     enrollment = (
         Enrollment.objects.filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id, active=True)
         .order_by(Case(When(batch_id=course_id, then=Value(0)), default=Value(1)), "enrolled_on_time", "id")
-        .only("id", "batch_id", "state")
+        .only("id", "tenant_id", "user_id", "course_id", "batch_id", "state")
         .first()
     )
     if enrollment is None:
@@ -481,24 +490,14 @@ def _active_enrollment(*, tenant_id, user_id, course_id) -> Enrollment:
 
 
 def _track_lock_and_mark_started(*, enrollment: Enrollment, now: dt.datetime) -> None:
-    """Takes the enrollment's course track row lock (it serializes attempt numbering for this
-    user and course) while recording the access: not_started → in_progress, last access now.
-    One UPDATE; the track is created first if the enrollment has none."""
-    access = {
-        "last_accessed_date": now,
-        "status": Case(
-            When(status=CourseTrackStatus.NOT_STARTED, then=Value(CourseTrackStatus.IN_PROGRESS)),
-            default=F("status"),
-        ),
-        "updated_at": Case(When(status=CourseTrackStatus.NOT_STARTED, then=Value(now)), default=F("updated_at")),
+    """`course_track_mark_started` for the enrollment; its track is created first if it has none."""
+    context = {
+        "tenant_id": enrollment.tenant_id, "user_id": enrollment.user_id, "course_id": enrollment.course_id,
+        "batch_id": enrollment.batch_id, "now": now, "enrollment_state": enrollment.state,
     }
-    if not CourseTrack.objects.filter(enrollment=enrollment).update(**access):
+    if not course_track_mark_started(**context):
         course_track_create_for_enrollment(enrollment=enrollment)
-        CourseTrack.objects.filter(enrollment=enrollment).update(**access)
-    if enrollment.state == EnrollmentState.NOT_STARTED:
-        Enrollment.objects.filter(pk=enrollment.pk, state=EnrollmentState.NOT_STARTED).update(
-            state=EnrollmentState.IN_PROGRESS
-        )
+        course_track_mark_started(**context)
 
 
 @transaction.atomic

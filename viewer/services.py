@@ -148,8 +148,8 @@ def _complete(context: ViewContext, now: dt.datetime) -> None:
 @transaction.atomic
 def view_start(*, context: ViewContext, now: dt.datetime | None = None) -> None:
     """Records a view start: creates the consumption row in progress or counts one more view
-    (a revisit changes nothing else). In a course context the course track moves to in
-    progress. Raises ApiError (400) for a course context the user cannot consume in."""
+    (a revisit changes nothing else). In a course context the course track records the access
+    and moves to in progress. Raises ApiError (400) for a course context the user cannot consume in."""
     now = now or timezone.now()
     if context.in_course:
         _ensure_course_context(context)
