@@ -21,13 +21,21 @@ from django.utils.html import format_html
 
 from courses import services
 from courses.images import ImageRejected, verify_image
-from courses.models import ContentStatus, Course, Lesson, LessonPlacement, Media, Module
+from courses.models import (
+    LIVE_STATUS_CHOICES,
+    LIVE_STATUSES,
+    ContentStatus,
+    Course,
+    Lesson,
+    LessonPlacement,
+    Media,
+    Module,
+)
 from lms.admin import ReadOnlyAdminMixin
 from lms.api.errors import ApiError
 from lms.api.identity import staff_user_uuid
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
-LIVE_STATUS_CHOICES = [(ContentStatus.UNPUBLISHED, "Unpublished"), (ContentStatus.PUBLISHED, "Published")]
 
 
 def _actor(request):
@@ -294,7 +302,7 @@ class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
-            live_modules=_count_of(Module, "course", status__in=services.LIVE_STATUSES),
+            live_modules=_count_of(Module, "course", status__in=LIVE_STATUSES),
             live_lessons=_count_of(LessonPlacement, "course", archived=False),
         )
 

@@ -12,6 +12,11 @@ class ContentStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+# The statuses content is written with and shown to authors: archiving is its own action.
+LIVE_STATUSES = (ContentStatus.UNPUBLISHED, ContentStatus.PUBLISHED)
+LIVE_STATUS_CHOICES = [(status.value, status.label) for status in LIVE_STATUSES]
+
+
 class CertificateTerm(models.TextChoices):
     NA = "NA", "No certificate"
     COMPLETE_ALL = "COMPLETE_ALL", "Complete all lessons"

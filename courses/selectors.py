@@ -17,10 +17,8 @@ from functools import partial
 from django.db import connections, router
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from courses.models import ContentStatus, Course, Lesson, LessonPlacement, Module
+from courses.models import LIVE_STATUSES, ContentStatus, Course, Lesson, LessonPlacement, Module
 from lms.rawsql import sql_column, sql_param, sql_select_list, sql_values_rows
-
-LIVE_STATUSES = (ContentStatus.UNPUBLISHED, ContentStatus.PUBLISHED)
 
 COURSE_VALUES = (
     "id", "tenant_id", "title", "short_description", "description", "image", "featured", "free", "certificate_term",

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from courses.images import VerifiedImage, files_discarded_on_error, image_copy, image_replace
 from courses.models import (
+    LIVE_STATUSES,
     AttemptsGrade,
     CertificateTerm,
     ContentStatus,
@@ -36,8 +37,6 @@ from courses.models import (
 )
 from courses.signals import course_content_changed
 from lms.api.errors import ApiError, ConflictError, NotFoundError
-
-LIVE_STATUSES = (ContentStatus.UNPUBLISHED, ContentStatus.PUBLISHED)
 
 
 class _Unchanged:

@@ -6,8 +6,7 @@ import django_filters
 from django import forms
 
 from courses import selectors
-from courses.api.serializers import WRITABLE_STATUSES
-from courses.models import Course, Lesson
+from courses.models import LIVE_STATUS_CHOICES, Course, Lesson
 
 
 class StrictBooleanField(forms.Field):
@@ -31,7 +30,7 @@ class StrictBooleanFilter(django_filters.Filter):
 
 def _status_filter() -> django_filters.ChoiceFilter:
     return django_filters.ChoiceFilter(
-        choices=WRITABLE_STATUSES,
+        choices=LIVE_STATUS_CHOICES,
         error_messages={"invalid_choice": "Use unpublished or published; archived content is not listed."},
     )
 

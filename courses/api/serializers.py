@@ -18,12 +18,9 @@ from courses.api.fields import (
     choice_field,
     stored_integer_field,
 )
-from courses.models import AttemptsGrade, CertificateTerm, ContentStatus
+from courses.models import LIVE_STATUS_CHOICES, AttemptsGrade, CertificateTerm
 from courses.services import MAX_PREREQUISITES
 from lms.api.fields import AwareDateTimeField, JSONObjectField
-
-WRITABLE_STATUSES = [(ContentStatus.UNPUBLISHED, "Unpublished"), (ContentStatus.PUBLISHED, "Published")]
-
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -42,7 +39,7 @@ class CourseInputSerializer(CatalogueInputSerializer):
     endDatetime = AwareDateTimeField(source="end_datetime")
     adminApproval = serializers.BooleanField(source="admin_approval", required=False)
     autoEnroll = serializers.BooleanField(source="auto_enroll", required=False)
-    status = choice_field(WRITABLE_STATUSES, required=False, help_text="DELETE archives.")
+    status = choice_field(LIVE_STATUS_CHOICES, required=False, help_text="DELETE archives.")
     params = JSONObjectField(required=False)
 
     def validate(self, attrs):
@@ -61,7 +58,7 @@ class ModuleInputSerializer(CatalogueInputSerializer):
     title = serializers.CharField(max_length=255)
     description = serializers.CharField()
     image = ImageUploadField()
-    status = choice_field(WRITABLE_STATUSES, required=False, help_text="DELETE archives.")
+    status = choice_field(LIVE_STATUS_CHOICES, required=False, help_text="DELETE archives.")
     courseId = serializers.UUIDField(source="course_id")
     ordering = stored_integer_field(
         min_value=1, required=False, allow_null=True, help_text="Position in the course; omitted appends."
@@ -100,7 +97,7 @@ class LessonInputSerializer(CatalogueInputSerializer):
     alias = serializers.CharField(max_length=255, required=False, allow_blank=True)
     shortDesc = serializers.CharField(source="short_desc", max_length=500, required=False, allow_blank=True)
     image = ImageUploadField()
-    status = choice_field(WRITABLE_STATUSES, required=False, help_text="DELETE archives.")
+    status = choice_field(LIVE_STATUS_CHOICES, required=False, help_text="DELETE archives.")
     format = serializers.CharField(max_length=50, required=False, allow_blank=True)
     duration = stored_integer_field(required=False, allow_null=True)
     startDate = AwareDateTimeField(source="start_date", required=False, allow_null=True)
@@ -170,7 +167,7 @@ class CourseOutputSerializer(AuthoredOutput):
     endDatetime = serializers.DateTimeField()
     adminApproval = serializers.BooleanField()
     autoEnroll = serializers.BooleanField()
-    status = serializers.ChoiceField(choices=WRITABLE_STATUSES)
+    status = serializers.ChoiceField(choices=LIVE_STATUS_CHOICES)
     params = JSONObjectField()
 
 
@@ -188,7 +185,7 @@ class ModuleOutputSerializer(AuthoredOutput):
     description = serializers.CharField()
     ordering = serializers.IntegerField()
     image = serializers.URLField(allow_null=True)
-    status = serializers.ChoiceField(choices=WRITABLE_STATUSES)
+    status = serializers.ChoiceField(choices=LIVE_STATUS_CHOICES)
 
 
 class MediaContentOutputSerializer(serializers.Serializer):
@@ -208,7 +205,7 @@ class LessonOutputSerializer(AuthoredOutput):
     content = serializers.CharField()
     shortDesc = serializers.CharField()
     image = serializers.URLField(allow_null=True)
-    status = serializers.ChoiceField(choices=WRITABLE_STATUSES)
+    status = serializers.ChoiceField(choices=LIVE_STATUS_CHOICES)
     format = serializers.CharField()
     duration = serializers.IntegerField(allow_null=True)
     startDate = serializers.DateTimeField(allow_null=True)
