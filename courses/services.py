@@ -514,13 +514,7 @@ def placement_create(
     """
     if not (course.tenant_id == module.tenant_id == lesson.tenant_id):
         raise NotFoundError("No lesson, module or course with those ids in this tenant.")
-    if module.course_id != course.pk:
-        raise _validation_error(
-            "The module does not belong to that course; name a module of the course given in courseId.",
-            "moduleId",
-            "Must be a module of the course.",
-            code="ERR_MODULE_NOT_IN_COURSE",
-        )
+    _ensure_module_in_course(module=module, course=course)
     with transaction.atomic():
         module = _lock_module(module.pk)
         if ContentStatus.ARCHIVED in (module.status, module.course.status):
@@ -703,6 +697,16 @@ def _media_for(*, tenant_id, current: Media | None, media_id: uuid.UUID | None, 
     return media
 
 
+def _ensure_module_in_course(*, module: Module, course: Course) -> None:
+    if module.course_id != course.pk:
+        raise _validation_error(
+            "The module does not belong to that course; name a module of the course given in courseId.",
+            "moduleId",
+            "Must be a module of the course.",
+            code="ERR_MODULE_NOT_IN_COURSE",
+        )
+
+
 def _resolve_placement_target(*, course: Course | None, module: Module | None) -> tuple[Course | None, Module | None]:
     if module is None and course is not None:
         raise _validation_error(
@@ -710,13 +714,8 @@ def _resolve_placement_target(*, course: Course | None, module: Module | None) -
         )
     if module is not None and course is None:
         course = module.course
-    if module is not None and module.course_id != course.pk:
-        raise _validation_error(
-            "The module does not belong to that course; name a module of the course given in courseId.",
-            "moduleId",
-            "Must be a module of the course.",
-            code="ERR_MODULE_NOT_IN_COURSE",
-        )
+    if module is not None:
+        _ensure_module_in_course(module=module, course=course)
     return course, module
 
 
