@@ -340,3 +340,9 @@ def test_exception_handler_survives_a_broken_view(caplog):
     assert response.status_code == 500
     assert response.data["params"]["err"] == "ERR_INTERNAL"
     assert any("failed to describe" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unavailable_database_tells_the_client_when_to_retry():
+    response = exception_handler(OperationalError("server closed the connection"), {})
+
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
