@@ -239,7 +239,7 @@ SPECTACULAR_SETTINGS = {
     # the schema's enum names are stable and readable (a path that stops importing only warns).
     "ENUM_NAME_OVERRIDES": {
         "ContentStatusEnum": "courses.models.ContentStatus",
-        "WritableContentStatusEnum": "courses.api.serializers.WRITABLE_STATUSES",
+        "WritableContentStatusEnum": "courses.models.LIVE_STATUS_CHOICES",
         "CourseTrackStatusEnum": "tracking.models.CourseTrackStatus",
         "AttemptStatusEnum": "tracking.models.AttemptStatus",
         # The two envelopes (lms.api.schema).
