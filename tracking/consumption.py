@@ -50,11 +50,11 @@ def progress_merge_sql() -> str:
     )
 
 
-def _upsert(*, sql_update: str, user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
-            view_count, now, completed_at, only_if: SqlCondition | None = None) -> bool:
-    """One statement. With `only_if`, nothing is written unless the condition holds when the
-    statement runs (`INSERT … SELECT … WHERE`), so a check and its write cannot drift apart.
-    Returns whether a row was inserted or updated."""
+def _upsert_statement(*, sql_update: str, user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
+                      view_count, now, completed_at, only_if: SqlCondition | None = None) -> tuple[str, list]:
+    """The upsert as SQL and its (unadapted) parameters. With `only_if`, nothing is written unless
+    the condition holds when the statement runs (`INSERT … SELECT … WHERE`), so a check and its
+    write cannot drift apart."""
     table = ContentConsumption._meta.db_table
     # SQLite needs the WHERE clause of an INSERT … SELECT before ON CONFLICT to parse it.
     condition = only_if or SqlCondition("1 = 1", ())
@@ -65,6 +65,12 @@ def _upsert(*, sql_update: str, user_id, tenant_id, collection_id, batch_id, con
     """
     params = [uuid.uuid4(), user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
               view_count, now, now, completed_at, *condition.params]
+    return sql, params
+
+
+def _upsert(**statement) -> bool:
+    """One statement (see `_upsert_statement`). Returns whether a row was inserted or updated."""
+    sql, params = _upsert_statement(**statement)
     with connection.cursor() as cursor:
         cursor.execute(sql, adapt_params(params))
         return cursor.rowcount > 0
@@ -84,16 +90,28 @@ def consumption_record_view_start(*, user_id, tenant_id, collection_id, batch_id
     )
 
 
-def consumption_record_progress(*, user_id, tenant_id, collection_id, batch_id, content_id, progress: int,
-                                 now: dt.datetime, only_if: SqlCondition | None = None) -> bool:
-    """Merges progress by maximum while the content is not completed. With `only_if`, writes
-    only when the condition holds; returns whether a row was written."""
-    return _upsert(
+def consumption_progress_statement(*, user_id, tenant_id, collection_id, batch_id, content_id, progress: int,
+                                   now: dt.datetime, only_if: SqlCondition | None = None) -> tuple[str, list]:
+    """`consumption_record_progress` as SQL and parameters, for a statement that wraps it."""
+    return _upsert_statement(
         sql_update=progress_merge_sql(),
         user_id=user_id, tenant_id=tenant_id, collection_id=collection_id, batch_id=batch_id,
         content_id=content_id, status=ConsumptionStatus.IN_PROGRESS, progress=progress, view_count=0, now=now,
         completed_at=None, only_if=only_if,
     )
+
+
+def consumption_record_progress(*, user_id, tenant_id, collection_id, batch_id, content_id, progress: int,
+                                 now: dt.datetime, only_if: SqlCondition | None = None) -> bool:
+    """Merges progress by maximum while the content is not completed. With `only_if`, writes
+    only when the condition holds; returns whether a row was written."""
+    sql, params = consumption_progress_statement(
+        user_id=user_id, tenant_id=tenant_id, collection_id=collection_id, batch_id=batch_id,
+        content_id=content_id, progress=progress, now=now, only_if=only_if,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, adapt_params(params))
+        return cursor.rowcount > 0
 
 
 def consumption_record_completion(*, user_id, tenant_id, collection_id, batch_id, content_id,

@@ -28,6 +28,8 @@ from lms.rawsql import adapt_params
 from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
 from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
 from tracking.consumption import (
+    SqlCondition,
+    consumption_progress_statement,
     consumption_record_completion,
     consumption_record_progress,
     consumption_record_view_start,
@@ -67,6 +69,7 @@ __all__ = [
     "lesson_attempt_update",
     "lesson_completion_record",
     "lesson_prerequisites_ensure",
+    "lesson_progress_record",
 ]
 
 
@@ -284,6 +287,63 @@ def course_track_mark_started(
     return matched
 
 
+def lesson_progress_record(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID,
+    progress: int, now: dt.datetime, only_if: SqlCondition,
+) -> bool:
+    """A progress report on a lesson in (course, batch): merges the consumption row's progress by
+    maximum and, as any activity in a course context does, records the course track's access and
+    moves it (and its enrollment's state) out of not started (DECISIONS §4).
+
+    Nothing is written unless `only_if` (the caller's context rules, as SQL) holds when the write
+    runs; returns whether it held. On PostgreSQL this is one statement, in the lock order of this
+    module (consumption → track → enrollment); SQLite, which has no data-modifying WITH, runs the
+    same steps in one transaction.
+    """
+    upsert_sql, upsert_params = consumption_progress_statement(
+        user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson_id,
+        progress=progress, now=now, only_if=only_if,
+    )
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(upsert_sql, adapt_params(upsert_params))
+                if cursor.rowcount <= 0:
+                    return False
+            course_track_mark_started(
+                tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, now=now
+            )
+            return True
+    tracks = CourseTrack._meta.db_table
+    enrollments = Enrollment._meta.db_table
+    context = "user_id = %s AND tenant_id = %s AND course_id = %s AND batch_id = %s"
+    sql = f"""
+        WITH progress AS ({upsert_sql} RETURNING 1),
+        track AS (
+            UPDATE {tracks} SET last_accessed_date = %s,
+                status = CASE WHEN status = %s THEN %s ELSE status END,
+                updated_at = CASE WHEN status = %s THEN %s ELSE updated_at END
+            WHERE {context} AND EXISTS (SELECT 1 FROM progress)
+            RETURNING 1
+        ),
+        enrollment AS (
+            UPDATE {enrollments} SET state = %s
+            WHERE {context} AND state = %s AND EXISTS (SELECT 1 FROM track)
+        )
+        SELECT count(*) FROM progress
+    """
+    keys = [user_id, tenant_id, course_id, batch_id]
+    not_started = CourseTrackStatus.NOT_STARTED.value
+    params = [
+        *upsert_params,
+        now, not_started, CourseTrackStatus.IN_PROGRESS.value, not_started, now, *keys,
+        EnrollmentState.IN_PROGRESS.value, *keys, EnrollmentState.NOT_STARTED.value,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0] > 0
+
+
 @transaction.atomic
 def course_track_create_for_enrollment(*, enrollment: Enrollment) -> CourseTrack:
     """The enrollment's course track, created in the enrollment's transaction."""
@@ -413,11 +473,12 @@ def lesson_prerequisites_ensure(
 
 
 def _lesson_placements(*, tenant_id, lesson_id, published_only: bool) -> tuple[Lesson | None, list[uuid.UUID]]:
-    """The lesson and the courses it is placed in, as its caller may see them, in one query.
+    """The lesson and the courses in which it is released (a published lesson, placed in a
+    published module of a published course), in one query.
 
-    A learner (`published_only`) sees a published lesson, placed in a published module of a
-    published course; staff see any lesson and placement that is not archived. Returns
-    (None, []) when no placement qualifies; `_lesson_or_404` then tells a missing lesson apart.
+    Returns (None, []) when no placement qualifies; `_lesson_or_404` then tells a missing lesson
+    apart. For staff (not `published_only`), who may see drafts, a lesson placed only in drafts
+    raises ApiError 400 ERR_CONTENT_NOT_IN_COURSE instead.
     """
     placements = (
         LessonPlacement.objects.filter(tenant_id=tenant_id, lesson_id=lesson_id, archived=False)
@@ -427,13 +488,20 @@ def _lesson_placements(*, tenant_id, lesson_id, published_only: bool) -> tuple[L
         # What starting an attempt reads of the lesson; its content and media are not needed.
         .only("course_id", "lesson__id", "lesson__resume", "lesson__no_of_attempts", "lesson__eligibility_criteria")
     )
-    if published_only:
-        placements = placements.filter(
-            lesson__status=ContentStatus.PUBLISHED, course__status=ContentStatus.PUBLISHED,
-            module__status=ContentStatus.PUBLISHED,
-        )
-    rows = list(placements)
+    # Progress needs released content, for every role (DECISIONS §8): staff may see a draft
+    # placement, but an attempt on it would count once it is published, so it is refused.
+    released = placements.filter(
+        lesson__status=ContentStatus.PUBLISHED, course__status=ContentStatus.PUBLISHED,
+        module__status=ContentStatus.PUBLISHED,
+    )
+    rows = list(released)
     if not rows:
+        if not published_only and placements.exists():
+            raise ApiError(
+                "The lesson is not released in any course: attempts count only once the lesson, the module "
+                "that places it and the course are all published; publish them first.",
+                code="ERR_CONTENT_NOT_IN_COURSE",
+            )
         return None, []
     return rows[0].lesson, sorted({row.course_id for row in rows}, key=str)
 

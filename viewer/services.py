@@ -36,6 +36,7 @@ from tracking.services import (
     course_tracks_recount_for_enrollments,
     lesson_completion_record,
     lesson_prerequisites_ensure,
+    lesson_progress_record,
 )
 from viewer.models import OutboxEvent, Program, SummaryDeletion
 
@@ -76,9 +77,19 @@ def view_context(
     )
 
 
+def _released_placements(context: ViewContext):
+    """Placements through which the content counts as progress in the course (DECISIONS §8): the
+    lesson, the module that places it and the course are all published, and the placement is live."""
+    return LessonPlacement.objects.filter(
+        course_id=context.collection_id, lesson_id=context.content_id, archived=False,
+        lesson__status=ContentStatus.PUBLISHED, module__status=ContentStatus.PUBLISHED,
+        course__status=ContentStatus.PUBLISHED,
+    )
+
+
 def _ensure_course_context(context: ViewContext) -> None:
     """One query: the course (of this tenant, not archived), the user's enrolment in the batch,
-    and whether the content is one of the course's lessons. Raises ApiError (400)."""
+    and whether the content is a released lesson of the course. Raises ApiError (400)."""
     found = (
         Course.objects.filter(pk=context.collection_id, tenant_id=context.tenant_id)
         .exclude(status=ContentStatus.ARCHIVED)
@@ -93,8 +104,9 @@ def _ensure_course_context(context: ViewContext) -> None:
                 LessonPlacement.objects.filter(course_id=OuterRef("pk"), lesson_id=context.content_id, archived=False)
                 .exclude(lesson__status=ContentStatus.ARCHIVED)
             ),
+            content_released=Exists(_released_placements(context)),
         )
-        .values_list("enrollment_active", "content_placed")
+        .values_list("enrollment_active", "content_placed", "content_released")
         .first()
     )
     if found is None:
@@ -104,7 +116,7 @@ def _ensure_course_context(context: ViewContext) -> None:
             "standalone content.",
             code="ERR_UNKNOWN_COURSE",
         )
-    enrollment_active, content_placed = found
+    enrollment_active, content_placed, content_released = found
     if enrollment_active is None:
         raise ApiError(
             "The user is not enrolled in this course for that batchId; enrol first (batchId defaults to "
@@ -121,6 +133,12 @@ def _ensure_course_context(context: ViewContext) -> None:
         raise ApiError(
             "contentId is not a lesson of this course; send a lesson id placed in the course, or leave "
             "collectionId out for standalone content.",
+            code="ERR_CONTENT_NOT_IN_COURSE",
+        )
+    if not content_released:
+        raise ApiError(
+            "contentId is not released in this course: progress counts only once the lesson, the module "
+            "that places it and the course are all published; publish them first.",
             code="ERR_CONTENT_NOT_IN_COURSE",
         )
 
@@ -163,43 +181,49 @@ def view_start(*, context: ViewContext, now: dt.datetime | None = None) -> None:
 
 def _course_context_condition(context: ViewContext) -> SqlCondition:
     """`_ensure_course_context` as one SQL condition, for writes that check and write in one
-    statement: an active enrolment of the user in (course, batch) of a course of the tenant that
-    is not archived, and a live placement of the content in that course."""
+    statement: an active enrolment of the user in (course, batch) of a published course of the
+    tenant, and a live placement of the content, as a published lesson, in a published module of it."""
     enrollment = Enrollment._meta.db_table
     course = Course._meta.db_table
     placement = LessonPlacement._meta.db_table
     lesson = LessonPlacement._meta.get_field("lesson").related_model._meta.db_table
+    module = LessonPlacement._meta.get_field("module").related_model._meta.db_table
+    published = ContentStatus.PUBLISHED.value
     return SqlCondition(
         f"EXISTS (SELECT 1 FROM {enrollment} e JOIN {course} c ON c.id = e.course_id "
         "WHERE e.user_id = %s AND e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s AND e.active "
-        "AND c.tenant_id = %s AND c.status <> %s) "
+        "AND c.tenant_id = %s AND c.status = %s) "
         f"AND EXISTS (SELECT 1 FROM {placement} p JOIN {lesson} l ON l.id = p.lesson_id "
-        "WHERE p.course_id = %s AND p.lesson_id = %s AND NOT p.archived AND l.status <> %s)",
+        f"JOIN {module} m ON m.id = p.module_id "
+        "WHERE p.course_id = %s AND p.lesson_id = %s AND NOT p.archived AND l.status = %s AND m.status = %s)",
         (context.user_id, context.tenant_id, context.collection_id, context.batch_id, context.tenant_id,
-         ContentStatus.ARCHIVED.value, context.collection_id, context.content_id, ContentStatus.ARCHIVED.value),
+         published, context.collection_id, context.content_id, published, published),
     )
 
 
 def view_progress_update(*, context: ViewContext, progress: int, now: dt.datetime | None = None) -> None:
     """The hot path: merges progress by maximum while the content is not completed.
 
-    One statement when the context is valid: the course-context check rides in the upsert
-    (`INSERT … SELECT … WHERE`), so no transaction is needed. It never reads the course's
-    lessons and never rolls up the course track, which changes only on completion.
+    In a course context the course-context check rides in the write, which also records the
+    course track's access and moves it out of not started (`lesson_progress_record`: one
+    statement on PostgreSQL). It never reads the course's lessons and never recounts the track,
+    whose counters change only on completion.
     Raises ApiError (400) for a course context the user cannot consume in.
     """
     now = now or timezone.now()
     if not context.in_course:
         consumption_record_progress(**context.keys(), progress=progress, now=now)
         return
-    if consumption_record_progress(
-        **context.keys(), progress=progress, now=now, only_if=_course_context_condition(context)
-    ):
+    lesson_progress = {
+        "tenant_id": context.tenant_id, "user_id": context.user_id, "course_id": context.collection_id,
+        "batch_id": context.batch_id, "lesson_id": context.content_id, "progress": progress, "now": now,
+    }
+    if lesson_progress_record(**lesson_progress, only_if=_course_context_condition(context)):
         return
     # Nothing was written: find out which rule failed, to answer it precisely (raises).
     _ensure_course_context(context)
     # The context became valid between the two statements (an enrolment was activated): write.
-    consumption_record_progress(**context.keys(), progress=progress, now=now)
+    lesson_progress_record(**lesson_progress, only_if=_course_context_condition(context))
 
 
 @transaction.atomic

@@ -265,12 +265,16 @@ class TestPermissions:
         response = start(admin_client, lessons_of(course)[0], user_id=str(uuid.uuid4()))
         assert response.status_code == 400 and err(response) == "ERR_NOT_ENROLLED"
 
-    def test_learner_cannot_start_an_unpublished_lesson_staff_can(self, enrolled_learner, admin_client, course):
+    def test_nobody_starts_an_attempt_on_an_unpublished_lesson(self, enrolled_learner, admin_client, course):
+        # Progress needs released content for every role (DECISIONS §8); the learner cannot even see it.
         lesson = lessons_of(course)[0]
         lesson.status = ContentStatus.UNPUBLISHED
         lesson.save(update_fields=["status"])
         assert start(enrolled_learner, lesson).status_code == 404
-        assert start(admin_client, lesson, user_id=str(enrolled_learner.user_id)).status_code == 201
+        by_staff = start(admin_client, lesson, user_id=str(enrolled_learner.user_id))
+        assert by_staff.status_code == 400 and err(by_staff) == "ERR_CONTENT_NOT_IN_COURSE"
+        assert "publish" in errmsg(by_staff)
+        assert not LessonAttempt.objects.exists()
 
 
 def test_another_tenant_cannot_see_the_lesson(other_admin_client, enrolled_learner, course):
@@ -286,8 +290,10 @@ def test_a_lesson_only_in_an_unpublished_module_is_not_placed_for_learners(
     placement = PlacementFactory(module=module, course=course, tenant=tenant)
     response = start(enrolled_learner, placement.lesson)
     assert response.status_code == 400 and err(response) == "ERR_NOT_PLACED"
-    # Staff preview it for the learner: placed, and the learner is enrolled.
-    assert start(admin_client, placement.lesson, user_id=str(enrolled_learner.user_id)).status_code == 201
+    # Staff see the draft placement but may not record progress on it (DECISIONS §8).
+    by_staff = start(admin_client, placement.lesson, user_id=str(enrolled_learner.user_id))
+    assert by_staff.status_code == 400 and err(by_staff) == "ERR_CONTENT_NOT_IN_COURSE"
+    assert not LessonAttempt.objects.exists()
 
 
 @pytest.mark.parametrize("lessons_per_module", [2, 20])
