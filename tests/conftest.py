@@ -24,6 +24,41 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def _recount_differences() -> list[str]:
+    from tracking.services import course_tracks_drift
+
+    return [
+        f"track {track.pk} (user {track.user_id}, course {track.course_id}, batch {track.batch_id}): "
+        + ", ".join(f"{name} {stored!r} -> {derived!r}" for name, (stored, derived) in differences.items())
+        for track, differences in course_tracks_drift()
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _recount_finds_no_drift(request):
+    """The recount is the service's own statement of the truth: after every test that touches the
+    database, a dry-run recount must find every course track as the facts derive it. A test that
+    leaves drift on purpose (it corrupts a track to test the recount, or records a staff override)
+    says so with `@pytest.mark.drift_expected("why")`."""
+    uses_db = {"db", "transactional_db", "django_db_reset_sequences"} & set(request.fixturenames) or (
+        request.node.get_closest_marker("django_db") is not None
+    )
+    if not uses_db or request.node.get_closest_marker("drift_expected") is not None:
+        yield
+        return
+    # Requested here first, so the database outlives this fixture's check at teardown.
+    transactional = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (transactional and transactional.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    else:
+        request.getfixturevalue("db")
+    yield
+    differences = _recount_differences()
+    if differences:
+        pytest.fail("The recount finds drift after this test (fix the write path, or mark the test "
+                    "drift_expected):\n" + "\n".join(differences), pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_tenant_cache():
     # Test transactions roll tenants back; the per-process cache must not outlive them.

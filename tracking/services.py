@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,7 @@ __all__ = [
     "course_track_mark_started",
     "course_track_override",
     "course_track_recount",
+    "course_tracks_drift",
     "course_tracks_recount_for_course",
     "course_tracks_recount_for_enrollments",
     "lesson_attempt_start",
@@ -70,6 +72,7 @@ __all__ = [
     "lesson_completion_record",
     "lesson_prerequisites_ensure",
     "lesson_progress_record",
+    "standalone_completion_record",
 ]
 
 
@@ -218,11 +221,63 @@ def course_track_differences(
     return differences
 
 
+def course_tracks_drift(
+    *, course_id: uuid.UUID | None = None, chunk_size: int = 500, now: dt.datetime | None = None
+) -> Iterator[tuple[CourseTrack, dict[str, tuple[Any, Any]]]]:
+    """Every course track (of one course, or all) whose stored counters, status or enrollment
+    state differ from what the facts derive, with `course_track_differences`. Reads in chunks and
+    writes nothing; on a consistent database it yields nothing."""
+    now = now or timezone.now()
+    tracks = CourseTrack.objects.select_related("enrollment").order_by("course_id", "id")
+    if course_id is not None:
+        tracks = tracks.filter(course_id=course_id)
+    carry_by_tenant: dict[uuid.UUID, bool] = {}
+    for track in tracks.iterator(chunk_size=chunk_size):
+        if track.tenant_id not in carry_by_tenant:
+            carry_by_tenant[track.tenant_id] = tenant_carries_forward(tenant_id=track.tenant_id)
+        differences = course_track_differences(track=track, now=now, carry=carry_by_tenant[track.tenant_id])
+        if differences:
+            yield track, differences
+
+
 def _lock_tracks(*, tenant_id, user_id, course_id, batch_id=None):
     tracks = CourseTrack.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
     if batch_id is not None:
         tracks = tracks.filter(batch_id=batch_id)
     return tracks.order_by("id")
+
+
+def _lock_tracks_placing_lesson(*, tenant_id, user_id, lesson_id) -> list[CourseTrack]:
+    """With carry-forward a completion counts in every context of this user whose course places
+    the lesson, so all those tracks are recounted, locked together in id order."""
+    return list(
+        CourseTrack.objects.select_for_update()
+        .filter(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            course_id__in=LessonPlacement.objects.filter(lesson_id=lesson_id, archived=False).values("course_id"),
+        )
+        .order_by("id")
+    )
+
+
+@transaction.atomic
+def standalone_completion_record(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, content_id: uuid.UUID, now: dt.datetime | None = None
+) -> None:
+    """Records that the user completed content outside any course context (user, content,
+    content, content). Under carry-forward the completion counts in every course of the user
+    that places it as a lesson, so those tracks are recounted (they may complete and issue
+    certificates); under strict it touches no track."""
+    now = now or timezone.now()
+    consumption_record_completion(
+        user_id=user_id, tenant_id=tenant_id, collection_id=content_id, batch_id=content_id, content_id=content_id,
+        now=now,
+    )
+    if not tenant_carries_forward(tenant_id=tenant_id):
+        return
+    for track in _lock_tracks_placing_lesson(tenant_id=tenant_id, user_id=user_id, lesson_id=content_id):
+        course_track_recount(track=track, now=now, carry=True)
 
 
 @transaction.atomic
@@ -240,17 +295,7 @@ def lesson_completion_record(
     )
     carry = tenant_carries_forward(tenant_id=tenant_id)
     if carry:
-        # With carry-forward the completion counts in every context of this user whose course
-        # places the lesson, so all those tracks are recounted, locked together in id order.
-        tracks = list(
-            CourseTrack.objects.select_for_update()
-            .filter(
-                tenant_id=tenant_id,
-                user_id=user_id,
-                course_id__in=LessonPlacement.objects.filter(lesson_id=lesson_id, archived=False).values("course_id"),
-            )
-            .order_by("id")
-        )
+        tracks = _lock_tracks_placing_lesson(tenant_id=tenant_id, user_id=user_id, lesson_id=lesson_id)
     else:
         tracks = list(_lock_tracks(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id))
     own_track = None

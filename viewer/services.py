@@ -27,7 +27,6 @@ from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundErro
 from tracking.assessments import SubmittedAttempt, assessment_attempts_record
 from tracking.consumption import (
     SqlCondition,
-    consumption_record_completion,
     consumption_record_progress,
     consumption_record_view_start,
 )
@@ -37,6 +36,7 @@ from tracking.services import (
     lesson_completion_record,
     lesson_prerequisites_ensure,
     lesson_progress_record,
+    standalone_completion_record,
 )
 from viewer.models import OutboxEvent, Program, SummaryDeletion
 
@@ -160,7 +160,9 @@ def _complete(context: ViewContext, now: dt.datetime) -> None:
             batch_id=context.batch_id, lesson_id=context.content_id, now=now,
         )
     else:
-        consumption_record_completion(**context.keys(), now=now)
+        standalone_completion_record(
+            tenant_id=context.tenant_id, user_id=context.user_id, content_id=context.content_id, now=now
+        )
 
 
 @transaction.atomic

@@ -306,7 +306,14 @@ def exception_handler(exc, context):
         logger.exception("The exception handler failed to describe %r", exc)
         family, api_id = Family.LMS, "api.unknown"
         http_status, err, errmsg, result = 500, "ERR_INTERNAL", INTERNAL_ERRMSG, None
-    if http_status >= 500:
+    database_unavailable = http_status == 503 and isinstance(exc, OperationalError)
+    if database_unavailable:
+        # An outage, not a code bug: one line at WARNING for whoever is on call, no traceback.
+        logger.warning(
+            "Database unavailable in %s: %s: %s", type(view).__name__ if view else "view", type(exc).__name__,
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+        )
+    elif http_status >= 500:
         logger.error("Unhandled error in %s", type(view).__name__ if view else "view", exc_info=exc)
     set_rollback()
     resmsgid, msgid = _request_ids(request)
@@ -326,6 +333,9 @@ def exception_handler(exc, context):
         response["WWW-Authenticate"] = 'Bearer realm="lms"'
     elif http_status == 503:
         response["Retry-After"] = "5"
+    if database_unavailable:
+        # Already logged above; Django's request logger would log every 5xx again at ERROR.
+        response._has_been_logged = True
     return response
 
 

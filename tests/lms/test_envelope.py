@@ -346,3 +346,27 @@ def test_an_unavailable_database_tells_the_client_when_to_retry():
     response = exception_handler(OperationalError("server closed the connection"), {})
 
     assert (response.status_code, response["Retry-After"]) == (503, "5")
+
+
+def test_an_unavailable_database_is_logged_once_as_a_warning_without_a_traceback(
+    admin_client, monkeypatch, caplog
+):
+    from courses.api.views import CourseViewSet
+
+    def outage(self, request):  # what psycopg raises when the server goes away mid-request
+        raise OperationalError("terminating connection due to administrator command\nSSL SYSCALL error")
+
+    monkeypatch.setattr(CourseViewSet, "list", outage)
+
+    with caplog.at_level(logging.INFO):
+        response = admin_client.get("/courses")
+
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert response.json()["params"]["err"] == "ERR_UNAVAILABLE"
+    about_it = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(about_it) == 1, [r.getMessage() for r in about_it]
+    (record,) = about_it
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert record.getMessage() == (
+        "Database unavailable in CourseViewSet: OperationalError: terminating connection due to administrator command"
+    )

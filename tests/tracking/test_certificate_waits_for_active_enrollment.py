@@ -112,12 +112,14 @@ def test_deactivated_learner_completing_earns_the_certificate_on_reactivation(
     assert IssuedCertificate.objects.filter(track=track).count() == 1
 
 
-def test_activation_catches_up_a_track_that_standalone_completions_left_behind(learner_client, approval_course):
+def test_activation_issues_the_certificate_a_standalone_completion_earned_while_pending(learner_client, approval_course):
     enrollment = enroll(approval_course, learner_client.user_id, active=False)
     [lesson] = lessons_of(approval_course)
-    # A standalone view recounts no course track; with carry-forward it still counts for this one.
+    # With carry-forward a standalone completion counts for this track at once, but the pending
+    # enrollment's certificate waits for the approval.
     _complete_standalone(learner_client, lesson)
-    assert _track(enrollment.pk).status == CourseTrackStatus.NOT_STARTED
+    assert _track(enrollment.pk).status == CourseTrackStatus.COMPLETED
+    assert not IssuedCertificate.objects.filter(track=_track(enrollment.pk)).exists()
 
     enrollment_approve(enrollment_ids=[enrollment.pk], approved_by=uuid.uuid4())
 
@@ -126,6 +128,7 @@ def test_activation_catches_up_a_track_that_standalone_completions_left_behind(l
     assert IssuedCertificate.objects.filter(track=track).count() == 1
 
 
+@pytest.mark.drift_expected("a staff override sets counters the facts do not derive")
 def test_staff_completing_an_inactive_enrollments_track_issues_no_certificate(admin_client, approval_course):
     enrollment = enroll(approval_course, active=False)
     track = _track(enrollment.pk)

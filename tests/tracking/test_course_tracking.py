@@ -132,6 +132,7 @@ class TestOverride:
     def url(self, track):
         return f"{COURSE_TRACKING}/{track.id}"
 
+    @pytest.mark.drift_expected("a staff override sets counters the facts do not derive")
     def test_override_is_applied_and_audited(self, admin_client, enrolled_learner):
         track = track_of(enrolled_learner.enrollment)
         response = admin_client.put(self.url(track), {"status": "in_progress", "completed_lessons": 2,
@@ -146,6 +147,7 @@ class TestOverride:
         assert override.new_values == {"status": "in_progress", "completed_lessons": 2}
         assert Enrollment.objects.get(pk=enrolled_learner.enrollment.pk).state == 1
 
+    @pytest.mark.drift_expected("a staff override sets counters the facts do not derive")
     def test_completing_sets_timeend_and_follows_the_certificate_rule(self, instructor_client, learner_client, tenant):
         course = build_course(tenant=tenant, modules=1, lessons_per_module=2, certificate_term="COMPLETE_ALL")
         enrollment = enroll(course, learner_client.user_id)

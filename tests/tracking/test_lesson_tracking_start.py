@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from courses.models import ContentStatus
+from courses.services import lesson_archive, lesson_set_status
 from enrollment.models import Enrollment
 from tests.factories import LessonFactory, ModuleFactory, PlacementFactory, build_course
 from tests.tracking.helpers import (
@@ -219,8 +220,7 @@ class TestBadInput:
 
     def test_archived_lesson_is_not_found(self, enrolled_learner, course, admin_client):
         lesson = lessons_of(course)[0]
-        lesson.status = ContentStatus.ARCHIVED
-        lesson.save(update_fields=["status"])
+        lesson_archive(lesson=lesson, updated_by=None)
         assert start(enrolled_learner, lesson).status_code == 404
         assert start(admin_client, lesson, user_id=str(enrolled_learner.user_id)).status_code == 404
 
@@ -268,8 +268,7 @@ class TestPermissions:
     def test_nobody_starts_an_attempt_on_an_unpublished_lesson(self, enrolled_learner, admin_client, course):
         # Progress needs released content for every role (DECISIONS §8); the learner cannot even see it.
         lesson = lessons_of(course)[0]
-        lesson.status = ContentStatus.UNPUBLISHED
-        lesson.save(update_fields=["status"])
+        lesson_set_status(lesson=lesson, status=ContentStatus.UNPUBLISHED, updated_by=None)
         assert start(enrolled_learner, lesson).status_code == 404
         by_staff = start(admin_client, lesson, user_id=str(enrolled_learner.user_id))
         assert by_staff.status_code == 400 and err(by_staff) == "ERR_CONTENT_NOT_IN_COURSE"

@@ -7,6 +7,14 @@ import uuid
 import pytest
 
 from courses.models import ContentStatus, Lesson
+from courses.services import (
+    course_archive,
+    course_set_status,
+    lesson_archive,
+    lesson_set_status,
+    module_set_status,
+    placement_archive,
+)
 from tests.factories import PlacementFactory, build_course
 from tests.viewer.conftest import enrol, lesson_ids, wrapped
 from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack, CourseTrackStatus, IssuedCertificate
@@ -215,8 +223,7 @@ def test_content_outside_the_course_is_refused(learner_client, course, enrolled,
 
 def test_archived_placement_is_not_a_lesson_of_the_course(learner_client, course, enrolled):
     placement = course.placements.first()
-    placement.archived = True
-    placement.save(update_fields=["archived"])
+    placement_archive(placement=placement)
 
     response = _post(learner_client, "/v1/view/end", contentId=placement.lesson_id, collectionId=course.id)
 
@@ -445,17 +452,17 @@ def _other_batch(course, learner_client):
 
 
 def _placement_archived(course, learner_client):
-    course.placements.filter(lesson_id=lesson_ids(course)[0]).update(archived=True)
+    placement_archive(placement=course.placements.get(lesson_id=lesson_ids(course)[0]))
     return {}
 
 
 def _lesson_archived(course, learner_client):
-    Lesson.objects.filter(pk=lesson_ids(course)[0]).update(status=ContentStatus.ARCHIVED)
+    lesson_archive(lesson=Lesson.objects.get(pk=lesson_ids(course)[0]), updated_by=None)
     return {}
 
 
 def _course_archived(course, learner_client):
-    type(course).objects.filter(pk=course.pk).update(status=ContentStatus.ARCHIVED)
+    course_archive(course=course, updated_by=None)
     return {}
 
 
@@ -497,17 +504,19 @@ def test_view_update_in_another_tenants_course_is_unknown(other_admin_client, le
 # --- Progress needs released content (DECISIONS §8) ---------------------------------------------
 
 
+# Through the services, as authors change content, so the tracks' lesson counts follow.
 def _lesson_unpublished(course, learner_client):
-    Lesson.objects.filter(pk=lesson_ids(course)[0]).update(status=ContentStatus.UNPUBLISHED)
+    lesson_set_status(lesson=Lesson.objects.get(pk=lesson_ids(course)[0]), status=ContentStatus.UNPUBLISHED,
+                      updated_by=None)
 
 
 def _module_unpublished(course, learner_client):
-    course.placements.get(lesson_id=lesson_ids(course)[0]).module.__class__.objects.filter(
-        placements__lesson_id=lesson_ids(course)[0]).update(status=ContentStatus.UNPUBLISHED)
+    module = course.placements.get(lesson_id=lesson_ids(course)[0]).module
+    module_set_status(module=module, status=ContentStatus.UNPUBLISHED, updated_by=None)
 
 
 def _course_unpublished(course, learner_client):
-    type(course).objects.filter(pk=course.pk).update(status=ContentStatus.UNPUBLISHED)
+    course_set_status(course=course, status=ContentStatus.UNPUBLISHED, updated_by=None)
 
 
 @pytest.mark.parametrize("unrelease", [_lesson_unpublished, _module_unpublished, _course_unpublished])

@@ -11,13 +11,12 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
 
 from courses.models import Course
 from enrollment.models import Enrollment
 from tracking.models import CourseTrack
 from tracking.selectors import tenant_carries_forward
-from tracking.services import course_track_differences, course_track_recount
+from tracking.services import course_track_recount, course_tracks_drift
 
 
 class Command(BaseCommand):
@@ -29,24 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=500, help="Tracks read per database round trip.")
 
     def handle(self, *args, course=None, dry_run=False, chunk_size=500, **options):
-        tracks = CourseTrack.objects.select_related("enrollment").order_by("course_id", "id")
-        if course is not None:
-            if not Course.objects.filter(pk=course).exists():
-                raise CommandError(f"No course with id {course}.")
-            tracks = tracks.filter(course_id=course)
-        carry_by_tenant: dict[uuid.UUID, bool] = {}
-        checked = differing = 0
-        now = timezone.now()
-        for track in tracks.iterator(chunk_size=chunk_size):
-            checked += 1
-            if track.tenant_id not in carry_by_tenant:
-                carry_by_tenant[track.tenant_id] = tenant_carries_forward(tenant_id=track.tenant_id)
-            carry = carry_by_tenant[track.tenant_id]
-            differences = course_track_differences(track=track, now=now, carry=carry)
-            if not differences:
-                continue
+        if course is not None and not Course.objects.filter(pk=course).exists():
+            raise CommandError(f"No course with id {course}.")
+        checked = CourseTrack.objects.filter(**({"course_id": course} if course else {})).count()
+        differing = 0
+        for track, differences in course_tracks_drift(course_id=course, chunk_size=chunk_size):
             if not dry_run:
-                differences = self._fix(track_id=track.pk, carry=carry)
+                differences = self._fix(track_id=track.pk, carry=tenant_carries_forward(tenant_id=track.tenant_id))
                 if not differences:
                     continue  # a concurrent write settled it meanwhile
             differing += 1
