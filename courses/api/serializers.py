@@ -20,7 +20,7 @@ from courses.api.fields import (
 )
 from courses.models import LIVE_STATUS_CHOICES, AttemptsGrade, CertificateTerm
 from courses.services import MAX_PREREQUISITES
-from lms.api.fields import AwareDateTimeField, JSONObjectField
+from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDStringField
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -59,7 +59,7 @@ class ModuleInputSerializer(CatalogueInputSerializer):
     description = serializers.CharField()
     image = ImageUploadField()
     status = choice_field(LIVE_STATUS_CHOICES, required=False, help_text="DELETE archives.")
-    courseId = serializers.UUIDField(source="course_id")
+    courseId = UUIDStringField(source="course_id")
     ordering = stored_integer_field(
         min_value=1, required=False, allow_null=True, help_text="Position in the course; omitted appends."
     )
@@ -107,7 +107,7 @@ class LessonInputSerializer(CatalogueInputSerializer):
     noOfAttempts = stored_integer_field(source="no_of_attempts", required=False, help_text="0 = unlimited.")
     attemptsGrade = choice_field(AttemptsGrade.choices, source="attempts_grade", required=False)
     considerMarks = serializers.BooleanField(source="consider_marks", required=False)
-    mediaId = serializers.UUIDField(source="media_id", required=False, allow_null=True)
+    mediaId = UUIDStringField(source="media_id", required=False, allow_null=True)
     mediaContent = MediaContentField(source="media_content")
     eligibilityCriteria = LessonIdListField(
         source="eligibility_criteria",
@@ -121,8 +121,8 @@ class LessonInputSerializer(CatalogueInputSerializer):
     passingMarks = stored_integer_field(source="passing_marks", required=False, allow_null=True)
     inLib = serializers.BooleanField(source="in_lib", required=False)
     params = JSONObjectField(required=False)
-    courseId = serializers.UUIDField(source="course_id", required=False, allow_null=True)
-    moduleId = serializers.UUIDField(source="module_id", required=False, allow_null=True)
+    courseId = UUIDStringField(source="course_id", required=False, allow_null=True)
+    moduleId = UUIDStringField(source="module_id", required=False, allow_null=True)
     ordering = stored_integer_field(
         min_value=1, required=False, allow_null=True, help_text="Position within the module named by moduleId."
     )
@@ -135,9 +135,9 @@ class LessonInputSerializer(CatalogueInputSerializer):
 
 
 class PlacementInputSerializer(CatalogueInputSerializer):
-    courseId = serializers.UUIDField(source="course_id")
-    moduleId = serializers.UUIDField(source="module_id")
-    lessonId = serializers.UUIDField(source="lesson_id")
+    courseId = UUIDStringField(source="course_id")
+    moduleId = UUIDStringField(source="module_id")
+    lessonId = UUIDStringField(source="lesson_id")
     ordering = stored_integer_field(min_value=1, required=False, allow_null=True)
 
 
