@@ -21,6 +21,7 @@ from courses.api.fields import (
 from courses.models import LIVE_STATUS_CHOICES, AttemptsGrade, CertificateTerm
 from courses.services import MAX_PREREQUISITES
 from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDStringField
+from lms.validators import validate_content_link
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -68,8 +69,14 @@ class ModuleInputSerializer(CatalogueInputSerializer):
 class MediaContentSerializer(serializers.Serializer):
     format = serializers.CharField(max_length=50, required=False, allow_blank=True)
     sub_format = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    source = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    source = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, validators=[validate_content_link],
+        help_text="Where the media comes from, e.g. a video link; the url when url is empty.",
+    )
+    url = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, validators=[validate_content_link],
+        help_text="An http or https link, or a relative path; other schemes (javascript:, data:) are refused.",
+    )
     params = JSONObjectField(required=False)
 
 
