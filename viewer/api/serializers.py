@@ -237,7 +237,9 @@ class SummaryListResultSerializer(serializers.Serializer):
 
 
 class DownloadResultSerializer(serializers.Serializer):
-    url = serializers.URLField(help_text="Serves the file to its owner or tenant staff; expires after an hour.")
+    url = serializers.URLField(
+        help_text="The link is the credential: it serves the file with no headers to whoever holds it, for an hour."
+    )
 
 
 class ProgramEnrolmentItemSerializer(serializers.Serializer):
