@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDStringField, absolute_url
+from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDQueryParameter, UUIDStringField, absolute_url
 
 
 class EnrollmentCreateInputSerializer(serializers.Serializer):
@@ -41,8 +41,8 @@ class EnrollmentUpdateInputSerializer(serializers.Serializer):
 
 
 class EnrollmentListQuerySerializer(serializers.Serializer):
-    user_id = UUIDStringField(required=False)
-    course_id = UUIDStringField(required=False)
+    user_id = UUIDQueryParameter(required=False)
+    course_id = UUIDQueryParameter(required=False)
 
 
 class EnrollmentDeleteQuerySerializer(serializers.Serializer):

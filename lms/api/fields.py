@@ -15,6 +15,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 # The largest value a PositiveIntegerField holds on every supported database (PostgreSQL's
 # `integer`); integer inputs stop here so a bigger number is a 400, not a database error.
@@ -41,6 +42,21 @@ class UUIDStringField(serializers.UUIDField):
             return data
         if not isinstance(data, str):
             self.fail("not_string", kind=json_kind(data))
+        return super().to_internal_value(data)
+
+
+class UUIDQueryParameter(UUIDStringField):
+    """An id filter in the query string. `?user_id=` (present, empty) is a 400: DRF would read it
+    as absent and widen the list to everyone's rows, which is not what the client asked for."""
+
+    default_error_messages = {"blank": "Send a UUID, or leave the parameter out to list without this filter."}
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data):
+        if data == "":
+            self.fail("blank")
         return super().to_internal_value(data)
 
 

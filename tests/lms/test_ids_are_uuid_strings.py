@@ -113,6 +113,26 @@ def test_list_filters_that_are_not_uuids_are_400(admin_client, path, param):
     assert_refused(admin_client.get(f"{path}?{param}=12345"), param)
 
 
+# Present but empty is not "no filter": read as absent it would widen the list to every user's rows.
+@pytest.mark.parametrize(
+    "query",
+    ["/enrollments?user_id=", "/enrollments?course_id=", "/lessons/tracking?user_id=", "/lessons/tracking?lesson_id=",
+     "/lessons/tracking?course_id=", "/courses/tracking?user_id=", "/courses/tracking?course_id=", "/lessons?courseId=",
+     "/lessons?moduleId="],
+)
+def test_an_empty_id_filter_is_400_not_no_filter(admin_client, query):
+    param = query.rsplit("?", 1)[1].rstrip("=")
+
+    errors = field_errors(admin_client.get(query))
+
+    assert errors[param] == ["Send a UUID, or leave the parameter out to list without this filter."]
+
+
+@pytest.mark.parametrize("path", ["/enrollments", "/lessons/tracking", "/courses/tracking", "/lessons"])
+def test_lists_without_id_filters_still_answer(admin_client, path):
+    assert admin_client.get(path).status_code == 200
+
+
 def test_lesson_tracking_list_refuses_a_lesson_id_that_is_not_a_uuid(admin_client):
     assert_refused(admin_client.get("/lessons/tracking?lesson_id=12345"), "lesson_id")
 
