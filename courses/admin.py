@@ -34,6 +34,7 @@ from courses.models import (
 from lms.admin import ReadOnlyAdminMixin
 from lms.api.errors import ApiError
 from lms.api.identity import staff_user_uuid
+from lms.validators import validate_content_link
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
 
@@ -502,8 +503,10 @@ class ModuleAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
 class LessonAdminForm(VerifiedImageForm):
     media_format = forms.CharField(label="Format", max_length=50, required=False, help_text="e.g. video, pdf, quiz")
     media_sub_format = forms.CharField(label="Sub-format", max_length=100, required=False, help_text="e.g. video.youtube.url")
-    media_source = forms.CharField(label="Source", max_length=2000, required=False)
-    media_url = forms.CharField(label="URL", max_length=2000, required=False, help_text="Empty: the source.")
+    media_source = forms.CharField(label="Source", max_length=2000, required=False, validators=[validate_content_link])
+    media_url = forms.CharField(
+        label="URL", max_length=2000, required=False, help_text="Empty: the source.", validators=[validate_content_link]
+    )
     media_params = forms.JSONField(label="Params", required=False, initial=dict)
 
     MEDIA_FIELDS = {

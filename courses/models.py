@@ -2,8 +2,11 @@
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+
+from lms.validators import validate_content_link
 
 
 class ContentStatus(models.TextChoices):
@@ -132,6 +135,18 @@ class Media(models.Model):
 
     def __str__(self) -> str:
         return f"{self.format}: {self.source or self.url}"
+
+    def clean(self):
+        # Players open `url`, and `source` when `url` is empty: both must be links a browser
+        # cannot run. Checked here rather than as field validators so no migration repeats it.
+        errors = {}
+        for name in ("url", "source"):
+            try:
+                validate_content_link(getattr(self, name))
+            except ValidationError as error:
+                errors[name] = error.messages
+        if errors:
+            raise ValidationError(errors)
 
 
 class Lesson(AuthoredModel):

@@ -616,10 +616,12 @@ def _track_lock_and_mark_started(*, enrollment: Enrollment, now: dt.datetime) ->
 @transaction.atomic
 def lesson_attempt_start(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, lesson_id: uuid.UUID, course_id: uuid.UUID | None = None,
-    published_only: bool = False, now: dt.datetime | None = None,
+    published_only: bool = False, started_by: uuid.UUID | None = None, now: dt.datetime | None = None,
 ) -> tuple[LessonAttempt, bool]:
     """Starts (or resumes) the user's attempt at the lesson in a course context (DECISIONS §5).
 
+    A new attempt records `started_by` (the caller; the user by default) as its `updated_by`
+    (DECISIONS §8); a resumed attempt is returned as it is.
     Returns (attempt, created): created is False when an unfinished attempt was resumed.
     Raises NotFoundError (no such lesson; with `published_only`, none a learner can see),
     ApiError 400 ERR_NOT_PLACED / ERR_COURSE_REQUIRED / ERR_NOT_ENROLLED /
@@ -650,11 +652,14 @@ def lesson_attempt_start(
     )
     _track_lock_and_mark_started(enrollment=enrollment, now=now)
     return _attempt_resume_or_create(
-        tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now
+        tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now,
+        started_by=started_by or user_id,
     )
 
 
-def _attempt_resume_or_create(*, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now) -> tuple[LessonAttempt, bool]:
+def _attempt_resume_or_create(
+    *, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now, started_by
+) -> tuple[LessonAttempt, bool]:
     """Under the track lock: resume the latest unfinished attempt (lessons with `resume`), or
     insert attempt n+1 within the lesson's attempt limit."""
     attempts = LessonAttempt.objects.filter(user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id)
@@ -663,7 +668,8 @@ def _attempt_resume_or_create(*, tenant_id, user_id, lesson: Lesson, course_id, 
         if unfinished is not None:
             return unfinished, False
     attempt = _attempt_insert_next(
-        tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now
+        tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now,
+        started_by=started_by,
     )
     if attempt is None:
         used = attempts.count()
@@ -674,7 +680,9 @@ def _attempt_resume_or_create(*, tenant_id, user_id, lesson: Lesson, course_id, 
     return attempt, True
 
 
-def _attempt_insert_next(*, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now) -> LessonAttempt | None:
+def _attempt_insert_next(
+    *, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now, started_by
+) -> LessonAttempt | None:
     """Inserts attempt n+1 in one statement that numbers it and applies the lesson's attempt
     limit (`INSERT … SELECT` over the user's attempts). The caller holds the track lock, and
     the statement reads a snapshot taken after it, so the number is free. Returns the attempt,
@@ -686,7 +694,7 @@ def _attempt_insert_next(*, tenant_id, user_id, lesson: Lesson, course_id, batch
         "id": uuid.uuid4(), "user_id": user_id, "tenant_id": tenant_id, "lesson_id": lesson.id,
         "course_id": course_id, "batch_id": batch_id, "timestart": now, "timeend": None, "score": 0.0,
         "status": AttemptStatus.STARTED.value, "total_content": 0, "current_position": 0, "time_spent": 0,
-        "updated_by": None, "updated_at": now,
+        "updated_by": started_by, "updated_at": now,
     }
     sql = f"""
         INSERT INTO {table} ({", ".join(known)}, attempt)

@@ -18,7 +18,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
 from courses.images import ImageRejected, verify_image
-from lms.api.fields import MAX_STORED_INT
+from lms.api.fields import MAX_STORED_INT, UUIDStringField
 
 _BRACKETED = re.compile(r"^(?P<base>[^\[\]]+)(?P<rest>(?:\[[^\[\]]*\])+)$")
 
@@ -81,7 +81,7 @@ class ImageUploadField(serializers.Field):
 class LessonIdListField(serializers.ListField):
     """A list of lesson ids; a single id, a JSON array string or repeated fields are accepted too."""
 
-    child = serializers.UUIDField()
+    child = UUIDStringField()
 
     def to_internal_value(self, data):
         if data is None or data == "":

@@ -20,7 +20,8 @@ from courses.api.fields import (
 )
 from courses.models import LIVE_STATUS_CHOICES, AttemptsGrade, CertificateTerm
 from courses.services import MAX_PREREQUISITES
-from lms.api.fields import AwareDateTimeField, JSONObjectField
+from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDStringField
+from lms.validators import validate_content_link
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -59,7 +60,7 @@ class ModuleInputSerializer(CatalogueInputSerializer):
     description = serializers.CharField()
     image = ImageUploadField()
     status = choice_field(LIVE_STATUS_CHOICES, required=False, help_text="DELETE archives.")
-    courseId = serializers.UUIDField(source="course_id")
+    courseId = UUIDStringField(source="course_id")
     ordering = stored_integer_field(
         min_value=1, required=False, allow_null=True, help_text="Position in the course; omitted appends."
     )
@@ -68,8 +69,14 @@ class ModuleInputSerializer(CatalogueInputSerializer):
 class MediaContentSerializer(serializers.Serializer):
     format = serializers.CharField(max_length=50, required=False, allow_blank=True)
     sub_format = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    source = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    source = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, validators=[validate_content_link],
+        help_text="Where the media comes from, e.g. a video link; the url when url is empty.",
+    )
+    url = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, validators=[validate_content_link],
+        help_text="An http or https link, or a relative path; other schemes (javascript:, data:) are refused.",
+    )
     params = JSONObjectField(required=False)
 
 
@@ -107,7 +114,7 @@ class LessonInputSerializer(CatalogueInputSerializer):
     noOfAttempts = stored_integer_field(source="no_of_attempts", required=False, help_text="0 = unlimited.")
     attemptsGrade = choice_field(AttemptsGrade.choices, source="attempts_grade", required=False)
     considerMarks = serializers.BooleanField(source="consider_marks", required=False)
-    mediaId = serializers.UUIDField(source="media_id", required=False, allow_null=True)
+    mediaId = UUIDStringField(source="media_id", required=False, allow_null=True)
     mediaContent = MediaContentField(source="media_content")
     eligibilityCriteria = LessonIdListField(
         source="eligibility_criteria",
@@ -121,8 +128,8 @@ class LessonInputSerializer(CatalogueInputSerializer):
     passingMarks = stored_integer_field(source="passing_marks", required=False, allow_null=True)
     inLib = serializers.BooleanField(source="in_lib", required=False)
     params = JSONObjectField(required=False)
-    courseId = serializers.UUIDField(source="course_id", required=False, allow_null=True)
-    moduleId = serializers.UUIDField(source="module_id", required=False, allow_null=True)
+    courseId = UUIDStringField(source="course_id", required=False, allow_null=True)
+    moduleId = UUIDStringField(source="module_id", required=False, allow_null=True)
     ordering = stored_integer_field(
         min_value=1, required=False, allow_null=True, help_text="Position within the module named by moduleId."
     )
@@ -135,9 +142,9 @@ class LessonInputSerializer(CatalogueInputSerializer):
 
 
 class PlacementInputSerializer(CatalogueInputSerializer):
-    courseId = serializers.UUIDField(source="course_id")
-    moduleId = serializers.UUIDField(source="module_id")
-    lessonId = serializers.UUIDField(source="lesson_id")
+    courseId = UUIDStringField(source="course_id")
+    moduleId = UUIDStringField(source="module_id")
+    lessonId = UUIDStringField(source="lesson_id")
     ordering = stored_integer_field(min_value=1, required=False, allow_null=True)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lms.api.fields import AwareDateTimeField, JSONObjectField, absolute_url
+from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDQueryParameter, UUIDStringField, absolute_url
 
 
 class EnrollmentCreateInputSerializer(serializers.Serializer):
-    course_id = serializers.UUIDField()
-    user_id = serializers.UUIDField()
+    course_id = UUIDStringField()
+    user_id = UUIDStringField()
     unlimited_plan = serializers.BooleanField(default=False, help_text="Staff only: no end_time, never expires.")
     before_expiry_mail = serializers.BooleanField(
         default=False, help_text="Staff only: record that the reminder before expiry was already sent."
@@ -30,19 +30,19 @@ class EnrollmentUpdateInputSerializer(serializers.Serializer):
     after_expiry_mail = serializers.BooleanField(required=False)
     params = JSONObjectField(required=False)
     active = serializers.BooleanField(required=False, help_text="true approves (activates), false deactivates.")
-    course_id = serializers.UUIDField(required=False, help_text="Immutable: accepted only when unchanged.")
-    user_id = serializers.UUIDField(required=False, help_text="Immutable: accepted only when unchanged.")
+    course_id = UUIDStringField(required=False, help_text="Immutable: accepted only when unchanged.")
+    user_id = UUIDStringField(required=False, help_text="Immutable: accepted only when unchanged.")
     state = serializers.IntegerField(
         required=False, help_text="Follows course progress: accepted only when unchanged."
     )
-    enrolled_by = serializers.UUIDField(
+    enrolled_by = UUIDStringField(
         required=False, help_text="Ignored: the enrolling user never changes (identity comes from the token)."
     )
 
 
 class EnrollmentListQuerySerializer(serializers.Serializer):
-    user_id = serializers.UUIDField(required=False)
-    course_id = serializers.UUIDField(required=False)
+    user_id = UUIDQueryParameter(required=False)
+    course_id = UUIDQueryParameter(required=False)
 
 
 class EnrollmentDeleteQuerySerializer(serializers.Serializer):

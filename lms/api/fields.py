@@ -9,15 +9,85 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 # The largest value a PositiveIntegerField holds on every supported database (PostgreSQL's
 # `integer`); integer inputs stop here so a bigger number is a 400, not a database error.
 MAX_STORED_INT = 2**31 - 1
+
+
+class UUIDStringField(serializers.UUIDField):
+    """An id: a UUID written as a JSON string (DECISIONS §8).
+
+    DRF's UUIDField turns the number 12345 into 00000000-0000-0000-0000-000000003039, so a client
+    that sent a number by mistake would act on an id nobody ever issued; here it is a 400.
+    A `uuid.UUID` is accepted too, for serializers fed by server code rather than a request.
+    """
+
+    default_error_messages = {
+        "invalid": '"{value}" is not a UUID; send the id as a string such as "3fa85f64-5717-4562-b3fc-2c963f66afa6".',
+        "not_string": (
+            "Send the id as a UUID string, e.g. \"3fa85f64-5717-4562-b3fc-2c963f66afa6\"; got a JSON {kind}."
+        ),
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, uuid.UUID):
+            return data
+        if not isinstance(data, str):
+            self.fail("not_string", kind=json_kind(data))
+        return super().to_internal_value(data)
+
+
+class UUIDQueryParameter(UUIDStringField):
+    """An id filter in the query string. `?user_id=` (present, empty) is a 400: DRF would read it
+    as absent and widen the list to everyone's rows, which is not what the client asked for."""
+
+    default_error_messages = {"blank": "Send a UUID, or leave the parameter out to list without this filter."}
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data):
+        if data == "":
+            self.fail("blank")
+        return super().to_internal_value(data)
+
+
+class StringIdField(serializers.CharField):
+    """An id that is not a UUID (a program identifier, a client's attempt id): a JSON string only.
+
+    DRF's CharField would turn the number 7 into "7"; an id sent as a number is a client bug worth
+    naming rather than a value to guess at.
+    """
+
+    default_error_messages = {"not_string": 'Send the id as a JSON string, e.g. "attempt-1"; got a JSON {kind}.'}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_string", kind=json_kind(data))
+        return super().to_internal_value(data)
+
+
+def json_kind(value) -> str:
+    """The JSON name of a parsed value's type, for messages that say what the client sent."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
 
 
 def id_or_none(value) -> str | None:

@@ -1,23 +1,27 @@
-"""summary/download returns a signed link; the file behind it streams to its owner or staff only."""
+"""summary/download returns a signed link; the link alone (no headers) streams the file for an hour."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import time
 import tracemalloc
 import uuid
-from urllib.parse import urlparse
+from types import SimpleNamespace
+from unittest import mock
+from urllib.parse import quote, urlparse
 
 import pytest
 from django.core import signing
+from django.test import Client
 from django.utils import timezone
 
 from enrollment.models import Enrollment
 from tests.factories import build_course
 from tests.viewer.conftest import enrol, lesson_ids, wrapped
 from tracking.models import CourseTrack
-from viewer.api.views import DOWNLOAD_SALT
+from viewer.api.download_links import DOWNLOAD_MAX_AGE_SECONDS, DOWNLOAD_SALT
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +36,9 @@ def download_url(client, user_id, *, fmt="csv", path="/v1/viewer/summary/downloa
     return response.json()["result"]["url"]
 
 
-def fetch(client, url):
-    return client.get(urlparse(url).path)
+def fetch(url):
+    """The link as a browser follows it: a plain client, no Authorization, no tenantid."""
+    return Client().get(urlparse(url).path)
 
 
 def body_of(response) -> str:
@@ -48,7 +53,7 @@ def test_csv_download_streams_one_row_per_enrolment(learner_client, course, enro
 
     url = download_url(learner_client, learner_client.user_id)
     assert url.startswith("http://testserver/v1/viewer/summary/file/")
-    response = fetch(learner_client, url)
+    response = fetch(url)
 
     assert response.status_code == 200
     assert response.streaming
@@ -72,7 +77,7 @@ def test_csv_download_streams_one_row_per_enrolment(learner_client, course, enro
 
 def test_json_download_through_the_alias_path(learner_client, course, enrolled):
     url = download_url(learner_client, learner_client.user_id, fmt="json", path="/v1/summary/download")
-    response = fetch(learner_client, url)
+    response = fetch(url)
 
     assert response["Content-Type"].startswith("application/json")
     document = json.loads(body_of(response))
@@ -87,7 +92,7 @@ def test_json_download_through_the_alias_path(learner_client, course, enrolled):
 def test_deleted_summaries_are_not_downloaded(learner_client, course, enrolled):
     learner_client.delete(f"/v1/viewer/summary/delete/{learner_client.user_id}?all=true")
 
-    rows = body_of(fetch(learner_client, download_url(learner_client, learner_client.user_id))).splitlines()
+    rows = body_of(fetch(download_url(learner_client, learner_client.user_id))).splitlines()
 
     assert rows == [",".join(HEADER)]
 
@@ -101,57 +106,180 @@ def test_unknown_format_is_a_client_error(learner_client):
 def test_format_defaults_to_csv(learner_client):
     response = learner_client.get(f"/v1/viewer/summary/download/{learner_client.user_id}")
 
-    assert fetch(learner_client, response.json()["result"]["url"])["Content-Type"].startswith("text/csv")
+    assert fetch(response.json()["result"]["url"])["Content-Type"].startswith("text/csv")
 
 
-# --- Access control ---------------------------------------------------------------------------
+# --- The link is the credential (DECISIONS §8) ---------------------------------------------------
 
 
 def test_learner_may_not_ask_for_another_users_link(learner_client):
     assert learner_client.get(f"/v1/viewer/summary/download/{uuid.uuid4()}").status_code == 403
 
 
-def test_the_file_serves_its_owner_and_staff_only(learner_client, client_for, admin_client, other_admin_client,
-                                                  enrolled, tenant):
+def test_the_link_works_by_itself_with_no_headers(learner_client, course, enrolled):
     url = download_url(learner_client, learner_client.user_id)
 
-    assert fetch(learner_client, url).status_code == 200
-    assert fetch(admin_client, url).status_code == 200
-    other_learner = fetch(client_for(tenant, "learner"), url)
-    assert (other_learner.status_code, other_learner.json()["responseCode"]) == (403, "UNAUTHORIZED")
-    other_tenant = fetch(other_admin_client, url)
-    assert (other_tenant.status_code, other_tenant.json()["responseCode"]) == (404, "RESOURCE_NOT_FOUND")
-    from rest_framework.test import APIClient
+    response = Client().get(url)
 
-    assert APIClient().get(urlparse(url).path).status_code == 401
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    rows = list(csv.reader(io.StringIO(body_of(response))))
+    assert [row[0] for row in rows[1:]] == [str(course.id)]
+
+
+def test_headers_sent_with_the_link_are_ignored(learner_client, other_admin_client, course, enrolled, other_tenant):
+    url = download_url(learner_client, learner_client.user_id)
+
+    # Another tenant's admin, and a caller whose token is garbage: the link alone decides.
+    by_other_tenant = other_admin_client.get(urlparse(url).path)
+    with_a_bad_token = Client().get(url, HTTP_AUTHORIZATION="Bearer not-a-token", HTTP_TENANTID=str(other_tenant.id))
+
+    for response in (by_other_tenant, with_a_bad_token):
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(body_of(response))))
+        assert [row[0] for row in rows[1:]] == [str(course.id)]
 
 
 def test_staff_link_for_a_learner_serves_that_learners_rows(admin_client, learner_client, course, enrolled):
     url = download_url(admin_client, learner_client.user_id)
 
-    rows = list(csv.reader(io.StringIO(body_of(fetch(learner_client, url)))))
+    rows = list(csv.reader(io.StringIO(body_of(fetch(url)))))
 
     assert [row[0] for row in rows[1:]] == [str(course.id)]
 
 
-def test_tampered_and_expired_links_are_refused(learner_client, enrolled, tenant):
+def refused(response, status: int, err: str) -> dict:
+    """The viewer envelope of a refused link: never a file, never HTML."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["id"] == "api.viewer.summary.file"
+    assert body["params"]["status"] == "failed" and body["params"]["err"] == err, body["params"]
+    assert body["params"]["errmsg"]
+    assert body["responseCode"] == ("UNAUTHORIZED" if status == 403 else "CLIENT_ERROR")
+    return body
+
+
+def token_of(url: str) -> str:
+    return urlparse(url).path.rsplit("/", 1)[-1]
+
+
+def file_path(token: str) -> str:
+    return f"/v1/viewer/summary/file/{token}"
+
+
+def with_payload(token: str, claims) -> str:
+    """The token with its payload replaced and its timestamp and signature kept: a forgery."""
+    _, timestamp, signature = token.split(":")
+    payload = signing.b64_encode(json.dumps(claims, separators=(",", ":")).encode()).decode()
+    return f"{payload}:{timestamp}:{signature}"
+
+
+def test_another_users_or_tenants_payload_cannot_be_forged(learner_client, enrolled, tenant, other_tenant):
+    token = token_of(download_url(learner_client, learner_client.user_id))
+    mine = {"t": str(tenant.id), "u": str(learner_client.user_id), "f": "csv"}
+    assert fetch(file_path(with_payload(token, mine))).status_code == 200
+
+    for forged in ({**mine, "u": str(uuid.uuid4())}, {**mine, "t": str(other_tenant.id)}):
+        refused(fetch(file_path(with_payload(token, forged))), 403, "ERR_LINK_FORBIDDEN")
+
+
+def test_links_signed_with_another_salt_or_key_are_forbidden(learner_client, tenant, settings):
+    claims = {"t": str(tenant.id), "u": str(learner_client.user_id), "f": "csv"}
+    other_salt = signing.TimestampSigner(salt="another-salt").sign_object(claims)
+    other_key = signing.TimestampSigner(key="another-secret-key-" * 3, salt=DOWNLOAD_SALT).sign_object(claims)
+
+    for token in (other_salt, other_key):
+        refused(fetch(file_path(token)), 403, "ERR_LINK_FORBIDDEN")
+
+
+def test_changing_the_format_fails(learner_client, enrolled, tenant):
+    url = download_url(learner_client, learner_client.user_id, fmt="csv")
+    token = token_of(url)
+
+    as_json = with_payload(token, {"t": str(tenant.id), "u": str(learner_client.user_id), "f": "json"})
+    refused(fetch(file_path(as_json)), 403, "ERR_LINK_FORBIDDEN")
+    refused(Client().get(f"{urlparse(url).path}?format=json"), 403, "ERR_LINK_FORBIDDEN")
+    assert Client().get(f"{urlparse(url).path}?format=csv")["Content-Type"].startswith("text/csv")
+
+
+def test_tampered_and_truncated_links_are_refused(learner_client, enrolled):
     url = download_url(learner_client, learner_client.user_id)
-    tampered = fetch(learner_client, url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"))
-    assert (tampered.status_code, tampered.json()["params"]["err"]) == (400, "ERR_BAD_LINK")
+    token = token_of(url)
 
-    forged = signing.TimestampSigner(salt="another-salt").sign_object(
-        {"t": str(tenant.id), "u": str(learner_client.user_id), "f": "csv"}
-    )
-    assert learner_client.get(f"/v1/viewer/summary/file/{forged}").status_code == 400
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    refused(fetch(file_path(tampered)), 403, "ERR_LINK_FORBIDDEN")
+    refused(fetch(file_path(token[:-5])), 403, "ERR_LINK_FORBIDDEN")
+    refused(fetch(file_path(token.rsplit(":", 1)[0])), 400, "ERR_BAD_LINK")
+    refused(fetch(file_path(token[:10])), 400, "ERR_BAD_LINK")
 
-    signer = signing.TimestampSigner(salt=DOWNLOAD_SALT)
-    old = signer.sign_object({"t": str(tenant.id), "u": str(learner_client.user_id), "f": "csv"})
-    signer_timestamp = signing.b62_encode(int(timezone.now().timestamp()) - 7200)
-    payload, _, _ = old.rsplit(":", 2)
-    expired_value = f"{payload}:{signer_timestamp}"
-    expired = f"{expired_value}:{signer.signature(expired_value)}"
-    response = learner_client.get(f"/v1/viewer/summary/file/{expired}")
-    assert (response.status_code, response.json()["params"]["err"]) == (410, "ERR_LINK_EXPIRED")
+
+@pytest.mark.parametrize("token", ["x", "a:b", "::", "a:b:c:d", "a b:c:d", "%00:1:2", "é:1:2", "A" * 2000])
+def test_malformed_links_are_400(token):
+    refused(fetch(file_path(quote(token))), 400, "ERR_BAD_LINK")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"t": "TENANT", "u": "USER"},
+        {"u": "USER", "f": "csv"},
+        {"t": "TENANT", "f": "csv"},
+        {"t": 12345, "u": "USER", "f": "csv"},
+        {"t": "TENANT", "u": ["USER"], "f": "csv"},
+        {"t": "TENANT", "u": "USER", "f": "xml"},
+        {"t": "TENANT", "u": "USER", "f": ["csv"]},
+        {"t": "not-a-uuid", "u": "USER", "f": "csv"},
+        {"t": "TENANT", "u": "USER", "f": None},
+        ["TENANT", "USER", "csv"],
+        "TENANT",
+        None,
+        42,
+    ],
+)
+def test_a_signed_payload_without_the_right_fields_is_400(learner_client, tenant, claims):
+    names = {"TENANT": str(tenant.id), "USER": str(learner_client.user_id)}
+
+    def resolve(value):
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    token = signing.TimestampSigner(salt=DOWNLOAD_SALT).sign_object(resolve(claims))
+
+    refused(fetch(file_path(token)), 400, "ERR_BAD_LINK")
+
+
+def test_a_signed_value_that_is_not_a_payload_is_400():
+    token = signing.TimestampSigner(salt=DOWNLOAD_SALT).sign("abc")
+
+    refused(fetch(file_path(token)), 400, "ERR_BAD_LINK")
+
+
+def at(moment: float):
+    """Freezes the clock the signer reads (django.core.signing's `time.time`) at `moment`."""
+    return mock.patch.object(signing, "time", SimpleNamespace(time=lambda: moment))
+
+
+def test_the_link_expires_after_an_hour(learner_client, enrolled):
+    issued_at = time.time()
+    with at(issued_at):
+        url = download_url(learner_client, learner_client.user_id)
+
+    with at(issued_at + DOWNLOAD_MAX_AGE_SECONDS - 1):
+        assert fetch(url).status_code == 200
+    with at(issued_at + DOWNLOAD_MAX_AGE_SECONDS + 1):
+        refused(fetch(url), 410, "ERR_LINK_EXPIRED")
+
+
+def test_an_expired_link_with_a_bad_signature_is_forbidden_not_expired(learner_client, enrolled):
+    issued_at = time.time()
+    with at(issued_at):
+        token = token_of(download_url(learner_client, learner_client.user_id))
+
+    with at(issued_at + 2 * DOWNLOAD_MAX_AGE_SECONDS):
+        refused(fetch(file_path(token[:-2] + "zz")), 403, "ERR_LINK_FORBIDDEN")
 
 
 # --- Streaming at scale --------------------------------------------------------------------------
@@ -170,7 +298,7 @@ def test_ten_thousand_rows_stream_with_flat_memory(learner_client, course, tenan
                     batch_id=enrollment.batch_id, timestart=now, no_of_lessons=4)
         for enrollment in enrollments
     ])
-    response = fetch(learner_client, download_url(learner_client, learner_client.user_id))
+    response = fetch(download_url(learner_client, learner_client.user_id))
 
     tracemalloc.start()
     lines = 0

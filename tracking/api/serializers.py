@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from courses.api.serializers import LessonOutputSerializer
-from lms.api.fields import AwareDateTimeField, absolute_url
+from lms.api.fields import AwareDateTimeField, UUIDQueryParameter, UUIDStringField, absolute_url
 from tracking.models import AttemptStatus, CourseTrackStatus
 
 # The columns are 32-bit integers on every database: larger values are bad input, not a 500.
@@ -23,12 +23,12 @@ def _count_field(**kwargs) -> serializers.IntegerField:
 class LessonTrackingStartInputSerializer(serializers.Serializer):
     """Attempt number, status, scores, times and updatedBy are the server's to set; sent values are ignored."""
 
-    lesson_id = serializers.UUIDField()
-    course_id = serializers.UUIDField(
+    lesson_id = UUIDStringField()
+    course_id = UUIDStringField(
         required=False, allow_null=True,
         help_text="Required when the lesson is placed in several courses; else its one course.",
     )
-    user_id = serializers.UUIDField(
+    user_id = UUIDStringField(
         required=False, allow_null=True, help_text="Staff may start for another user; defaults to the caller."
     )
 
@@ -44,9 +44,9 @@ class LessonTrackingUpdateInputSerializer(serializers.Serializer):
 
 
 class LessonTrackingQuerySerializer(serializers.Serializer):
-    lesson_id = serializers.UUIDField(required=False)
-    user_id = serializers.UUIDField(required=False)
-    course_id = serializers.UUIDField(required=False)
+    lesson_id = UUIDQueryParameter(required=False)
+    user_id = UUIDQueryParameter(required=False)
+    course_id = UUIDQueryParameter(required=False)
     status = serializers.ChoiceField(choices=AttemptStatus.choices, required=False)
 
 
@@ -96,8 +96,8 @@ class CourseTrackingUpdateInputSerializer(serializers.Serializer):
 
 
 class CourseTrackingQuerySerializer(serializers.Serializer):
-    course_id = serializers.UUIDField(required=False)
-    user_id = serializers.UUIDField(required=False)
+    course_id = UUIDQueryParameter(required=False)
+    user_id = UUIDQueryParameter(required=False)
     status = serializers.ChoiceField(choices=CourseTrackStatus.choices, required=False)
 
 

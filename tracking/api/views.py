@@ -66,6 +66,7 @@ class LessonTrackingViewSet(TenantScopedViewSet):
             lesson_id=data.validated_data["lesson_id"],
             course_id=data.validated_data.get("course_id"),
             published_only=not request.user.is_staff_role,
+            started_by=request.user.user_id,
         )
         return Response(attempt_data(attempt), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

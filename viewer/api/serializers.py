@@ -7,6 +7,7 @@ import datetime as dt
 
 from rest_framework import serializers
 
+from lms.api.fields import StringIdField, UUIDStringField
 from tracking.assessments import QuestionEvent, SubmittedAttempt
 
 MAX_CONTENT_IDS = 100
@@ -29,12 +30,12 @@ def _wrapped(name: str, inner: type[serializers.Serializer]) -> type[serializers
 
 
 class ViewContentSerializer(serializers.Serializer):
-    userId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
-    collectionId = serializers.UUIDField(
+    userId = UUIDStringField(required=False, allow_null=True, help_text="Defaults to the caller.")
+    collectionId = UUIDStringField(
         required=False, allow_null=True, help_text="The course id; defaults to contentId (standalone content)."
     )
-    batchId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to collectionId.")
-    contentId = serializers.UUIDField(help_text="The lesson (or standalone content) id.")
+    batchId = UUIDStringField(required=False, allow_null=True, help_text="Defaults to collectionId.")
+    contentId = UUIDStringField(help_text="The lesson (or standalone content) id.")
 
 
 class ViewProgressSerializer(ViewContentSerializer):
@@ -97,7 +98,7 @@ class AssessEventSerializer(serializers.Serializer):
 
 
 class AssessmentAttemptSerializer(serializers.Serializer):
-    attemptId = serializers.CharField(max_length=255)
+    attemptId = StringIdField(max_length=255, help_text="The client's id of the attempt; a resubmission repeats it.")
     assessmentTs = serializers.IntegerField(min_value=0, max_value=MAX_EPOCH_MS, help_text="Epoch milliseconds.")
     events = AssessEventSerializer(many=True, allow_empty=False, max_length=MAX_EVENTS_PER_ATTEMPT)
 
@@ -124,15 +125,15 @@ AssessmentSubmitInput = _wrapped("AssessmentSubmitInput", AssessmentSubmitSerial
 
 
 class ViewReadSerializer(serializers.Serializer):
-    userId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
+    userId = UUIDStringField(required=False, allow_null=True, help_text="Defaults to the caller.")
     contentId = serializers.ListField(
-        child=serializers.UUIDField(), allow_empty=False, max_length=MAX_CONTENT_IDS,
+        child=UUIDStringField(), allow_empty=False, max_length=MAX_CONTENT_IDS,
         help_text=f"The contents to read, at most {MAX_CONTENT_IDS}.",
     )
-    collectionId = serializers.UUIDField(
+    collectionId = UUIDStringField(
         required=False, allow_null=True, help_text="A context to read; without it, all of the user's contexts."
     )
-    batchId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to collectionId.")
+    batchId = UUIDStringField(required=False, allow_null=True, help_text="Defaults to collectionId.")
 
     def validate(self, attrs):
         if attrs.get("batchId") and not attrs.get("collectionId"):
@@ -146,25 +147,25 @@ ViewReadInput = _wrapped("ViewReadInput", ViewReadSerializer)
 
 
 class SummaryReadSerializer(serializers.Serializer):
-    userId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
-    collectionId = serializers.UUIDField(help_text="The course id.")
-    batchId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to collectionId.")
+    userId = UUIDStringField(required=False, allow_null=True, help_text="Defaults to the caller.")
+    collectionId = UUIDStringField(help_text="The course id.")
+    batchId = UUIDStringField(required=False, allow_null=True, help_text="Defaults to collectionId.")
 
 
 SummaryReadInput = _wrapped("SummaryReadInput", SummaryReadSerializer)
 
 
 class SummaryDeleteSerializer(serializers.Serializer):
-    collectionId = serializers.UUIDField(help_text="The course id of the enrolment to delete.")
-    batchId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to collectionId.")
+    collectionId = UUIDStringField(help_text="The course id of the enrolment to delete.")
+    batchId = UUIDStringField(required=False, allow_null=True, help_text="Defaults to collectionId.")
 
 
 SummaryDeleteInput = _wrapped("SummaryDeleteInput", SummaryDeleteSerializer)
 
 
 class ProgramEnrolSerializer(serializers.Serializer):
-    programId = serializers.CharField(max_length=255, help_text="The program's id or identifier.")
-    userId = serializers.UUIDField(required=False, allow_null=True, help_text="Defaults to the caller.")
+    programId = StringIdField(max_length=255, help_text="The program's id or identifier.")
+    userId = UUIDStringField(required=False, allow_null=True, help_text="Defaults to the caller.")
 
 
 ProgramEnrolInput = _wrapped("ProgramEnrolInput", ProgramEnrolSerializer)
@@ -236,7 +237,9 @@ class SummaryListResultSerializer(serializers.Serializer):
 
 
 class DownloadResultSerializer(serializers.Serializer):
-    url = serializers.URLField(help_text="Serves the file to its owner or tenant staff; expires after an hour.")
+    url = serializers.URLField(
+        help_text="The link is the credential: it serves the file with no headers to whoever holds it, for an hour."
+    )
 
 
 class ProgramEnrolmentItemSerializer(serializers.Serializer):

@@ -8,25 +8,24 @@ import json
 import uuid
 from collections.abc import Iterator
 
-from django.core import signing
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
 
 from lms.api.envelope import Family
-from lms.api.errors import ApiError, NotFoundError
+from lms.api.errors import ForbiddenError
 from lms.api.fields import absolute_url
 from lms.api.permissions import acting_user_id, ensure_self_or_staff
 from lms.api.views import TenantScopedAPIView
 from viewer import selectors, services
 from viewer.api import serializers as s
-
-DOWNLOAD_SALT = "viewer.summary.download"
-DOWNLOAD_MAX_AGE_SECONDS = 3600
+from viewer.api.download_links import download_claims, download_token
 
 _CONTENT_MESSAGE = OpenApiResponse(
     response=OpenApiTypes.OBJECT, description="{contentId: message}, e.g. {\"do_1\": \"Progress started\"}."
@@ -215,9 +214,8 @@ class SummaryDownloadView(ViewerAPIView):
         ensure_self_or_staff(request.user, user_id)
         query = s.DownloadQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        token = signing.TimestampSigner(salt=DOWNLOAD_SALT).sign_object(
-            {"t": str(request.tenant_id), "u": str(user_id), "f": query.validated_data["format"]}
-        )
+        token = download_token(tenant_id=request.tenant_id, user_id=user_id,
+                               file_format=query.validated_data["format"])
         url = request.build_absolute_uri(reverse("viewer-summary-file", kwargs={"token": token}))
         return Response({"url": url})
 
@@ -245,38 +243,45 @@ def _json_lines(rows: Iterator[dict], user_id: str) -> Iterator[str]:
     yield "\n]}\n"
 
 
-class SummaryFileView(ViewerAPIView):
-    """Serves the file behind a download link: the link's signature names tenant, user and
-    format; the caller authenticates again and must be that user or staff of that tenant."""
+class SummaryFileView(APIView):
+    """The link is the credential, like a presigned object-store link: it needs no Authorization
+    or tenantid header (any sent is ignored) and serves the tenant's, user's and format's file it
+    was issued for, for an hour after summary/download issued it."""
 
+    envelope_family = Family.VIEWER
     api_id = "api.viewer.summary.file"
+    tenant_scoped = False  # no `tenantid` header in the schema: the link names its tenant
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    content_negotiation_class = _IgnoreFormatQuery
 
     @extend_schema(
-        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
-        summary="Stream the summaries file of a download link",
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            400: OpenApiResponse(description="A malformed link (ERR_BAD_LINK)."),
+            403: OpenApiResponse(description="An altered or foreign link, or another format (ERR_LINK_FORBIDDEN)."),
+            410: OpenApiResponse(description="The link is older than an hour (ERR_LINK_EXPIRED)."),
+        },
+        summary="Stream the summaries file of a download link (no headers needed; valid for an hour)",
     )
     def get(self, request, token: str):
-        try:
-            claims = signing.TimestampSigner(salt=DOWNLOAD_SALT).unsign_object(token, max_age=DOWNLOAD_MAX_AGE_SECONDS)
-        except signing.SignatureExpired:
-            raise ApiError(
-                "This download link has expired; request a new one from summary/download.",
-                code="ERR_LINK_EXPIRED", http_status=410,
-            ) from None
-        except signing.BadSignature:
-            raise ApiError(
-                "This download link is not valid; request a new one from summary/download.", code="ERR_BAD_LINK"
-            ) from None
-        if claims.get("t") != str(request.tenant_id):
-            raise NotFoundError("No such download in this tenant.")
-        user_id = claims["u"]
-        ensure_self_or_staff(request.user, user_id)
-        rows = selectors.summary_export_rows(tenant_id=request.tenant_id, user_id=uuid.UUID(user_id))
-        if claims["f"] == "json":
+        claims = download_claims(token)
+        asked = request.query_params.get("format")
+        if asked is not None and asked != claims.format:
+            raise ForbiddenError(
+                f"This link serves the {claims.format} file; request a {asked or 'new'} link from summary/download.",
+                code="ERR_LINK_FORBIDDEN",
+            )
+        user_id = str(claims.user_id)
+        rows = selectors.summary_export_rows(tenant_id=claims.tenant_id, user_id=claims.user_id)
+        if claims.format == "json":
             response = StreamingHttpResponse(_json_lines(rows, user_id), content_type="application/json")
         else:
             response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{user_id}_viewer_summary.{claims["f"]}"'
+        response["Content-Disposition"] = f'attachment; filename="{user_id}_viewer_summary.{claims.format}"'
+        # Whoever holds the link reads the file: no shared cache may keep a copy for others.
+        response["Cache-Control"] = "private, no-store"
         return response
 
 
