@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from lms.api.errors import ConflictError
 from lms.models import Tenant
+from lms.signals import tenant_carry_forward_changed
 
 CREATED = "created"
 UPDATED = "updated"
@@ -20,7 +21,8 @@ def tenant_ensure(*, name: str, tenant_id: uuid.UUID | None = None, carry_forwar
 
     Idempotent: a second call with the same arguments changes nothing. With an id, the
     stored name and (when given) carry-forward policy are set to the arguments; without
-    one, the tenant is found by its name. Returns (tenant, CREATED | UPDATED | UNCHANGED).
+    one, the tenant is found by its name. A changed policy recounts the tenant's course tracks in
+    this transaction (it decides which completions count). Returns (tenant, CREATED | UPDATED | UNCHANGED).
     Raises ConflictError when several tenants share `name` and no id says which one.
     """
     wanted = {"name": name}
@@ -50,4 +52,6 @@ def tenant_ensure(*, name: str, tenant_id: uuid.UUID | None = None, carry_forwar
     for field in changed:
         setattr(tenant, field, wanted[field])
     tenant.save(update_fields=changed)
+    if "carry_forward" in changed:
+        tenant_carry_forward_changed.send(sender=Tenant, tenant_id=tenant.pk)
     return tenant, UPDATED

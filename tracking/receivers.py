@@ -2,6 +2,7 @@
 
 from courses.signals import course_content_changed
 from enrollment.signals import enrollment_activated, enrollment_created
+from lms.signals import tenant_carry_forward_changed
 from tracking import services
 
 
@@ -17,7 +18,14 @@ def on_course_content_changed(sender, *, course_id, **kwargs):
     services.course_tracks_recount_for_course(course_id=course_id)
 
 
+def on_tenant_carry_forward_changed(sender, *, tenant_id, **kwargs):
+    services.course_tracks_recount_for_tenant(tenant_id=tenant_id)
+
+
 def connect() -> None:
     enrollment_created.connect(on_enrollment_created, dispatch_uid="tracking.create_course_track")
     enrollment_activated.connect(on_enrollment_activated, dispatch_uid="tracking.recount_activated_tracks")
     course_content_changed.connect(on_course_content_changed, dispatch_uid="tracking.recount_course_tracks")
+    tenant_carry_forward_changed.connect(
+        on_tenant_carry_forward_changed, dispatch_uid="tracking.recount_tenant_tracks"
+    )

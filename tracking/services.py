@@ -67,6 +67,7 @@ __all__ = [
     "course_tracks_drift",
     "course_tracks_recount_for_course",
     "course_tracks_recount_for_enrollments",
+    "course_tracks_recount_for_tenant",
     "lesson_attempt_start",
     "lesson_attempt_update",
     "lesson_completion_record",
@@ -440,6 +441,16 @@ def course_tracks_recount_for_course(*, course_id: uuid.UUID, now: dt.datetime |
     for track in newly_complete.order_by("id"):
         course_track_recount(track=track, now=now, carry=carry)
     return updated
+
+
+@transaction.atomic
+def course_tracks_recount_for_tenant(*, tenant_id: uuid.UUID, now: dt.datetime | None = None) -> int:
+    """After the tenant's carry-forward policy changed: every course's tracks recounted, one bulk
+    UPDATE per course (`course_tracks_recount_for_course`). Returns how many tracks were updated."""
+    now = now or timezone.now()
+    course_ids = CourseTrack.objects.filter(tenant_id=tenant_id).order_by("course_id").values_list(
+        "course_id", flat=True).distinct()
+    return sum(course_tracks_recount_for_course(course_id=course_id, now=now) for course_id in list(course_ids))
 
 
 @transaction.atomic

@@ -1,0 +1,55 @@
+"""Switching a tenant's carry-forward policy recounts its course tracks in the same transaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from lms.models import Tenant
+from lms.services import tenant_ensure
+from tests.tracking.helpers import enroll, lessons_of
+from tests.viewer.conftest import wrapped
+from tracking.models import CourseTrack, CourseTrackStatus
+from tracking.services import course_tracks_drift
+
+pytestmark = pytest.mark.django_db
+
+
+def _complete_standalone(client, lesson):
+    response = client.post("/v1/view/end", wrapped(contentId=lesson.id), format="json")
+    assert response.status_code == 200, response.json()
+
+
+def test_switching_to_carry_counts_earlier_standalone_completions_and_back_uncounts_them(
+    learner_client, tenant, course
+):
+    enrollment = enroll(course, learner_client.user_id)
+    lesson = lessons_of(course)[0]
+    _complete_standalone(learner_client, lesson)
+    track = CourseTrack.objects.get(enrollment=enrollment)
+    assert (track.completed_lessons, track.status) == (0, CourseTrackStatus.NOT_STARTED)
+
+    tenant_ensure(name=tenant.name, tenant_id=tenant.id, carry_forward=Tenant.CarryForward.CARRY)
+
+    track.refresh_from_db()
+    assert (track.completed_lessons, track.status) == (1, CourseTrackStatus.IN_PROGRESS)
+    assert not list(course_tracks_drift())
+
+    tenant_ensure(name=tenant.name, tenant_id=tenant.id, carry_forward=Tenant.CarryForward.STRICT)
+
+    track.refresh_from_db()
+    # The carried completion no longer counts; the track stays started (it never goes back).
+    assert (track.completed_lessons, track.status) == (0, CourseTrackStatus.IN_PROGRESS)
+    assert not list(course_tracks_drift())
+
+
+def test_the_admin_switch_goes_through_the_same_service(admin_user, client, tenant, course, learner_client):
+    enrollment = enroll(course, learner_client.user_id)
+    _complete_standalone(learner_client, lessons_of(course)[0])
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"/admin/lms/tenant/{tenant.pk}/change/", {"name": tenant.name, "carry_forward": "carry"}
+    )
+
+    assert response.status_code == 302
+    assert CourseTrack.objects.get(enrollment=enrollment).completed_lessons == 1
