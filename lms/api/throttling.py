@@ -22,6 +22,17 @@ from rest_framework.throttling import BaseThrottle
 from lms.rates import parse_rate
 
 _PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+_clock = time.time  # tests pin it, so that no window boundary falls inside a test
+
+
+def _redis_client(cache: RedisCache):
+    # Django builds a new redis.Redis per call, which costs more than the round trip itself (its
+    # response-callback table); one per cache object is safe: Django's cache objects are
+    # per-thread, and a client draws its connections from the shared pool.
+    client = getattr(cache, "_lms_throttle_client", None)
+    if client is None:
+        client = cache._lms_throttle_client = cache._cache.get_client(write=True)
+    return client
 
 
 def count_hits(windows: list[tuple[str, int]]) -> list[int]:
@@ -30,7 +41,7 @@ def count_hits(windows: list[tuple[str, int]]) -> list[int]:
     if isinstance(cache, RedisCache):
         # Django's incr() asks EXISTS before INCR (two round trips per key); one pipeline does all:
         # SET NX EX starts a window with its expiry, INCR counts (Django stores ints unpickled).
-        pipe = cache._cache.get_client(write=True).pipeline(transaction=False)
+        pipe = _redis_client(cache).pipeline(transaction=False)
         for key, ttl in windows:
             full_key = cache.make_and_validate_key(key)
             pipe.set(full_key, 0, ex=ttl, nx=True)
@@ -67,7 +78,7 @@ class UserAndTenantThrottle(BaseThrottle):
             limits.append(("tenant", tenant_id, *tenant_rate))
         if not limits:
             return True
-        now = time.time()
+        now = _clock()
         windows = [
             (f"throttle:{scope}:{ident}:{period}:{int(now // period)}", period + 1)
             for scope, ident, _, period in limits
