@@ -401,8 +401,22 @@ def plain_json_view(*methods: str, api_id: str):
                 )
                 response["Allow"] = allowed
                 return response
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            if request.method == "HEAD":
+                _drop_body(response)
+            return response
 
         return csrf_exempt(wrapped)
 
     return decorate
+
+
+def _drop_body(response) -> None:
+    # Django leaves HEAD bodies to the server; gunicorn drops them with a warning per request.
+    # Content-Length stays that of the GET, as HEAD promises.
+    if response.streaming:
+        response.close()
+        response.streaming_content = []
+    else:
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
