@@ -379,7 +379,8 @@ def error_response(request, *, http_status: int, err: str, errmsg: str, api_id: 
 
 
 def plain_json_view(*methods: str, api_id: str):
-    """Decorates a plain Django view of the JSON API: any other method is a 405 envelope with Allow.
+    """Decorates a plain Django view of the JSON API: a method not in `methods` (when given) is a
+    405 envelope with Allow.
 
     The view is CSRF-exempt. It changes nothing (health, media, the JSON 404), and under the CSRF
     middleware a write to it answered Django's HTML "CSRF verification failed" page before the
@@ -391,7 +392,7 @@ def plain_json_view(*methods: str, api_id: str):
     def decorate(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
-            if request.method not in methods:
+            if methods and request.method not in methods:
                 response = error_response(
                     request,
                     http_status=405,

@@ -25,6 +25,7 @@ UNROUTED_WRITES = [
     ("POST", "/nope"),
     ("PATCH", "/enrollments/not-a-uuid"),
     ("PUT", "/v1/view/nope"),
+    ("PROPFIND", "/courses/"),
 ]
 
 
