@@ -104,6 +104,34 @@ class LiveServer:
 
         return psycopg.connect(self.database_url.replace("postgres://", "postgresql://", 1), autocommit=True)
 
+    def forget_tenant(self, tenant_id) -> None:
+        """Deletes every row of one tenant from the server's database, in one transaction.
+
+        On PostgreSQL the server's writes are committed to the shared test database and outlive
+        the test; a live test that makes a tenant's rows removes them, so no later test sees them.
+        """
+        from django.apps import apps
+
+        tables = [
+            model._meta.db_table
+            for model in apps.get_models()
+            if any(f.column == "tenant_id" for f in model._meta.concrete_fields) and model._meta.managed
+        ]
+        sqlite = self.database_url.startswith("sqlite")
+        placeholder = "?" if sqlite else "%s"
+        # SQLite keeps a UUID as 32 hex digits; PostgreSQL reads that form as a uuid too.
+        key = str(tenant_id).replace("-", "")
+        connection = self.connect()
+        try:
+            with connection if sqlite else connection.transaction():
+                cursor = connection.cursor()
+                # PostgreSQL checks Django's foreign keys at commit (DEFERRABLE), so the order is free.
+                for table in [*tables, "lms_tenant"]:
+                    column = "id" if table == "lms_tenant" else "tenant_id"
+                    cursor.execute(f'DELETE FROM "{table}" WHERE "{column}" = {placeholder}', [key])
+        finally:
+            connection.close()
+
     def start(self, timeout: float = 90.0) -> LiveServer:
         (self.workdir / "media").mkdir(parents=True, exist_ok=True)
         self.home.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,14 @@ from tests.live import live_gunicorn  # noqa: F401  (pytest fixture)
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
 
 
+@pytest.fixture
+def live_tenant(live_gunicorn):  # noqa: F811
+    """A fresh tenant id, provisioned by the server on first use, and its rows removed afterwards."""
+    tenant_id = uuid.uuid4()
+    yield tenant_id
+    live_gunicorn.forget_tenant(tenant_id)
+
+
 def _assert_envelope(response, *, status: int, err: str) -> dict:
     assert response.status == status, response.body[:300]
     assert response.header("Content-Type").startswith("application/json"), response.header("Content-Type")
@@ -61,8 +69,8 @@ def test_health_answers_get_and_head_over_http(live_gunicorn):  # noqa: F811
     assert head.status == 200 and head.body == b""
 
 
-def test_a_deeply_nested_body_is_a_400_over_http(live_gunicorn):  # noqa: F811
-    tenant_id = uuid.uuid4()
+def test_a_deeply_nested_body_is_a_400_over_http(live_gunicorn, live_tenant):  # noqa: F811
+    tenant_id = live_tenant
     token = mint_token(user_id=uuid.uuid4(), tenant_id=tenant_id, roles=["admin"])
     raw = b'{"request": ' + b"[" * 1100 + b"]" * 1100 + b"}"
 
@@ -107,8 +115,8 @@ def test_the_server_opens_no_shared_control_socket(live_gunicorn):  # noqa: F811
     assert not (live_gunicorn.home / ".gunicorn").exists()
 
 
-def test_the_server_reaches_the_test_database(live_gunicorn):  # noqa: F811
-    tenant_id = uuid.uuid4()
+def test_the_server_reaches_the_test_database(live_gunicorn, live_tenant):  # noqa: F811
+    tenant_id = live_tenant
     token = mint_token(user_id=uuid.uuid4(), tenant_id=tenant_id, roles=["admin"])
     headers = {"Authorization": f"Bearer {token}", "tenantid": str(tenant_id)}
 
@@ -132,3 +140,21 @@ def test_the_server_reaches_the_test_database(live_gunicorn):  # noqa: F811
     finally:
         connection.close()
     assert row == ("Live course",)
+
+
+def test_forget_tenant_removes_the_tenants_rows(live_gunicorn):  # noqa: F811
+    tenant_id = uuid.uuid4()
+    token = mint_token(user_id=uuid.uuid4(), tenant_id=tenant_id, roles=["admin"])
+    headers = {"Authorization": f"Bearer {token}", "tenantid": str(tenant_id)}
+    assert live_gunicorn.request("GET", "/courses", headers=headers).status == 200  # provisions the tenant
+
+    live_gunicorn.forget_tenant(tenant_id)
+
+    connection = live_gunicorn.connect()
+    try:
+        cursor = connection.cursor()
+        placeholder = "?" if live_gunicorn.database_url.startswith("sqlite") else "%s"
+        cursor.execute(f"SELECT count(*) FROM lms_tenant WHERE id = {placeholder}", [tenant_id.hex])
+        assert cursor.fetchone() == (0,)
+    finally:
+        connection.close()

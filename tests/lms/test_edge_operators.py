@@ -82,7 +82,7 @@ def test_the_duplicate_action_says_2_courses_in_the_plural(admin_session, tenant
     courses = [CourseFactory(tenant=tenant), CourseFactory(tenant=tenant)]
 
     assert _duplicate(admin_session, courses) == ["Duplicated 2 courses."]
-    assert Course.objects.count() == 4
+    assert Course.objects.filter(tenant=tenant).count() == 4
 
 
 @pytest.mark.django_db
