@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import model_ngettext
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -127,7 +128,7 @@ def _run_action(modeladmin, request, queryset, verb: str, write) -> None:
         except ApiError as error:
             modeladmin.message_user(request, f"{obj}: {error.errmsg}", messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{verb} {done} {queryset.model._meta.verbose_name_plural}.", messages.SUCCESS)
+        modeladmin.message_user(request, f"{verb} {done} {model_ngettext(queryset, done)}.", messages.SUCCESS)
 
 
 @dataclass(frozen=True)

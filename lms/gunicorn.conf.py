@@ -29,6 +29,15 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 1_000_000))
 max_requests_jitter = max_requests // 20
 limit_request_line = 8190
 limit_request_fields = 100
+# gunicorn >= 25.1 opens a control socket for `gunicornc` at one path per host user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): every instance of that user takes
+# over the same socket, so the tool would steer whichever server started last. Off unless an
+# operator names a path of this instance's own.
+control_socket_path = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+if control_socket_path:
+    control_socket = control_socket_path
+else:
+    control_socket_disable = True
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
 errorlog = "-"
 # One JSON object per request; `resmsgid` matches the envelope and the application's log lines.

@@ -3,9 +3,12 @@ import logging
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
+from lms.api.envelope import plain_json_view
+
 logger = logging.getLogger("lms.health")
 
 
+@plain_json_view("GET", "HEAD", api_id="api.health")
 def health(request):
     """200 when the database answers, 503 otherwise; no auth, no tenant, no envelope (load balancers)."""
     try:

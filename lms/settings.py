@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from lms.rates import parse_rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -67,6 +69,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and Redoc assets served by the service itself: /api/docs/ works offline (DECISIONS §8).
+    "drf_spectacular_sidecar",
+    "corsheaders",
     "lms",
     "courses",
     "enrollment",
@@ -76,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "lms.api.middleware.RequestIdMiddleware",
+    # Outside the body limit, so a 413 still carries the CORS headers a browser needs to read it.
+    "corsheaders.middleware.CorsMiddleware",
     "lms.api.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -130,7 +137,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # Holds only immutable entries (e.g. rendered course trees keyed by content version), so a
 # per-process cache is correct; CACHE_URL=redis://... shares it between processes.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://lms-default")}
-CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 500)
+# Rate-limit counters (lms.api.throttling) live apart from the rendered trees: in a per-process
+# cache, thousands of per-user counters would otherwise evict the trees. With CACHE_URL=redis://...
+# both aliases point at the same server, so the counters are shared by every process.
+CACHES["throttle"] = env.cache("CACHE_URL", default="locmemcache://lms-throttle")
+_LOCAL_CACHE = "django.core.cache.backends.locmem.LocMemCache"
+if CACHES["default"]["BACKEND"] == _LOCAL_CACHE:
+    # Only the local-memory backend understands MAX_ENTRIES; Redis would get it as a connection argument.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 500)
+if CACHES["throttle"]["BACKEND"] == _LOCAL_CACHE:
+    CACHES["throttle"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -206,13 +222,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["lms.api.permissions.IsAuthenticatedPrincipal"],
     "DEFAULT_RENDERER_CLASSES": ["lms.api.envelope.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "lms.api.parsers.JSONObjectParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": None,
     "EXCEPTION_HANDLER": "lms.api.envelope.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["lms.api.throttling.UserAndTenantThrottle"],
     "DEFAULT_SCHEMA_CLASS": "lms.api.schema.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
@@ -250,7 +267,41 @@ SPECTACULAR_SETTINGS = {
         "ViewerResponseCodeEnum": ["OK", "CLIENT_ERROR", "UNAUTHORIZED", "RESOURCE_NOT_FOUND", "SERVER_ERROR"],
     },
     "DISABLE_ERRORS_AND_WARNINGS": True,
+    # Assets from drf-spectacular-sidecar through the static files (whitenoise), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# Rate limits (DECISIONS §8), as DRF rate strings ("<count>/<s|min|hour|day>"), or "off".
+# Far above any normal client and above what the benchmark sends: the bench's single tenant
+# reaches ~80,000 requests a minute on 2 CPUs, its busiest user a few thousand.
+LMS_THROTTLE_USER = env.str("LMS_THROTTLE_USER", default="12000/min")
+LMS_THROTTLE_TENANT = env.str("LMS_THROTTLE_TENANT", default="600000/min")
+parse_rate(LMS_THROTTLE_USER), parse_rate(LMS_THROTTLE_TENANT)  # a malformed rate stops the start-up
+
+# Browsers on other origins (DECISIONS §8). Bearer tokens, not cookies, so no credentials.
+if "LMS_CORS_ALLOWED_ORIGINS" in env:
+    CORS_ALLOWED_ORIGINS = env.list("LMS_CORS_ALLOWED_ORIGINS")
+    CORS_ALLOWED_ORIGIN_REGEXES = []
+else:
+    CORS_ALLOWED_ORIGINS = []
+    # A front end under development on any local port; production allows no origin until told.
+    CORS_ALLOWED_ORIGIN_REGEXES = [] if PRODUCTION else [r"^http://localhost(:\d+)?$", r"^http://127\.0\.0\.1(:\d+)?$"]
+CORS_URLS_REGEX = r"^/(?!admin/).*$"
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "tenantid",
+    "x-request-id",
+    "x-requested-with",
+]
+CORS_EXPOSE_HEADERS = ["X-Request-Id", "X-Total-Count", "Retry-After"]
+CORS_ALLOW_CREDENTIALS = False
+# Plain Django views (catch-all, health, media) are CSRF-exempt; DRF checks CSRF itself for
+# session-authenticated calls. What is left (the admin) fails through this view.
+CSRF_FAILURE_VIEW = "lms.urls.csrf_failure"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lms@localhost")

@@ -3,14 +3,17 @@ import re
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views import csrf
 from django.views.generic import RedirectView
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from lms.api.envelope import FORBIDDEN_ERRMSG, INTERNAL_ERRMSG, error_response
+from lms.api.envelope import FORBIDDEN_ERRMSG, INTERNAL_ERRMSG, error_response, plain_json_view
+from lms.api.middleware import is_api_path
 from lms.health import health
 
 
+@plain_json_view(api_id="api.error")  # every method: no route is no route
 def api_not_found(request, *args, **kwargs):
     return error_response(
         request,
@@ -20,6 +23,7 @@ def api_not_found(request, *args, **kwargs):
     )
 
 
+@plain_json_view("GET", "HEAD", api_id="api.media")
 def serve_media(request, path):
     # MEDIA_ROOT is read per request, not frozen when the URLconf is imported.
     return serve(request, path, document_root=settings.MEDIA_ROOT)
@@ -42,6 +46,21 @@ def forbidden(request, exception=None, *args, **kwargs):
     return error_response(request, http_status=403, err="ERR_FORBIDDEN", errmsg=FORBIDDEN_ERRMSG)
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a 403 envelope on API paths; the admin, an HTML app, keeps Django's page."""
+    if not is_api_path(request.path):
+        return csrf.csrf_failure(request, reason=reason)
+    return error_response(
+        request,
+        http_status=403,
+        err="ERR_FORBIDDEN",
+        errmsg=(
+            f"CSRF verification failed ({reason}): a write with a session cookie must send the csrftoken "
+            "cookie's value in an X-CSRFToken header; API clients send a bearer token instead."
+        ),
+    )
+
+
 handler400 = bad_request
 handler403 = forbidden
 handler404 = api_not_found
@@ -53,6 +72,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="lms/redoc.html"), name="redoc"),
     path("", include("courses.api.urls")),
     path("", include("enrollment.api.urls")),
     path("", include("tracking.api.urls")),

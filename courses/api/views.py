@@ -13,7 +13,6 @@ import uuid
 from django.core.cache import cache
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -77,7 +76,6 @@ _rendered_trees: WeightedLRU[bytes] = WeightedLRU(max_weight=64 * 1024 * 1024, w
 
 class CatalogueViewSet(TenantScopedViewSet):
     permission_classes = [AuthorWritesAuthenticatedReads]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     filter_backends: list = []
 
     @property

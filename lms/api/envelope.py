@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 import logging
+import math
 import uuid
 from typing import Any
 
@@ -20,6 +22,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db import IntegrityError, OperationalError
 from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -118,7 +121,14 @@ def view_api_id(view) -> str:
     api_ids = getattr(view, "api_ids", None) or {}
     if action and action in api_ids:
         return api_ids[action]
-    return getattr(view, "api_id", None) or "api.unknown"
+    api_id = getattr(view, "api_id", None)
+    if api_id:
+        return api_id
+    # A method the route does not map (a 405) has no action: name the route by its first action.
+    for mapped in (getattr(view, "action_map", None) or {}).values():
+        if mapped in api_ids:
+            return api_ids[mapped]
+    return "api.unknown"
 
 
 def _request_ids(request) -> tuple[str | None, str | None]:
@@ -243,7 +253,8 @@ def _describe(exc, family: Family, request=None, view=None) -> tuple[int, str, s
             code = "ERR_VALIDATION" if family is Family.LMS else "ERR_BAD_REQUEST"
         return 400, code, f"{errmsg}{more}", {"errors": errors}
     if isinstance(exc, exceptions.ParseError):
-        return 400, "ERR_BAD_REQUEST", f"The request body could not be parsed ({exc.detail}); send valid JSON.", None
+        detail = str(exc.detail).rstrip(".")
+        return 400, "ERR_BAD_REQUEST", f"The request body could not be parsed: {detail}.", None
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return 415, "ERR_UNSUPPORTED_MEDIA_TYPE", f"{exc.detail} Send application/json or multipart/form-data.", None
     if isinstance(exc, exceptions.NotAuthenticated):
@@ -333,6 +344,8 @@ def exception_handler(exc, context):
         response["WWW-Authenticate"] = 'Bearer realm="lms"'
     elif http_status == 503:
         response["Retry-After"] = "5"
+    elif isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     if database_unavailable:
         # Already logged above; Django's request logger would log every 5xx again at ERROR.
         response._has_been_logged = True
@@ -373,3 +386,48 @@ def error_response(request, *, http_status: int, err: str, errmsg: str, api_id: 
         resmsgid=getattr(request, "resmsgid", None),
     )
     return JsonResponse(envelope, status=http_status)
+
+
+def plain_json_view(*methods: str, api_id: str):
+    """Decorates a plain Django view of the JSON API: a method not in `methods` (when given) is a
+    405 envelope with Allow.
+
+    The view is CSRF-exempt. It changes nothing (health, media, the JSON 404), and under the CSRF
+    middleware a write to it answered Django's HTML "CSRF verification failed" page before the
+    view could say 404 or 405 (DECISIONS §8). Session-authenticated writes through DRF are still
+    CSRF-checked by DRF's SessionAuthentication.
+    """
+    allowed = ", ".join(methods)
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if methods and request.method not in methods:
+                response = error_response(
+                    request,
+                    http_status=405,
+                    err="ERR_METHOD_NOT_ALLOWED",
+                    errmsg=f"{request.method} is not allowed on {request.path}; use {allowed}.",
+                    api_id=api_id,
+                )
+                response["Allow"] = allowed
+                return response
+            response = view(request, *args, **kwargs)
+            if request.method == "HEAD":
+                _drop_body(response)
+            return response
+
+        return csrf_exempt(wrapped)
+
+    return decorate
+
+
+def _drop_body(response) -> None:
+    # Django leaves HEAD bodies to the server; gunicorn drops them with a warning per request.
+    # Content-Length stays that of the GET, as HEAD promises.
+    if response.streaming:
+        response.close()
+        response.streaming_content = []
+    else:
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""

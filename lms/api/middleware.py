@@ -12,8 +12,8 @@ from lms.logcontext import current_resmsgid as _current_resmsgid
 
 logger = logging.getLogger("lms.api")
 
-# Paths rendered by Django itself (HTML admin, static assets, Swagger UI); everything else is the JSON API.
-_HTML_PREFIXES = ("/admin/", "/static/", "/api/docs")
+# Paths rendered by Django itself (HTML admin, static assets, Swagger UI, Redoc); everything else is the JSON API.
+_HTML_PREFIXES = ("/admin/", "/static/", "/api/docs", "/api/redoc")
 
 
 def is_api_path(path: str) -> bool:

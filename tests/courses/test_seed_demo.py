@@ -49,7 +49,7 @@ def test_seed_creates_a_published_catalogue_once():
     assert admin.is_superuser and admin.check_password("lms-demo-admin")
     output = _seed()
     assert _counts() == first
-    assert "0 course(s) created, 2 existed" in output
+    assert "0 courses created, 2 existed" in output
 
 
 @pytest.mark.django_db

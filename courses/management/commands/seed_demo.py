@@ -110,7 +110,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo data: tenant {'created' if tenant_created else 'exists'}, "
             f"admin {'created' if admin_created else 'exists'}, "
-            f"{len(created_courses)} course(s) created, {len(DEMO_CATALOGUE) - len(created_courses)} existed."
+            f"{_courses(len(created_courses))} created, {len(DEMO_CATALOGUE) - len(created_courses)} existed."
         )
         if show_login:
             self._show_login(tenant=tenant, admin=admin, password=password, admin_created=admin_created)
@@ -194,3 +194,7 @@ class Command(BaseCommand):
                 f'    curl -H "Authorization: Bearer {token}" -H "tenantid: {tenant.pk}" {base}/courses',
             ]
         self.stdout.write("\n".join(lines))
+
+
+def _courses(count: int) -> str:
+    return f"{count} course" if count == 1 else f"{count} courses"

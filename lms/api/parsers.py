@@ -1,0 +1,63 @@
+"""The JSON body parser of every API view (DECISIONS §8: malformed bodies are 400)."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+from rest_framework.utils.json import strict_constant
+
+MAX_JSON_DEPTH = 32
+
+
+def _nested_deeper_than(value, limit: int) -> bool:
+    # Iterative: the point is to refuse bodies whose recursion would be the problem.
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
+class JSONObjectParser(parsers.JSONParser):
+    """DRF's JSONParser, but every malformed body is a ParseError (400), never a 500.
+
+    The body must be one JSON object (every endpoint of both specs takes one), nested at most
+    MAX_JSON_DEPTH levels: deeper nesting made json.loads raise RecursionError, which escaped
+    DRF's parser as a 500. NaN and Infinity are refused, as DRF's strict mode does.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        raw = stream.read()
+        try:
+            data = json.loads(raw.decode(encoding), parse_constant=strict_constant)
+        except RecursionError:
+            raise ParseError(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+            raise ParseError(f"invalid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ParseError(f"the body must be a JSON object, not {_json_type(data)}")
+        # Counting brackets runs at C speed; only a body with more of them than the limit can be
+        # too deep, so the usual small body skips the walk.
+        if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and _nested_deeper_than(data, MAX_JSON_DEPTH):
+            raise ParseError(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        return data
+
+
+def _json_type(value) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"

@@ -1,0 +1,97 @@
+"""Per-user and per-tenant rate limits on the shared cache (DECISIONS §8).
+
+Each limit is a counter per fixed window (one minute for "12000/min"), so one request costs one
+increment per limit, and both limits share a single cache round trip. DRF's SimpleRateThrottle
+keeps a sliding window instead: a list of every request's timestamp, read and written back whole
+on each request, which at thousands of requests a minute is most of a small request's cost.
+A fixed window lets a client send up to twice the limit across a window boundary; for a limit
+that only stops runaway clients, that is the better trade.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from rest_framework.exceptions import Throttled
+from rest_framework.throttling import BaseThrottle
+
+from lms.rates import parse_rate
+
+_PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+_clock = time.time  # tests pin it, so that no window boundary falls inside a test
+
+
+def _redis_client(cache: RedisCache):
+    # Django builds a new redis.Redis per call, which costs more than the round trip itself (its
+    # response-callback table); one per cache object is safe: Django's cache objects are
+    # per-thread, and a client draws its connections from the shared pool.
+    client = getattr(cache, "_lms_throttle_client", None)
+    if client is None:
+        client = cache._lms_throttle_client = cache._cache.get_client(write=True)
+    return client
+
+
+def count_hits(windows: list[tuple[str, int]]) -> list[int]:
+    """Adds one hit to each (key, ttl) window counter; returns the new counts, in one round trip."""
+    cache = caches["throttle"]
+    if isinstance(cache, RedisCache):
+        # Django's incr() asks EXISTS before INCR (two round trips per key); one pipeline does all:
+        # SET NX EX starts a window with its expiry, INCR counts (Django stores ints unpickled).
+        pipe = _redis_client(cache).pipeline(transaction=False)
+        for key, ttl in windows:
+            full_key = cache.make_and_validate_key(key)
+            pipe.set(full_key, 0, ex=ttl, nx=True)
+            pipe.incr(full_key)
+        return [int(count) for count in pipe.execute()[1::2]]
+    counts = []
+    for key, ttl in windows:
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # the window's first request (or its counter was evicted)
+            if cache.add(key, 1, ttl):
+                counts.append(1)
+            else:  # another thread started the window meanwhile
+                counts.append(cache.incr(key))
+    return counts
+
+
+class UserAndTenantThrottle(BaseThrottle):
+    """LMS_THROTTLE_USER per user and LMS_THROTTLE_TENANT per tenant; over either: 429 + Retry-After.
+
+    Runs after authentication and the tenant check (DRF's order), so an anonymous or refused
+    call counts against nobody. Raises Throttled itself to name the limit that was reached.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        limits = []
+        user_rate = parse_rate(settings.LMS_THROTTLE_USER)
+        user_id = getattr(request.user, "user_id", None)
+        if user_rate is not None and user_id is not None:
+            limits.append(("user", user_id, *user_rate))
+        tenant_rate = parse_rate(settings.LMS_THROTTLE_TENANT)
+        tenant_id = getattr(request, "tenant_id", None)
+        if tenant_rate is not None and tenant_id is not None:
+            limits.append(("tenant", tenant_id, *tenant_rate))
+        if not limits:
+            return True
+        now = _clock()
+        windows = [
+            (f"throttle:{scope}:{ident}:{period}:{int(now // period)}", period + 1)
+            for scope, ident, _, period in limits
+        ]
+        for (scope, _, allowed, period), count in zip(limits, count_hits(windows), strict=True):
+            if count > allowed:
+                wait = max(1, math.ceil(period - now % period))
+                exc = Throttled(
+                    detail=(
+                        f"This {scope} sent more than {allowed} requests this {_PERIOD_NAMES[period]}; "
+                        f"retry after {wait} seconds (Retry-After)."
+                    )
+                )
+                exc.wait = wait
+                raise exc
+        return True
