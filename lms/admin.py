@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
-from lms.models import Tenant
+from lms.models import Tenant, TenantMembership
 from lms.services import tenant_ensure
 
 
@@ -17,8 +19,24 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class TenantMembershipInline(admin.TabularInline):
+    """Which staff accounts act in a tenant through the API, and as what (DECISIONS §8)."""
+
+    model = TenantMembership
+    extra = 0
+    autocomplete_fields = ("user",)
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+
+
+class UserTenantMembershipInline(TenantMembershipInline):
+    autocomplete_fields = ("tenant",)
+    fields = ("tenant", "role", "created_at")
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    inlines = (TenantMembershipInline,)
     list_display = ("name", "id", "carry_forward", "created_at")
     list_filter = ("carry_forward",)
     search_fields = ("name", "id")
@@ -31,3 +49,17 @@ class TenantAdmin(admin.ModelAdmin):
         # The same write path as `manage.py create_tenant`.
         tenant, _ = tenant_ensure(name=obj.name, tenant_id=obj.pk, carry_forward=obj.carry_forward)
         obj.pk, obj.created_at = tenant.pk, tenant.created_at
+
+
+User = get_user_model()
+
+
+class MemberUserAdmin(UserAdmin):
+    """The user page also lists the tenants a staff account may act in."""
+
+    inlines = (*UserAdmin.inlines, UserTenantMembershipInline)
+
+
+# Importing django.contrib.auth.admin registered the stock page; this one replaces it.
+admin.site.unregister(User)
+admin.site.register(User, MemberUserAdmin)

@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -22,3 +23,29 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+
+class TenantMembership(models.Model):
+    """A Django staff account's place in one tenant (DECISIONS §8).
+
+    Staff sessions act in the API only where they are members, with the membership's role;
+    superusers need none. API callers with tokens are not members: the token is their role.
+    """
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        INSTRUCTOR = "instructor", "Instructor"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.INSTRUCTOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="lms_membership_unique_tenant_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant.name} ({self.role})"

@@ -187,10 +187,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
-# Identity and tenancy (DECISIONS §2).
-LMS_JWT_SECRET = env.str("LMS_JWT_SECRET", default="" if PRODUCTION else "dev-insecure-jwt-secret-change-me-0123456789")
+# Identity and tenancy (DECISIONS §2, §8).
+# Known to everyone who reads this repository, so it may sign tokens only on a developer's
+# machine: never in production, and never beside an RS256 key (a deployment that verifies its
+# identity provider's tokens must not also accept anyone's hand-made admin token).
+LMS_DEVELOPMENT_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
 LMS_JWT_PUBLIC_KEY = env.str("LMS_JWT_PUBLIC_KEY", default="", multiline=True)
 LMS_JWT_PRIVATE_KEY = env.str("LMS_JWT_PRIVATE_KEY", default="", multiline=True)
+_DEVELOPMENT_SECRET_ALLOWED = not PRODUCTION and not (LMS_JWT_PUBLIC_KEY or LMS_JWT_PRIVATE_KEY)
+LMS_JWT_SECRET = env.str(
+    "LMS_JWT_SECRET", default=LMS_DEVELOPMENT_JWT_SECRET if _DEVELOPMENT_SECRET_ALLOWED else ""
+)
+if LMS_JWT_SECRET == LMS_DEVELOPMENT_JWT_SECRET and not _DEVELOPMENT_SECRET_ALLOWED:
+    raise ImproperlyConfigured(
+        "LMS_JWT_SECRET is the built-in development secret, which is refused when LMS_ENV=production "
+        "or an RS256 key (LMS_JWT_PUBLIC_KEY / LMS_JWT_PRIVATE_KEY) is set; generate a random one of 32+ characters or leave it unset."
+    )
 LMS_JWT_LEEWAY_SECONDS = env.int("LMS_JWT_LEEWAY_SECONDS", default=30)
 # Checked only when set: identity providers stamp them, hand-minted tokens usually do not.
 LMS_JWT_AUDIENCE = env.str("LMS_JWT_AUDIENCE", default="")
@@ -208,7 +220,10 @@ if LMS_DEFAULT_TENANT:
         LMS_DEFAULT_TENANT = str(uuid.UUID(LMS_DEFAULT_TENANT))
     except ValueError:
         raise ImproperlyConfigured(f"LMS_DEFAULT_TENANT must be a UUID, not {LMS_DEFAULT_TENANT!r}.") from None
-LMS_AUTO_PROVISION_TENANTS = env.bool("LMS_AUTO_PROVISION_TENANTS", default=True)
+# Production trusts only the identity provider's view of tenants: every token must name its
+# tenant, and a tenant the operators have not created is refused rather than provisioned.
+LMS_AUTO_PROVISION_TENANTS = env.bool("LMS_AUTO_PROVISION_TENANTS", default=not PRODUCTION)
+LMS_REQUIRE_TENANT_CLAIM = env.bool("LMS_REQUIRE_TENANT_CLAIM", default=PRODUCTION)
 # Benchmark floor endpoints exist only when this is on (bench/ harness).
 LMS_BENCH_ENDPOINTS = env.bool("LMS_BENCH_ENDPOINTS", default=False)
 if LMS_BENCH_ENDPOINTS:

@@ -10,7 +10,10 @@ from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDQueryParamet
 
 class EnrollmentCreateInputSerializer(serializers.Serializer):
     course_id = UUIDStringField()
-    user_id = UUIDStringField()
+    user_id = UUIDStringField(
+        required=False,
+        help_text="The user to enroll. A learner may leave it out to enroll themselves; admins and instructors must send it.",
+    )
     unlimited_plan = serializers.BooleanField(default=False, help_text="Staff only: no end_time, never expires.")
     before_expiry_mail = serializers.BooleanField(
         default=False, help_text="Staff only: record that the reminder before expiry was already sent."

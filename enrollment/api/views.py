@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -20,7 +22,7 @@ from enrollment.api.serializers import (
     EnrollmentUpdateInputSerializer,
 )
 from enrollment.models import Enrollment
-from lms.api.errors import ForbiddenError
+from lms.api.errors import ApiError, ForbiddenError
 from lms.api.pagination import PageQuerySerializer, page_from_request
 from lms.api.permissions import listed_user_id
 from lms.api.schema import EnvelopeAutoSchema
@@ -30,6 +32,26 @@ _UPDATABLE = (
     "end_time", "unlimited_plan", "before_expiry_mail", "after_expiry_mail", "params", "active",
     "course_id", "user_id", "state",
 )  # fmt: skip
+
+
+_STAFF_MUST_NAME_THE_USER = "Admins and instructors must name the user to enroll; send their id as user_id."
+
+
+def _enrolled_user_id(principal, user_id: uuid.UUID | None) -> uuid.UUID:
+    """The user to enroll: the one named, or the caller for a learner enrolling themselves (DECISIONS §8).
+
+    Staff leaving it out is a 400, not an enrollment of the staff account: an admin's token
+    names the admin, who is almost never the learner meant.
+    """
+    if user_id is not None:
+        return user_id
+    if principal.is_staff_role:
+        raise ApiError(
+            f"user_id: {_STAFF_MUST_NAME_THE_USER}",
+            code="ERR_VALIDATION",
+            result={"errors": {"user_id": [_STAFF_MUST_NAME_THE_USER]}},
+        )
+    return principal.user_id
 
 
 class EnrollmentSchema(EnvelopeAutoSchema):
@@ -65,11 +87,13 @@ class EnrollmentViewSet(TenantScopedViewSet):
     def create(self, request):
         body = EnrollmentCreateInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        data["user_id"] = _enrolled_user_id(request.user, data.get("user_id"))
         enrollment = services.enrollment_enroll(
             tenant_id=self.tenant_id,
             enrolled_by=request.user.user_id,
             by_staff=request.user.is_staff_role,
-            **body.validated_data,
+            **data,
         )
         return Response(EnrollmentOutputSerializer(enrollment).data, status=status.HTTP_201_CREATED)
 

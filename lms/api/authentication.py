@@ -20,8 +20,19 @@ from rest_framework import authentication, exceptions
 from lms.api.identity import KNOWN_ROLES, ROLE_ADMIN, ROLE_LEARNER, Principal, staff_user_uuid
 
 _JWT_SETTINGS = frozenset(
-    {"LMS_JWT_SECRET", "LMS_JWT_PUBLIC_KEY", "LMS_JWT_PRIVATE_KEY", "LMS_JWT_AUDIENCE", "LMS_JWT_ISSUER"}
+    {"LMS_JWT_SECRET", "LMS_JWT_PUBLIC_KEY", "LMS_JWT_PRIVATE_KEY", "LMS_JWT_AUDIENCE", "LMS_JWT_ISSUER", "PRODUCTION"}
 )
+
+
+def _is_refused_development_secret(secret: str) -> bool:
+    """The repository's published secret, where DECISIONS §8 forbids it.
+
+    Settings already refuse it at start-up; this second check covers settings changed later
+    (tests, a shell) so that the rule holds wherever the keys come from.
+    """
+    if secret != getattr(settings, "LMS_DEVELOPMENT_JWT_SECRET", None):
+        return False
+    return bool(settings.PRODUCTION or settings.LMS_JWT_PUBLIC_KEY or settings.LMS_JWT_PRIVATE_KEY)
 
 
 @functools.cache
@@ -32,7 +43,7 @@ def verification_keys() -> dict[str, object]:
     entry here and are refused before any signature check.
     """
     keys: dict[str, object] = {}
-    if settings.LMS_JWT_SECRET:
+    if settings.LMS_JWT_SECRET and not _is_refused_development_secret(settings.LMS_JWT_SECRET):
         keys["HS256"] = settings.LMS_JWT_SECRET
     rsa = RSAAlgorithm(RSAAlgorithm.SHA256)
     if settings.LMS_JWT_PUBLIC_KEY:
@@ -69,20 +80,47 @@ def _parse_uuid(value, claim: str) -> uuid.UUID:
         raise exceptions.AuthenticationFailed(f"The token's `{claim}` claim must be a UUID.") from None
 
 
+def _json_type(value) -> str:
+    if isinstance(value, list):
+        return "a list with a non-string entry"
+    return {str: "a string", bool: "a boolean", int: "a number", float: "a number", dict: "an object"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+# RFC 7519 NumericDate claims. PyJWT converts strings with int(), so `"exp": "9999999999"` would
+# otherwise pass; a token whose dates are not numbers was not made by a conforming issuer.
+_NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _check_numeric_dates(claims: dict) -> None:
+    for claim in _NUMERIC_DATE_CLAIMS:
+        if claim not in claims:
+            continue
+        value = claims[claim]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise exceptions.AuthenticationFailed(
+                f"The token's `{claim}` claim must be a number of seconds since the epoch; got {_json_type(value)}."
+            )
+
+
 def principal_from_claims(claims: dict) -> Principal:
     """The caller described by verified claims; raises AuthenticationFailed on a bad claim."""
     if "sub" not in claims:
         raise exceptions.AuthenticationFailed("The token has no `sub` claim naming the user.")
     user_id = _parse_uuid(claims["sub"], "sub")
-    raw_roles = claims.get("roles")
-    if raw_roles is None:
+    if "roles" not in claims:
         roles = frozenset({ROLE_LEARNER})
-    elif isinstance(raw_roles, str):
-        roles = frozenset(r.strip() for r in raw_roles.split(",") if r.strip())
-    elif isinstance(raw_roles, list) and all(isinstance(r, str) for r in raw_roles):
-        roles = frozenset(raw_roles)
     else:
-        raise exceptions.AuthenticationFailed("The token's `roles` claim must be a list of role names.")
+        raw_roles = claims["roles"]
+        # A string is refused rather than split: "admin" read as a list would be the characters
+        # of a word, and guessing at a separator is how a malformed token becomes an admin's.
+        if not isinstance(raw_roles, list) or not all(isinstance(role, str) for role in raw_roles):
+            raise exceptions.AuthenticationFailed(
+                "The token's `roles` claim must be a JSON list of role names, such as [\"learner\"]; "
+                f"got {_json_type(raw_roles)}."
+            )
+        roles = frozenset(raw_roles)
     # Unknown role names grant nothing; a token left with none is a learner's.
     roles = (roles & KNOWN_ROLES) or frozenset({ROLE_LEARNER})
     tenant_claim = claims.get("tenant_id")
@@ -109,7 +147,7 @@ def decode_token(token: str) -> dict:
     audience = settings.LMS_JWT_AUDIENCE or None
     issuer = settings.LMS_JWT_ISSUER or None
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             keys[algorithm],
             algorithms=[algorithm],
@@ -131,6 +169,8 @@ def decode_token(token: str) -> dict:
         raise exceptions.AuthenticationFailed("The bearer token's signature does not verify.") from None
     except jwt.PyJWTError as error:
         raise exceptions.AuthenticationFailed(f"The bearer token is invalid: {error}.") from None
+    _check_numeric_dates(claims)
+    return claims
 
 
 class JWTAuthentication(authentication.BaseAuthentication):
@@ -153,8 +193,10 @@ class JWTAuthentication(authentication.BaseAuthentication):
 
 
 class StaffSessionAuthentication(authentication.SessionAuthentication):
-    """Admin-site staff using the API from the browser act as tenant admins (CSRF enforced).
+    """Admin-site staff using the API from the browser (CSRF enforced; DECISIONS §8).
 
+    A superuser acts as admin in every tenant. Any other staff user has no role until the
+    tenant is known: `lms.api.tenancy` then gives them their membership's role, or refuses.
     A logged-in user who is not staff is not authenticated by this class, so they get the
     401 of an anonymous caller.
     """
@@ -166,7 +208,13 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
         django_user, _ = result
         if not django_user.is_staff:
             return None
-        return Principal(user_id=staff_user_uuid(django_user.pk), roles=frozenset({ROLE_ADMIN})), None
+        principal = Principal(
+            user_id=staff_user_uuid(django_user.pk),
+            roles=frozenset({ROLE_ADMIN}) if django_user.is_superuser else frozenset(),
+            staff_user_pk=django_user.pk,
+            is_superuser=django_user.is_superuser,
+        )
+        return principal, None
 
 
 def mint_token(

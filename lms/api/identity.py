@@ -26,8 +26,16 @@ class Principal:
     user_id: uuid.UUID
     roles: frozenset[str] = field(default_factory=lambda: frozenset({ROLE_LEARNER}))
     tenant_claim: uuid.UUID | None = None
+    # Set for a Django staff session: its roles are not in a token but in the tenant's
+    # memberships, so they are known only once the tenant is (lms.api.tenancy).
+    staff_user_pk: int | None = None
+    is_superuser: bool = False
     is_authenticated: bool = True
     is_anonymous: bool = False
+
+    @property
+    def from_session(self) -> bool:
+        return self.staff_user_pk is not None
 
     @property
     def pk(self) -> uuid.UUID:
