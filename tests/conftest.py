@@ -53,6 +53,8 @@ def _recount_finds_no_drift(request):
     else:
         request.getfixturevalue("db")
     yield
+    if connection.needs_rollback:
+        return  # the test ended inside a failed transaction (an expected IntegrityError): nothing stands
     differences = _recount_differences()
     if differences:
         pytest.fail("The recount finds drift after this test (fix the write path, or mark the test "

@@ -35,9 +35,12 @@ def csrf_client() -> Client:
 
 
 @pytest.fixture
-def staff_session(db) -> Client:
-    """A staff user logged in to the admin: the API authenticates it by session cookie."""
-    get_user_model().objects.create_user("staff", "staff@example.invalid", PASSWORD, is_staff=True)
+def staff_session(db, tenant) -> Client:
+    """A staff user, admin of `tenant`, logged in to the admin: the API authenticates it by session cookie."""
+    from lms.models import TenantMembership
+
+    user = get_user_model().objects.create_user("staff", "staff@example.invalid", PASSWORD, is_staff=True)
+    TenantMembership.objects.create(tenant=tenant, user=user, role=TenantMembership.Role.ADMIN)
     client = Client(enforce_csrf_checks=True)
     assert client.login(username="staff", password=PASSWORD)
     return client
