@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +34,21 @@ class TenantScopedMixin:
     envelope_family = Family.LMS
     api_ids: dict[str, str] = {}
     content_negotiation_class = ApiContentNegotiation
+    # Query parameters that are flags: a bare `?name` (empty value) means true.
+    flag_query_parameters: tuple[str, ...] = ()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # DRF reads an empty optional query parameter as absent, so `?user_id=` would silently
+        # list everyone's rows and `?format=` fall back to the default: say so instead.
+        empty = [
+            name for name, values in request.query_params.lists()
+            if "" in values and name not in self.flag_query_parameters
+        ]
+        if empty:
+            raise serializers.ValidationError(
+                {name: [f"`{name}` is empty; give it a value or leave it out."] for name in empty}
+            )
 
     def check_permissions(self, request):
         # Authentication has run; an anonymous caller gets 401 before any tenant error.
