@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, status, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from lms.api.envelope import Family
@@ -88,3 +89,13 @@ class TenantScopedAPIView(TenantScopedMixin, APIView):
 
 def created(data) -> Response:
     return Response(data, status=status.HTTP_201_CREATED)
+
+
+def json_parsers() -> list:
+    """The configured JSON parser(s) alone, for endpoints whose bodies are never files.
+
+    A form body cannot say null or nest an object (an empty value would read as "absent" or
+    null), so those endpoints take JSON only: a form answers 415, and the schema advertises
+    only application/json.
+    """
+    return [parser for parser in api_settings.DEFAULT_PARSER_CLASSES if parser.media_type == "application/json"]

@@ -3,8 +3,11 @@ documented, and the bounds and body types the server enforces are in the schema 
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from enrollment.services import enrollment_create
 from tests.factories import build_course
 from tests.lms.conftest import assert_lms_envelope, assert_viewer_envelope
 
@@ -47,7 +50,7 @@ def test_placing_a_lesson_documents_its_conflict(schema):
 
 def test_page_and_limit_have_their_bounds_in_the_schema(schema):
     seen = 0
-    for path, method, operation in operations(schema):
+    for path, _method, operation in operations(schema):
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "query" and parameter["name"] in ("page", "limit"):
                 seen += 1
@@ -63,9 +66,26 @@ def test_out_of_range_pages_are_400(admin_client, path, query):
     assert query.split("=")[0] in body["params"]["errmsg"]
 
 
-def test_viewer_posts_advertise_json_only(schema):
+def test_bodies_that_are_never_files_advertise_json_only(schema):
     for path in VIEWER_POSTS:
         assert list(schema["paths"][path]["post"]["requestBody"]["content"]) == ["application/json"], path
+    for path, method in JSON_ONLY_WRITES:
+        assert list(schema["paths"][path][method]["requestBody"]["content"]) == ["application/json"], path
+
+
+# A form cannot say null (an empty value read as "absent" or null): no-file writes take JSON only.
+JSON_ONLY_WRITES = (("/enrollments", "post"), ("/enrollments/{id}", "put"), ("/lessons/tracking", "post"),
+                    ("/lessons/tracking/{id}", "put"), ("/courses/tracking/{id}", "put"))
+
+
+@pytest.mark.parametrize("path,method", JSON_ONLY_WRITES)
+def test_no_file_writes_refuse_form_bodies_with_415(admin_client, tenant, path, method):
+    enrollment = enrollment_create(
+        tenant_id=tenant.id, course=build_course(tenant=tenant), user_id=uuid.uuid4(), enrolled_by=None
+    )
+    url = path.replace("{id}", str(enrollment.pk))  # the other PUTs parse the body before the lookup
+    response = getattr(admin_client, method)(url, data="active=", content_type="application/x-www-form-urlencoded")
+    assert_lms_envelope(response, http_status=415, err="ERR_UNSUPPORTED_MEDIA_TYPE")
 
 
 @pytest.mark.parametrize("path", VIEWER_POSTS)
@@ -87,7 +107,7 @@ def test_lessons_of_a_course_or_module_document_no_filters_they_ignore(schema):
 
 
 def test_empty_query_strings_are_documented_as_refused(schema):
-    for path, method, operation in operations(schema):
+    for path, _method, operation in operations(schema):
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "query" and parameter["schema"].get("type") == "string":
                 assert parameter["schema"].get("minLength") == 1 or "enum" in parameter["schema"], (path, parameter)

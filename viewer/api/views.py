@@ -16,13 +16,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
-from rest_framework.settings import api_settings
 
 from lms.api.envelope import Family
 from lms.api.errors import ApiError, NotFoundError
 from lms.api.fields import absolute_url
 from lms.api.permissions import acting_user_id, ensure_self_or_staff
-from lms.api.views import TenantScopedAPIView
+from lms.api.views import TenantScopedAPIView, json_parsers
 from viewer import selectors, services
 from viewer.api import serializers as s
 
@@ -34,15 +33,11 @@ _CONTENT_MESSAGE = OpenApiResponse(
 )
 
 
-def _json_parsers() -> list:
-    return [parser for parser in api_settings.DEFAULT_PARSER_CLASSES if parser.media_type == "application/json"]
-
-
 class ViewerAPIView(TenantScopedAPIView):
     envelope_family = Family.VIEWER
     # Every viewer body is `{"request": {...}}`, which a form or multipart body cannot carry:
     # JSON only (415 otherwise), and the schema advertises only application/json.
-    parser_classes = _json_parsers()
+    parser_classes = json_parsers()
 
     def request_body(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data)
