@@ -117,7 +117,8 @@ def free_port() -> int:
 class LiveServer:
     """gunicorn with lms/gunicorn.conf.py, as production runs it; use as a context manager."""
 
-    def __init__(self, *, env: dict[str, str], log_path: Path, workers: int = 2, threads: int = 4):
+    def __init__(self, *, env: dict[str, str], log_path: Path, workers: int = 2, threads: int = 4,
+                 access_log: bool = False):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = dict(env)
@@ -126,7 +127,7 @@ class LiveServer:
             "PORT": str(self.port),
             "WEB_CONCURRENCY": str(workers),
             "GUNICORN_THREADS": str(threads),
-            "GUNICORN_ACCESS_LOG": "0",
+            "GUNICORN_ACCESS_LOG": "1" if access_log else "0",
         })
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
