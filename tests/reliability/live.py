@@ -106,6 +106,8 @@ def seed(env: dict[str, str]) -> dict:
 def free_port() -> int:
     for port in PORTS:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As gunicorn binds: a port whose last connections are in TIME_WAIT is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:

@@ -25,6 +25,7 @@ def main() -> None:
     from tests.factories import LessonFactory, ModuleFactory, build_course
     from tracking.models import CourseTrack
     from tracking.services import lesson_attempt_start
+    from viewer.models import Program, ProgramCourse
 
     learners = int(os.environ.get("SEED_LEARNERS", "4"))
     tenant = Tenant.objects.create(name="Proof tenant")
@@ -48,6 +49,8 @@ def main() -> None:
     spare_enrollment = enrollment_create(
         tenant_id=tenant.id, course=spare_course, user_id=learner_ids[0], enrolled_by=admin_id
     )
+    program = Program.objects.create(tenant=tenant, identifier="proof-program", name="Proof program")
+    ProgramCourse.objects.create(program=program, course=spare_course, ordering=1)
     track = CourseTrack.objects.get(tenant_id=tenant.id, course_id=course.id, user_id=learner_ids[0])
 
     def token(user_id, roles):
@@ -59,6 +62,8 @@ def main() -> None:
         "admin_token": token(admin_id, ["admin"]),
         "course_id": str(course.id),
         "module_id": str(modules[0].id),
+        "module_ids": [str(module.id) for module in modules],
+        "program_id": str(program.id),
         "lesson_id": str(lessons[0].id),
         "lesson_ids": [str(lesson.id) for lesson in lessons],
         "library_lesson_id": str(library_lesson.id),
