@@ -60,7 +60,7 @@ _ERROR_STATUSES = {
     "403": "The caller's role or tenant does not allow this.",
     "404": "No such object in the caller's tenant.",
     "405": "The path does not take this method; the `Allow` header lists the methods it takes.",
-    "413": "The body is larger than the service accepts (`LMS_MAX_BODY_BYTES`; images at most 5 MB).",
+    "413": "The body is larger than the service accepts (`LMS_MAX_BODY_BYTES`).",
     "415": "The body's Content-Type is not one this operation accepts (see its request body).",
     "429": "Too many requests from this user or tenant; retry after `Retry-After` seconds.",
     "500": "An unexpected error; it is logged under the response's `resmsgid`.",

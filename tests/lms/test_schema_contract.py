@@ -85,13 +85,15 @@ def test_no_file_writes_refuse_form_bodies_with_415(admin_client, tenant, path, 
     )
     url = path.replace("{id}", str(enrollment.pk))  # the other PUTs parse the body before the lookup
     response = getattr(admin_client, method)(url, data="active=", content_type="application/x-www-form-urlencoded")
-    assert_lms_envelope(response, http_status=415, err="ERR_UNSUPPORTED_MEDIA_TYPE")
+    body = assert_lms_envelope(response, http_status=415, err="ERR_UNSUPPORTED_MEDIA_TYPE")
+    assert body["params"]["errmsg"].endswith("Send application/json.")
 
 
 @pytest.mark.parametrize("path", VIEWER_POSTS)
 def test_viewer_posts_refuse_form_bodies_with_415(admin_client, path):
     response = admin_client.post(path, data="request=x", content_type="application/x-www-form-urlencoded")
-    assert_viewer_envelope(response, http_status=415, err="ERR_UNSUPPORTED_MEDIA_TYPE")
+    body = assert_viewer_envelope(response, http_status=415, err="ERR_UNSUPPORTED_MEDIA_TYPE")
+    assert body["params"]["errmsg"].endswith("Send application/json.")
 
 
 def test_lists_that_must_not_be_empty_say_so(schema):
@@ -137,3 +139,10 @@ def test_a_filled_query_parameter_still_filters(admin_client, tenant):
     build_course(tenant=tenant, title="Findable")
     body = assert_lms_envelope(admin_client.get("/courses?q=Findable"), http_status=200)
     assert body["result"]["count"] == 1
+
+
+def test_a_415_names_the_types_the_endpoint_takes(admin_client):
+    response = admin_client.post("/courses", data="x", content_type="text/plain")
+    body = assert_lms_envelope(response, http_status=415, err="ERR_UNSUPPORTED_MEDIA_TYPE")
+    assert body["params"]["errmsg"].endswith("Send application/json or multipart/form-data or "
+                                             "application/x-www-form-urlencoded.")
