@@ -341,6 +341,7 @@ class LessonViewSet(CatalogueViewSet):
     @extend_schema(
         summary="List a module's lessons in order (an array; paginated)",
         parameters=ARRAY_PAGE_PARAMETERS,
+        filters=False,  # the list filters do not apply here: the placements give the lessons
         responses=LessonOutputSerializer(many=True),
     )
     def by_module(self, request, module_id):
@@ -354,6 +355,7 @@ class LessonViewSet(CatalogueViewSet):
     @extend_schema(
         summary="List a course's lessons, module by module, in order (an array; paginated)",
         parameters=ARRAY_PAGE_PARAMETERS,
+        filters=False,  # the list filters do not apply here: the placements give the lessons
         responses=LessonOutputSerializer(many=True),
     )
     def by_course(self, request, course_id):
@@ -387,7 +389,10 @@ class LessonViewSet(CatalogueViewSet):
     @extend_schema(
         summary="Place an existing lesson in a course's module",
         request=_multipart_or_json(PlacementInputSerializer),
-        responses={201: PlacementCreatedOutputSerializer},
+        responses={
+            201: PlacementCreatedOutputSerializer,
+            409: OpenApiResponse(description="The lesson is already placed in that module (ERR_ALREADY_PLACED); `result` names the placement."),
+        },
     )
     def place(self, request):
         data = _body(PlacementInputSerializer, request)

@@ -26,7 +26,7 @@ from lms.api.errors import ApiError, ForbiddenError
 from lms.api.pagination import PageQuerySerializer, page_from_request
 from lms.api.permissions import listed_user_id
 from lms.api.schema import EnvelopeAutoSchema
-from lms.api.views import TenantScopedViewSet
+from lms.api.views import TenantScopedViewSet, json_parsers
 
 _UPDATABLE = (
     "end_time", "unlimited_plan", "before_expiry_mail", "after_expiry_mail", "params", "active",
@@ -61,6 +61,7 @@ class EnrollmentSchema(EnvelopeAutoSchema):
 
 
 class EnrollmentViewSet(TenantScopedViewSet):
+    parser_classes = json_parsers()
     queryset = Enrollment.objects.all()
     schema = EnrollmentSchema()
     api_ids = {

@@ -256,7 +256,9 @@ def _describe(exc, family: Family, request=None, view=None) -> tuple[int, str, s
         detail = str(exc.detail).rstrip(".")
         return 400, "ERR_BAD_REQUEST", f"The request body could not be parsed: {detail}.", None
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        return 415, "ERR_UNSUPPORTED_MEDIA_TYPE", f"{exc.detail} Send application/json or multipart/form-data.", None
+        # Name what this endpoint parses: some take JSON only (lms.api.views.json_parsers).
+        accepted = [parser.media_type for parser in getattr(view, "parser_classes", ())] or ["application/json"]
+        return 415, "ERR_UNSUPPORTED_MEDIA_TYPE", f"{exc.detail} Send {' or '.join(accepted)}.", None
     if isinstance(exc, exceptions.NotAuthenticated):
         return 401, "ERR_UNAUTHORIZED", "Authenticate with an `Authorization: Bearer <token>` header.", None
     if isinstance(exc, exceptions.AuthenticationFailed):

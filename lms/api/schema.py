@@ -16,8 +16,10 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, get_lib_doc_excludes
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 
 from lms.api.envelope import Family, view_family
+from lms.api.pagination import MAX_LIMIT, MAX_PAGE
 
 _LMS_PARAMS = {
     "type": "object",
@@ -57,7 +59,26 @@ _ERROR_STATUSES = {
     "401": "Missing, expired or invalid bearer token.",
     "403": "The caller's role or tenant does not allow this.",
     "404": "No such object in the caller's tenant.",
+    "405": "The path does not take this method; the `Allow` header lists the methods it takes.",
+    "413": "The body is larger than the service accepts (`LMS_MAX_BODY_BYTES`).",
+    "415": "The body's Content-Type is not one this operation accepts (see its request body).",
+    "429": "Too many requests from this user or tenant; retry after `Retry-After` seconds.",
     "500": "An unexpected error; it is logged under the response's `resmsgid`.",
+    "503": "The database is briefly unavailable; retry after `Retry-After` seconds. Nothing was changed "
+    "unless an earlier answer acknowledged it.",
+}
+# A write can always meet a row written meanwhile (a unique constraint, a finished attempt).
+_WRITE_ERROR_STATUSES = {
+    "409": "The change conflicts with the stored state (a duplicate, a finished attempt, a concurrent "
+    "write); `params.errmsg` says which, `result.id` names the existing object where there is one.",
+}
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        "required": True,
+        "description": "Seconds to wait before retrying.",
+    }
 }
 _COMPONENT_NAMES = {
     Family.LMS: ("LmsResponseParams", "LmsErrorResponse"),
@@ -166,10 +187,42 @@ class EnvelopeAutoSchema(AutoSchema):
             responses["200"] = self._get_response_for_code(None, "200", direction=direction)
         self._register_components()
         family = view_family(self.view)
-        for code, description in _ERROR_STATUSES.items():
+        statuses = dict(_ERROR_STATUSES)
+        if self.method.upper() in _WRITE_METHODS:
+            statuses.update(_WRITE_ERROR_STATUSES)
+        for code, description in statuses.items():
             if code not in responses:
                 responses[code] = self._error_response(family, description)
+        for code in ("429", "503"):
+            responses[code].setdefault("headers", {}).update(copy.deepcopy(_RETRY_AFTER))
         return responses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # The server refuses an empty list where the field says allow_empty=False; so does the schema.
+        is_list = isinstance(field, (serializers.ListField, serializers.ListSerializer))
+        if is_list and not field.allow_empty and schema.get("type") == "array":
+            schema["minItems"] = max(1, schema.get("minItems", 0))
+        return schema
+
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if parameter.get("in") != "query":
+                continue
+            schema = parameter.setdefault("schema", {})
+            # The bounds lms.api.pagination enforces (400 outside them).
+            if parameter["name"] == "page":
+                schema.update(minimum=1, maximum=MAX_PAGE)
+            elif parameter["name"] == "limit":
+                schema.update(minimum=1, maximum=MAX_LIMIT)
+            if parameter["name"] in getattr(self.view, "flag_query_parameters", ()):
+                parameter["allowEmptyValue"] = True  # a bare `?all` is the flag set
+                continue
+            # An empty query parameter is refused (TenantScopedMixin.initial), whatever its type.
+            if schema.get("type") == "string" and "enum" not in schema:
+                schema["minLength"] = max(1, schema.get("minLength", 0))
+        return parameters
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())

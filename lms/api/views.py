@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from lms.api.envelope import Family
@@ -34,6 +35,21 @@ class TenantScopedMixin:
     envelope_family = Family.LMS
     api_ids: dict[str, str] = {}
     content_negotiation_class = ApiContentNegotiation
+    # Query parameters that are flags: a bare `?name` (empty value) means true.
+    flag_query_parameters: tuple[str, ...] = ()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # DRF reads an empty optional query parameter as absent, so `?user_id=` would silently
+        # list everyone's rows and `?format=` fall back to the default: say so instead.
+        empty = [
+            name for name, values in request.query_params.lists()
+            if "" in values and name not in self.flag_query_parameters
+        ]
+        if empty:
+            raise serializers.ValidationError(
+                {name: [f"`{name}` is empty; give it a value or leave it out."] for name in empty}
+            )
 
     def check_permissions(self, request):
         # Authentication has run; an anonymous caller gets 401 before any tenant error.
@@ -73,3 +89,13 @@ class TenantScopedAPIView(TenantScopedMixin, APIView):
 
 def created(data) -> Response:
     return Response(data, status=status.HTTP_201_CREATED)
+
+
+def json_parsers() -> list:
+    """The configured JSON parser(s) alone, for endpoints whose bodies are never files.
+
+    A form body cannot say null or nest an object (an empty value would read as "absent" or
+    null), so those endpoints take JSON only: a form answers 415, and the schema advertises
+    only application/json.
+    """
+    return [parser for parser in api_settings.DEFAULT_PARSER_CLASSES if parser.media_type == "application/json"]

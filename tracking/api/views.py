@@ -10,7 +10,7 @@ from courses.api.rendering import image_url_builder, lesson_data
 from courses.selectors import lesson_row_for_instance
 from lms.api.pagination import PageQuerySerializer, paginate
 from lms.api.permissions import IsAuthenticatedPrincipal, IsAuthor, acting_user_id, listed_user_id
-from lms.api.views import TenantScopedViewSet
+from lms.api.views import TenantScopedViewSet, json_parsers
 from tracking import selectors, services
 from tracking.api.rendering import attempt_data
 from tracking.api.serializers import (
@@ -37,6 +37,7 @@ def _list_filters(request, query_serializer_class) -> dict:
 
 
 class LessonTrackingViewSet(TenantScopedViewSet):
+    parser_classes = json_parsers()
     queryset = LessonAttempt.objects.none()
     api_ids = {
         "create": "api.lesson.tracking.start",
@@ -122,6 +123,7 @@ class LessonTrackingViewSet(TenantScopedViewSet):
 
 
 class CourseTrackingViewSet(TenantScopedViewSet):
+    parser_classes = json_parsers()
     queryset = CourseTrack.objects.none()
     api_ids = {"update": "api.course.tracking.update", "list": "api.course.tracking.list"}
 

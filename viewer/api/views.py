@@ -22,7 +22,7 @@ from lms.api.envelope import Family
 from lms.api.errors import ForbiddenError
 from lms.api.fields import absolute_url
 from lms.api.permissions import acting_user_id, ensure_self_or_staff
-from lms.api.views import TenantScopedAPIView
+from lms.api.views import TenantScopedAPIView, json_parsers
 from viewer import selectors, services
 from viewer.api import serializers as s
 from viewer.api.download_links import download_claims, download_token
@@ -34,6 +34,9 @@ _CONTENT_MESSAGE = OpenApiResponse(
 
 class ViewerAPIView(TenantScopedAPIView):
     envelope_family = Family.VIEWER
+    # Every viewer body is `{"request": {...}}`, which a form or multipart body cannot carry:
+    # JSON only (415 otherwise), and the schema advertises only application/json.
+    parser_classes = json_parsers()
 
     def request_body(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data)
@@ -171,6 +174,7 @@ def _deletes_all(query_params) -> bool:
 
 class SummaryDeleteView(ViewerAPIView):
     api_id = "api.viewer.summary.delete"
+    flag_query_parameters = ("all",)
 
     @extend_schema(
         request=s.SummaryDeleteInput,
