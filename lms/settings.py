@@ -238,7 +238,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["lms.api.envelope.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "lms.api.parsers.JSONObjectParser",
-        "rest_framework.parsers.MultiPartParser",
+        "lms.api.parsers.StrictMultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

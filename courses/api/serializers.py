@@ -20,22 +20,22 @@ from courses.api.fields import (
 )
 from courses.models import LIVE_STATUS_CHOICES, AttemptsGrade, CertificateTerm
 from courses.services import MAX_PREREQUISITES
-from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDStringField
+from lms.api.fields import AwareDateTimeField, JSONObjectField, TextField, UUIDStringField
 from lms.validators import validate_content_link
 
 # --- input ------------------------------------------------------------------------------------
 
 
 class CourseInputSerializer(CatalogueInputSerializer):
-    title = serializers.CharField(max_length=255)
-    shortDescription = serializers.CharField(source="short_description", max_length=500)
-    description = serializers.CharField()
+    title = TextField(max_length=255)
+    shortDescription = TextField(source="short_description", max_length=500)
+    description = TextField()
     image = ImageUploadField(help_text="JPEG, PNG, WebP or GIF, at most 5 MB. Empty removes the image.")
     featured = serializers.BooleanField(required=False)
     free = serializers.BooleanField(required=False)
     paid = serializers.BooleanField(required=False, help_text="The opposite of `free`; either may be sent.")
     certificate_term = choice_field(CertificateTerm.choices, required=False)
-    certificate_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    certificate_id = TextField(max_length=255, required=False, allow_blank=True)
     startDatetime = AwareDateTimeField(source="start_datetime")
     endDatetime = AwareDateTimeField(source="end_datetime")
     adminApproval = serializers.BooleanField(source="admin_approval", required=False)
@@ -56,8 +56,8 @@ class CourseInputSerializer(CatalogueInputSerializer):
 
 
 class ModuleInputSerializer(CatalogueInputSerializer):
-    title = serializers.CharField(max_length=255)
-    description = serializers.CharField()
+    title = TextField(max_length=255)
+    description = TextField()
     image = ImageUploadField()
     status = choice_field(LIVE_STATUS_CHOICES, required=False, help_text="DELETE archives.")
     courseId = UUIDStringField(source="course_id")
@@ -67,13 +67,13 @@ class ModuleInputSerializer(CatalogueInputSerializer):
 
 
 class MediaContentSerializer(serializers.Serializer):
-    format = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    sub_format = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    source = serializers.CharField(
+    format = TextField(max_length=50, required=False, allow_blank=True)
+    sub_format = TextField(max_length=100, required=False, allow_blank=True)
+    source = TextField(
         max_length=2000, required=False, allow_blank=True, validators=[validate_content_link],
         help_text="Where the media comes from, e.g. a video link; the url when url is empty.",
     )
-    url = serializers.CharField(
+    url = TextField(
         max_length=2000, required=False, allow_blank=True, validators=[validate_content_link],
         help_text="An http or https link, or a relative path; other schemes (javascript:, data:) are refused.",
     )
@@ -98,18 +98,18 @@ class MediaContentField(serializers.Field):
 
 
 class LessonInputSerializer(CatalogueInputSerializer):
-    title = serializers.CharField(max_length=255)
-    description = serializers.CharField()
-    content = serializers.CharField(required=False, allow_blank=True)
-    alias = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    shortDesc = serializers.CharField(source="short_desc", max_length=500, required=False, allow_blank=True)
+    title = TextField(max_length=255)
+    description = TextField()
+    content = TextField(required=False, allow_blank=True)
+    alias = TextField(max_length=255, required=False, allow_blank=True)
+    shortDesc = TextField(source="short_desc", max_length=500, required=False, allow_blank=True)
     image = ImageUploadField()
     status = choice_field(LIVE_STATUS_CHOICES, required=False, help_text="DELETE archives.")
-    format = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    format = TextField(max_length=50, required=False, allow_blank=True)
     duration = stored_integer_field(required=False, allow_null=True)
     startDate = AwareDateTimeField(source="start_date", required=False, allow_null=True)
     endDate = AwareDateTimeField(source="end_date", required=False, allow_null=True)
-    storage = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    storage = TextField(max_length=50, required=False, allow_blank=True)
     freeLesson = serializers.BooleanField(source="free_lesson", required=False)
     noOfAttempts = stored_integer_field(source="no_of_attempts", required=False, help_text="0 = unlimited.")
     attemptsGrade = choice_field(AttemptsGrade.choices, source="attempts_grade", required=False)
@@ -161,15 +161,15 @@ class AuthoredOutput(serializers.Serializer):
 class CourseOutputSerializer(AuthoredOutput):
     courseId = serializers.UUIDField()
     tenantId = serializers.UUIDField()
-    title = serializers.CharField()
-    shortDescription = serializers.CharField()
-    description = serializers.CharField()
+    title = TextField()
+    shortDescription = TextField()
+    description = TextField()
     image = serializers.URLField(allow_null=True, help_text="Absolute URL of the stored image.")
     featured = serializers.BooleanField()
     free = serializers.BooleanField()
     paid = serializers.BooleanField(help_text="Always the opposite of `free`.")
     certificate_term = serializers.ChoiceField(choices=CertificateTerm.choices)
-    certificate_id = serializers.CharField()
+    certificate_id = TextField()
     startDatetime = serializers.DateTimeField()
     endDatetime = serializers.DateTimeField()
     adminApproval = serializers.BooleanField()
@@ -188,36 +188,36 @@ class ModuleOutputSerializer(AuthoredOutput):
     moduleId = serializers.UUIDField()
     tenantId = serializers.UUIDField()
     courseId = serializers.UUIDField()
-    title = serializers.CharField()
-    description = serializers.CharField()
+    title = TextField()
+    description = TextField()
     ordering = serializers.IntegerField()
     image = serializers.URLField(allow_null=True)
     status = serializers.ChoiceField(choices=LIVE_STATUS_CHOICES)
 
 
 class MediaContentOutputSerializer(serializers.Serializer):
-    url = serializers.CharField()
-    format = serializers.CharField()
-    sub_format = serializers.CharField()
-    source = serializers.CharField()
+    url = TextField()
+    format = TextField()
+    sub_format = TextField()
+    source = TextField()
     params = JSONObjectField()
 
 
 class LessonOutputSerializer(AuthoredOutput):
     lessonId = serializers.UUIDField()
     tenantId = serializers.UUIDField()
-    title = serializers.CharField()
-    alias = serializers.CharField()
-    description = serializers.CharField()
-    content = serializers.CharField()
-    shortDesc = serializers.CharField()
+    title = TextField()
+    alias = TextField()
+    description = TextField()
+    content = TextField()
+    shortDesc = TextField()
     image = serializers.URLField(allow_null=True)
     status = serializers.ChoiceField(choices=LIVE_STATUS_CHOICES)
-    format = serializers.CharField()
+    format = TextField()
     duration = serializers.IntegerField(allow_null=True)
     startDate = serializers.DateTimeField(allow_null=True)
     endDate = serializers.DateTimeField(allow_null=True)
-    storage = serializers.CharField()
+    storage = TextField()
     freeLesson = serializers.BooleanField()
     noOfAttempts = serializers.IntegerField(help_text="0 means unlimited.")
     attemptsGrade = serializers.ChoiceField(choices=AttemptsGrade.choices)
@@ -261,4 +261,4 @@ class PlacementCreatedOutputSerializer(serializers.Serializer):
     moduleId = serializers.UUIDField()
     placementId = serializers.UUIDField()
     ordering = serializers.IntegerField()
-    message = serializers.CharField()
+    message = TextField()

@@ -5,7 +5,14 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lms.api.fields import AwareDateTimeField, JSONObjectField, UUIDQueryParameter, UUIDStringField, absolute_url
+from lms.api.fields import (
+    AwareDateTimeField,
+    JSONObjectField,
+    TextField,
+    UUIDQueryParameter,
+    UUIDStringField,
+    absolute_url,
+)
 
 
 class EnrollmentCreateInputSerializer(serializers.Serializer):
@@ -75,9 +82,9 @@ class EnrollmentOutputSerializer(serializers.Serializer):
 
 
 class EnrollmentWithCourseOutputSerializer(EnrollmentOutputSerializer):
-    title = serializers.CharField(source="course.title")
-    shortDescription = serializers.CharField(source="course.short_description")  # noqa: N815
-    description = serializers.CharField(source="course.description")
+    title = TextField(source="course.title")
+    shortDescription = TextField(source="course.short_description")  # noqa: N815
+    description = TextField(source="course.description")
     image = serializers.SerializerMethodField()
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})

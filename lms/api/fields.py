@@ -60,19 +60,25 @@ class UUIDQueryParameter(UUIDStringField):
         return super().to_internal_value(data)
 
 
-class StringIdField(serializers.CharField):
-    """An id that is not a UUID (a program identifier, a client's attempt id): a JSON string only.
+class TextField(serializers.CharField):
+    """Text: a JSON string only (multipart and form values are strings already).
 
-    DRF's CharField would turn the number 7 into "7"; an id sent as a number is a client bug worth
-    naming rather than a value to guess at.
+    DRF's CharField would turn the number 0 into "0"; a number where text belongs is a client bug
+    worth naming rather than a value to guess at, and the schema says `string`.
     """
 
-    default_error_messages = {"not_string": 'Send the id as a JSON string, e.g. "attempt-1"; got a JSON {kind}.'}
+    default_error_messages = {"not_string": "Send a JSON string here; got a JSON {kind}."}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_string", kind=json_kind(data))
         return super().to_internal_value(data)
+
+
+class StringIdField(TextField):
+    """An id that is not a UUID (a program identifier, a client's attempt id): a JSON string only."""
+
+    default_error_messages = {"not_string": 'Send the id as a JSON string, e.g. "attempt-1"; got a JSON {kind}.'}
 
 
 def json_kind(value) -> str:

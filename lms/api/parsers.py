@@ -61,3 +61,30 @@ def _json_type(value) -> str:
     if isinstance(value, bool):
         return "a boolean"
     return "a number"
+
+
+class StrictMultiPartParser(parsers.MultiPartParser):
+    """Multipart, refusing a body whose parts carry no field: a part without its
+    Content-Disposition header is skipped by Django's parser, which would turn a broken upload
+    into an empty (successful) update instead of a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        length = int((request.META.get("CONTENT_LENGTH") if request is not None else None) or 0)
+        parsed = super().parse(stream, media_type, parser_context)
+        if not parsed.data and not parsed.files and length > _empty_multipart_size(media_type):
+            raise ParseError(
+                "The multipart body has parts but no named fields; give every part a "
+                '"Content-Disposition: form-data; name=..." header, or send JSON.'
+            )
+        return parsed
+
+
+def _empty_multipart_size(media_type: str | None) -> int:
+    """The size of the largest body that holds no part at all: the closing boundary and a line end."""
+    boundary = ""
+    for piece in (media_type or "").split(";"):
+        name, _, value = piece.strip().partition("=")
+        if name.lower() == "boundary":
+            boundary = value.strip('"')
+    return len(f"--{boundary}--\r\n") + 2

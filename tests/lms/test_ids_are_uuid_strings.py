@@ -125,7 +125,8 @@ def test_an_empty_id_filter_is_400_not_no_filter(admin_client, query):
 
     errors = field_errors(admin_client.get(query))
 
-    assert errors[param] == ["Send a UUID, or leave the parameter out to list without this filter."]
+    (message,) = errors[param]
+    assert param in message and "leave it out" in message
 
 
 @pytest.mark.parametrize("path", ["/enrollments", "/lessons/tracking", "/courses/tracking", "/lessons"])

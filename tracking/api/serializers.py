@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from courses.api.serializers import LessonOutputSerializer
-from lms.api.fields import AwareDateTimeField, UUIDQueryParameter, UUIDStringField, absolute_url
+from lms.api.fields import AwareDateTimeField, TextField, UUIDQueryParameter, UUIDStringField, absolute_url
 from tracking.models import AttemptStatus, CourseTrackStatus
 
 # The columns are 32-bit integers on every database: larger values are bad input, not a 500.
@@ -120,9 +120,9 @@ class TrackedCourseSerializer(serializers.Serializer):
     the image URL is made absolute on `context["request"]`'s host."""
 
     courseId = serializers.UUIDField(source="course.id")  # noqa: N815
-    title = serializers.CharField(source="course.title")
-    shortDescription = serializers.CharField(source="course.short_description")  # noqa: N815
-    description = serializers.CharField(source="course.description")
+    title = TextField(source="course.title")
+    shortDescription = TextField(source="course.short_description")  # noqa: N815
+    description = TextField(source="course.description")
     image = serializers.SerializerMethodField()
     total_modules = serializers.SerializerMethodField()
     total_lessons = serializers.SerializerMethodField()

@@ -7,7 +7,7 @@ import datetime as dt
 
 from rest_framework import serializers
 
-from lms.api.fields import StringIdField, UUIDStringField
+from lms.api.fields import StringIdField, TextField, UUIDStringField
 from tracking.assessments import QuestionEvent, SubmittedAttempt
 
 MAX_CONTENT_IDS = 100
@@ -58,7 +58,7 @@ def question_score_field(**kwargs) -> serializers.FloatField:
 
 
 class AssessItemSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=255, help_text="The question id.")
+    id = TextField(max_length=255, help_text="The question id.")
     maxscore = question_score_field()
 
 
@@ -70,10 +70,10 @@ class AssessEdataSerializer(serializers.Serializer):
 class AssessEventSerializer(serializers.Serializer):
     """A Sunbird ASSESS event, or the flat {questionId, score, max_score} form."""
 
-    eid = serializers.CharField(required=False)
+    eid = TextField(required=False)
     ets = serializers.IntegerField(required=False, min_value=0, max_value=MAX_EPOCH_MS, help_text="Epoch ms.")
     edata = AssessEdataSerializer(required=False)
-    questionId = serializers.CharField(required=False, max_length=255)
+    questionId = TextField(required=False, max_length=255)
     score = question_score_field(required=False)
     max_score = question_score_field(required=False)
 
@@ -198,16 +198,16 @@ class ViewReadResultSerializer(serializers.Serializer):
 
 class SummaryCollectionSerializer(serializers.Serializer):
     identifier = serializers.UUIDField()
-    name = serializers.CharField()
+    name = TextField()
     logo = serializers.URLField(allow_null=True)
     leafNodesCount = serializers.IntegerField()
-    description = serializers.CharField()
+    description = TextField()
 
 
 class IssuedCertificateSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    name = TextField()
     id = serializers.UUIDField()
-    token = serializers.CharField()
+    token = TextField()
     lastIssuedOn = serializers.DateTimeField()
 
 
@@ -252,6 +252,6 @@ class ProgramEnrolmentItemSerializer(serializers.Serializer):
 
 class ProgramEnrolResultSerializer(serializers.Serializer):
     programId = serializers.UUIDField()
-    identifier = serializers.CharField()
+    identifier = TextField()
     userId = serializers.UUIDField()
     enrolments = ProgramEnrolmentItemSerializer(many=True)
