@@ -58,6 +58,9 @@ EXCLUDED: dict[str, str] = {
     "health": "public liveness probe with no tenant data (tests/lms/test_health_and_docs.py)",
     "api/schema/": "public OpenAPI document with no tenant data",
     "api/docs/": "public Swagger UI page with no tenant data",
+    "api/redoc/": "public Redoc page with no tenant data",
+    "v1/viewer/summary/file/<str:token>": "public by design: the signed link is the credential (DECISIONS §8); its "
+    "binding to tenant, user and format, tampering and expiry are tested in tests/viewer/test_download.py",
     "^media/(?P<path>.+)$": "serves uploaded images by unguessable generated name, like a CDN would",
     "^(?!admin/|static/).*$": "the catch-all JSON 404 for unrouted paths (tests/lms/test_envelope.py)",
     "bench/": "benchmark floors, mounted only with LMS_BENCH_ENDPOINTS=true by the benchmark harness",
@@ -204,9 +207,6 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("v1/summary/delete/<uuid:user_id>", "DELETE"): Entry(403, 404, 403, body=lambda s: {"request": {"collectionId": str(s.course)}}),
     ("v1/viewer/summary/download/<uuid:user_id>", "GET"): Entry(403, Shows(), 403),
     ("v1/summary/download/<uuid:user_id>", "GET"): Entry(403, Shows(), 403),
-    # The signed link is checked against the caller today; when it becomes the credential by itself
-    # (DECISIONS §8, the "input" slice), other_learner and no_token become its holder's 200 (overrides=).
-    ("v1/viewer/summary/file/<str:token>", "GET"): Entry(403, 404, 404),
     ("v1/program/enrol", "POST"): Entry(403, 404, 404, body=lambda s: {"request": {"programId": str(s.program), "userId": str(s.actor)}}),
 }
 # fmt: on

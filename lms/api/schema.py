@@ -148,8 +148,11 @@ class EnvelopeAutoSchema(AutoSchema):
         family = view_family(self.view)
         content = response.get("content")
         if content is None:
+            if _is_error(status_code):
+                # An error documented by its description alone: the family's one error envelope.
+                return self._error_response(family, response.get("description", ""))
             # No body documented (e.g. a delete): the envelope still arrives, with a null result.
-            result = _ERROR_RESULT if _is_error(status_code) else {"nullable": True, "description": "No result."}
+            result = {"nullable": True, "description": "No result."}
             media_types = media_types or self.map_renderers("media_type")
             response["content"] = {media: {"schema": _envelope(family, result)} for media in media_types}
             return response
