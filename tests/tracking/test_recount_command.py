@@ -94,3 +94,55 @@ def test_course_option_limits_the_run(progress):
 def test_unknown_course_is_an_error(db):
     with pytest.raises(CommandError, match="No course"):
         recount("--course", str(uuid.uuid4()))
+
+
+def _started_track(course):
+    """A learner halfway through `course`, with the track as the services wrote it."""
+    user_id = enroll(course).user_id
+    complete(course, user_id, lessons_of(course)[:1])
+    return CourseTrack.objects.get(course=course, user_id=user_id)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        {"completed_lessons": 0},
+        {"no_of_lessons": 9},
+        {"status": "not_started"},
+        {"status": "completed"},
+        {"enrollment.state": 0},
+        {"enrollment.state": 2},
+        {"finished_without_certificate_date": True},
+    ],
+    ids=lambda corrupt: next(iter(corrupt)) + "=" + str(next(iter(corrupt.values()))),
+)
+def test_the_drift_scan_misses_no_kind_of_corruption(tenant, corrupt):
+    from tracking.services import course_tracks_drift
+
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=2, certificate_term="COMPLETE_ALL")
+    track = _started_track(course)
+    if "finished_without_certificate_date" in corrupt:
+        complete(course, track.user_id, lessons_of(course))
+        CourseTrack.objects.filter(pk=track.pk).update(cert_gen_date=None)
+    elif "enrollment.state" in corrupt:
+        Enrollment.objects.filter(pk=track.enrollment_id).update(state=corrupt["enrollment.state"])
+    else:
+        CourseTrack.objects.filter(pk=track.pk).update(**corrupt)
+
+    found = [(drifted.pk, differences) for drifted, differences in course_tracks_drift()]
+
+    assert [pk for pk, _ in found] == [track.pk], found
+    recount()  # fixed again, so the suite's own invariant check finds the database healthy
+
+
+@pytest.mark.parametrize("learners", [3, 30])
+def test_scanning_healthy_tracks_costs_a_query_per_course(tenant, learners, django_assert_max_num_queries):
+    from tracking.services import course_tracks_drift
+
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=2)
+    for _ in range(learners):
+        _started_track(course)
+
+    # the (tenant, course) pairs, the tenant's carry-forward setting, the course's tracks with their facts
+    with django_assert_max_num_queries(3):
+        assert not list(course_tracks_drift())
