@@ -4,16 +4,12 @@ production settings, PostgreSQL with persistent connections, bound to loopback o
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.gunicorn_process import GunicornProcess, production_environment
 
 
 def free_port() -> int:
@@ -23,87 +19,32 @@ def free_port() -> int:
 
 
 def service_environment(*, database_url: str, secret_key: str, jwt_secret: str) -> dict[str, str]:
-    """Production settings with the bench floors on; TLS redirect off because wrk speaks plain HTTP on loopback."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LMS_", "GUNICORN_", "WEB_CONCURRENCY"))}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "lms.settings",
-        "LMS_ENV": "production",
-        "DEBUG": "false",
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECRET_KEY": secret_key,
-        "LMS_JWT_SECRET": jwt_secret,
-        "LMS_BENCH_ENDPOINTS": "true",
-        "DATABASE_URL": database_url,
-        "CONN_MAX_AGE": "600",
-    })
+    """Production settings on loopback (see production_environment) with the bench floors on."""
+    env = production_environment(database_url=database_url, secret_key=secret_key, jwt_secret=jwt_secret)
+    env["LMS_BENCH_ENDPOINTS"] = "true"
     return env
 
 
-class Server:
-    """A gunicorn master and its workers; use as a context manager."""
+class Server(GunicornProcess):
+    """The benchmark's gunicorn on a free port; ready once all its workers are up. Use as a context manager."""
 
     def __init__(self, *, env: dict[str, str], workers: int, threads: int, log_path: Path):
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(env)
-        self.env.update({
-            "BIND_HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_THREADS": str(threads),
-            # An access line per request would measure the log pipe, not the service.
-            "GUNICORN_ACCESS_LOG": "0",
-        })
+        super().__init__(
+            env={
+                **env,
+                "WEB_CONCURRENCY": str(workers),
+                "GUNICORN_THREADS": str(threads),
+                # An access line per request would measure the log pipe, not the service.
+                "GUNICORN_ACCESS_LOG": "0",
+            },
+            port=free_port(),
+            log_path=log_path,
+        )
         self.workers = workers
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "lms" / "gunicorn.conf.py"), "lms.wsgi"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self._wait_ready()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response:
-                    if response.status == 200 and len(self.worker_pids()) >= self.workers:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /health within {timeout:.0f}s; see {self.log_path}")
-
-    def worker_pids(self) -> list[int]:
-        pid = self.process.pid
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            return []
-        return [int(c) for c in children]
+        # /health answers as soon as one worker is up; a measurement needs all of them.
+        return self.start(ready=lambda: len(self.worker_pids()) >= self.workers)
 
 
 def request(base_url: str, method: str, path: str, *, headers: dict[str, str], body: dict | None = None,

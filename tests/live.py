@@ -5,7 +5,7 @@ Use it by importing the fixture into the test module, and mark the tests `live` 
 normal suite, on both databases; the mark only names them, `-m "not live"` leaves them out) and
 `django_db` (pytest-django creates the test database only for a session that has such a test):
 
-    from tests.live import live_gunicorn  # noqa: F401  (pytest fixture)
+    from tests.live import live_gunicorn, live_tenant  # noqa: F401  (pytest fixtures)
 
     pytestmark = [pytest.mark.live, pytest.mark.django_db]
 
@@ -14,7 +14,8 @@ normal suite, on both databases; the mark only names them, `-m "not live"` leave
         assert response.status == 404 and response.json()["params"]["err"] == "ERR_NOT_FOUND"
 
 The server is the production entry point, `gunicorn -c lms/gunicorn.conf.py lms.wsgi`, with one
-worker on a free port in 18100-18109, on the test database:
+worker on a free port in 18100-18109 (bench/gunicorn_process.py starts and stops it), on the test
+database:
 
 - PostgreSQL: the test database pytest-django created. Rows committed by a test marked
   `django_db(transaction=True)` are visible to the server, and the server's writes to the test.
@@ -25,7 +26,8 @@ worker on a free port in 18100-18109, on the test database:
 On both, `live_gunicorn.connect()` opens a DB-API connection to the server's database, for
 checking rows afterwards. Tokens minted in the test (`lms.api.authentication.mint_token`) are
 valid on the server: it gets the test's JWT secret. `start_live_gunicorn()` starts another
-instance with settings of its own (environment variables), e.g. low rate limits.
+instance with settings of its own (environment variables), e.g. low rate limits. `live_tenant` is a
+fresh tenant id for one test, whose rows the server's database forgets afterwards.
 """
 
 from __future__ import annotations
@@ -35,16 +37,15 @@ import json
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
-import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.gunicorn_process import GunicornNotReady, GunicornProcess
+
 PORTS = range(18100, 18110)
 # Variables of the test process that would point the server elsewhere than the test database.
 _INHERITED_EXCLUDED = ("LMS_", "GUNICORN_", "WEB_CONCURRENCY", "DATABASE_URL", "CACHE_URL", "XDG_RUNTIME_DIR")
@@ -71,7 +72,7 @@ class LiveServer:
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
-    process: subprocess.Popen | None = None
+    gunicorn: GunicornProcess | None = None
 
     @property
     def base_url(self) -> str:
@@ -139,28 +140,19 @@ class LiveServer:
             if not _port_is_free(port):
                 continue
             self.port = port
-            with (self.workdir / f"gunicorn-{port}.log").open("ab") as log:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "lms" / "gunicorn.conf.py"), "lms.wsgi"],
-                    cwd=ROOT,
-                    env=self._environment(),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            if self._wait_ready(timeout):
-                return self
-            self.stop()  # lost the port to another process between the check and the bind
+            self.gunicorn = GunicornProcess(
+                env=self._environment(), port=port, log_path=self.workdir / f"gunicorn-{port}.log"
+            )
+            try:
+                self.gunicorn.start(timeout=timeout)
+            except GunicornNotReady:
+                continue  # lost the port to another process between the check and the bind
+            return self
         raise RuntimeError(f"no live gunicorn could start on ports {PORTS.start}-{PORTS.stop - 1}; see {self.workdir}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.gunicorn is not None:
+            self.gunicorn.stop()
 
     def _environment(self) -> dict[str, str]:
         from django.conf import settings
@@ -177,8 +169,6 @@ class LiveServer:
                 "CONN_MAX_AGE": "0",  # the test database is dropped at the end; hold no connection
                 "MEDIA_ROOT": str(self.workdir / "media"),
                 "HOME": str(self.home),
-                "BIND_HOST": "127.0.0.1",
-                "PORT": str(self.port),
                 "WEB_CONCURRENCY": "1",
                 "GUNICORN_THREADS": "4",
                 "GUNICORN_ACCESS_LOG": "0",
@@ -186,19 +176,6 @@ class LiveServer:
         )
         env.update(self.env)
         return env
-
-    def _wait_ready(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                if self.request("GET", "/health").status == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.2)
-        return False
 
 
 def _port_is_free(port: int) -> bool:
@@ -261,3 +238,11 @@ def live_gunicorn(django_db_setup, django_db_blocker, tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def live_tenant(live_gunicorn):
+    """A fresh tenant id, provisioned by the server on first use, and its rows removed afterwards."""
+    tenant_id = uuid.uuid4()
+    yield tenant_id
+    live_gunicorn.forget_tenant(tenant_id)

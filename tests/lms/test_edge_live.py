@@ -11,17 +11,9 @@ import uuid
 import pytest
 
 from lms.api.authentication import mint_token
-from tests.live import live_gunicorn  # noqa: F401  (pytest fixture)
+from tests.live import live_gunicorn, live_tenant  # noqa: F401  (pytest fixtures)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
-
-
-@pytest.fixture
-def live_tenant(live_gunicorn):  # noqa: F811
-    """A fresh tenant id, provisioned by the server on first use, and its rows removed afterwards."""
-    tenant_id = uuid.uuid4()
-    yield tenant_id
-    live_gunicorn.forget_tenant(tenant_id)
 
 
 def _assert_envelope(response, *, status: int, err: str) -> dict:

@@ -2,7 +2,7 @@
 
 Used by `python -m tests.reliability.fuzz` and by test_pg_fault.py. Each proof owns one database,
 named by the caller, which it drops and recreates: nothing else on the server is touched.
-(tests/live.py holds the suite's own live-server fixture; the two could share one later.)
+Starting and stopping gunicorn is bench/gunicorn_process.py's, as for tests/live.py and the benchmark.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from bench.gunicorn_process import GunicornProcess, production_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/"
@@ -65,20 +64,11 @@ def drop_database(url: str) -> None:
 
 
 def service_environment(*, database_url: str) -> dict[str, str]:
-    """Production settings (what a deployment runs), on loopback over plain HTTP."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LMS_", "GUNICORN_", "WEB_CONCURRENCY"))}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "lms.settings",
-        "LMS_ENV": "production",
-        "DEBUG": "false",
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "LMS_JWT_SECRET": secrets.token_urlsafe(40),
-        "DATABASE_URL": database_url,
-        "CONN_MAX_AGE": "600",
-        "PYTHONPATH": str(ROOT),
-    })
+    """Production settings (what a deployment runs), on loopback over plain HTTP, with fresh secrets."""
+    env = production_environment(
+        database_url=database_url, secret_key=secrets.token_urlsafe(50), jwt_secret=secrets.token_urlsafe(40)
+    )
+    env["PYTHONPATH"] = str(ROOT)
     return env
 
 
@@ -116,63 +106,18 @@ def free_port() -> int:
     raise RuntimeError(f"No free port in {PORTS.start}..{PORTS.stop - 1}; set LMS_PROOF_PORT.")
 
 
-class LiveServer:
-    """gunicorn with lms/gunicorn.conf.py, as production runs it; use as a context manager."""
+class LiveServer(GunicornProcess):
+    """gunicorn with lms/gunicorn.conf.py, as production runs it, on a free port of PORTS; use as a context manager."""
 
     def __init__(self, *, env: dict[str, str], log_path: Path, workers: int = 2, threads: int = 4,
                  access_log: bool = False):
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(env)
-        self.env.update({
-            "BIND_HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_THREADS": str(threads),
-            "GUNICORN_ACCESS_LOG": "1" if access_log else "0",
-        })
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> LiveServer:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            # No control socket: by default every gunicorn on the host would share ~/.gunicorn/gunicorn.ctl.
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "lms" / "gunicorn.conf.py"),
-                 "--no-control-socket", "lms.wsgi"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /health within {timeout:.0f}s; see {self.log_path}")
+        super().__init__(
+            env={
+                **env,
+                "WEB_CONCURRENCY": str(workers),
+                "GUNICORN_THREADS": str(threads),
+                "GUNICORN_ACCESS_LOG": "1" if access_log else "0",
+            },
+            port=free_port(),
+            log_path=log_path,
+        )

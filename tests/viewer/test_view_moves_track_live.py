@@ -9,16 +9,9 @@ import uuid
 import pytest
 
 from lms.api.authentication import mint_token
-from tests.live import live_gunicorn  # noqa: F401  (pytest fixture)
+from tests.live import live_gunicorn, live_tenant  # noqa: F401  (pytest fixtures)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
-
-
-@pytest.fixture
-def live_tenant(live_gunicorn):  # noqa: F811
-    tenant_id = uuid.uuid4()
-    yield tenant_id
-    live_gunicorn.forget_tenant(tenant_id)
 
 
 def _caller(server, tenant_id, roles, user_id=None):
