@@ -124,12 +124,15 @@ def _database_outage(url: str) -> tuple[float, float]:
     """Makes the database unavailable for OUTAGE_SECONDS; returns (start, end) on the monotonic clock."""
     if os.environ.get("LMS_FAULT_RESTART_CLUSTER") == "1":
         version = sorted(os.listdir("/etc/postgresql"))[-1]
-        start = time.monotonic()
+        # The outage is the time the cluster is surely down: from the stop's return (a fast shutdown
+        # still serves while it winds down) to the start's call (it accepts connections before returning).
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop", "-m", "fast"],
                        check=True, timeout=60)
+        start = time.monotonic()
         time.sleep(OUTAGE_SECONDS)
+        end = time.monotonic()
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True, timeout=60)
-        return start, time.monotonic()
+        return start, end
     name = sql.Identifier(live.database_name(url))
     with live.admin_connection(url) as admin:
         admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(name))
