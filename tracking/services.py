@@ -367,13 +367,19 @@ def course_track_mark_started(
     return matched
 
 
+# A player reports progress every few seconds; a started track's last access is rewritten at most
+# once per this interval, so the hot path mostly reads the track row instead of writing it.
+LAST_ACCESS_RESOLUTION = dt.timedelta(seconds=60)
+
+
 def lesson_progress_record(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID,
     progress: int, now: dt.datetime, only_if: SqlCondition,
 ) -> bool:
     """A progress report on a lesson in (course, batch): merges the consumption row's progress by
     maximum and, as any activity in a course context does, records the course track's access and
-    moves it (and its enrollment's state) out of not started (DECISIONS §4).
+    moves it (and its enrollment's state) out of not started (DECISIONS §4). On PostgreSQL a started
+    track's access is rewritten only when it is older than LAST_ACCESS_RESOLUTION.
 
     Nothing is written unless `only_if` (the caller's context rules, as SQL) holds when the write
     runs; returns whether it held. On PostgreSQL this is one statement, in the lock order of this
@@ -404,6 +410,7 @@ def lesson_progress_record(
                 status = CASE WHEN status = %s THEN %s ELSE status END,
                 updated_at = CASE WHEN status = %s THEN %s ELSE updated_at END
             WHERE {context} AND EXISTS (SELECT 1 FROM progress)
+              AND (status = %s OR last_accessed_date IS NULL OR last_accessed_date < %s)
             RETURNING 1
         ),
         enrollment AS (
@@ -417,6 +424,7 @@ def lesson_progress_record(
     params = [
         *upsert_params,
         now, not_started, CourseTrackStatus.IN_PROGRESS.value, not_started, now, *keys,
+        not_started, now - LAST_ACCESS_RESOLUTION,
         EnrollmentState.IN_PROGRESS.value, *keys, EnrollmentState.NOT_STARTED.value,
     ]
     with connection.cursor() as cursor:

@@ -555,3 +555,22 @@ def test_the_viewer_and_the_attempt_api_both_refuse_an_unpublished_lesson(learne
 
     assert viewer.status_code == 400 and attempt.status_code in (400, 404)
     assert not ContentConsumption.objects.filter(content_id=lesson).exists()
+
+
+@pytest.mark.postgres
+def test_a_started_tracks_last_access_is_rewritten_at_most_once_per_resolution(learner_client, course, enrolled):
+    import datetime as dt
+
+    from tracking.services import LAST_ACCESS_RESOLUTION
+
+    lesson = lesson_ids(course)[0]
+    _post(learner_client, "/v1/view/update", contentId=lesson, collectionId=course.id, progress=10)
+    first = CourseTrack.objects.get(enrollment=enrolled).last_accessed_date
+
+    _post(learner_client, "/v1/view/update", contentId=lesson, collectionId=course.id, progress=20)
+    assert CourseTrack.objects.get(enrollment=enrolled).last_accessed_date == first  # coalesced
+
+    older = first - LAST_ACCESS_RESOLUTION - dt.timedelta(seconds=1)
+    CourseTrack.objects.filter(enrollment=enrolled).update(last_accessed_date=older)
+    _post(learner_client, "/v1/view/update", contentId=lesson, collectionId=course.id, progress=30)
+    assert CourseTrack.objects.get(enrollment=enrolled).last_accessed_date > first
