@@ -44,6 +44,17 @@ PLACEMENT_VALUES = ("id", "course_id", "module_id", "lesson_id", "ordering")
 _REQUIRED = Q(archived=False, module__status=ContentStatus.PUBLISHED, lesson__status=ContentStatus.PUBLISHED)
 
 
+# Released: required, in a published course. Only through a released placement does a learner's
+# attempt, view or assessment count as progress (DECISIONS §8); the viewer's one-statement write
+# states the same rule in SQL (viewer.services._course_context_condition).
+RELEASED = Q(_REQUIRED, course__status=ContentStatus.PUBLISHED)
+
+
+def released_placements(**filters) -> QuerySet:
+    """The released placements matching `filters` (e.g. course_id=…, lesson_id=…)."""
+    return LessonPlacement.objects.filter(RELEASED, **filters)
+
+
 def required_placements(*, course_ids: Iterable[uuid.UUID]) -> QuerySet:
     """The placements that make lessons required in these courses (`_REQUIRED`); uncorrelated,
     so reading it for many courses at once stays one index-backed scan."""

@@ -22,7 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from courses.models import CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
-from courses.selectors import course_required_lesson_ids
+from courses.selectors import RELEASED, course_required_lesson_ids
 from enrollment.models import Enrollment, EnrollmentState
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from lms.rawsql import adapt_params
@@ -588,10 +588,7 @@ def _lesson_placements(*, tenant_id, lesson_id, published_only: bool) -> tuple[L
     )
     # Progress needs released content, for every role (DECISIONS §8): staff may see a draft
     # placement, but an attempt on it would count once it is published, so it is refused.
-    released = placements.filter(
-        lesson__status=ContentStatus.PUBLISHED, course__status=ContentStatus.PUBLISHED,
-        module__status=ContentStatus.PUBLISHED,
-    )
+    released = placements.filter(RELEASED)
     rows = list(released)
     if not rows:
         if not published_only and placements.exists():

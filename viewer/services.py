@@ -21,6 +21,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from courses.models import ContentStatus, Course, LessonPlacement
+from courses.selectors import released_placements
 from enrollment.models import Enrollment
 from enrollment.services import enrollment_create, enrollment_self_enrollment_starts_active
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
@@ -77,16 +78,6 @@ def view_context(
     )
 
 
-def _released_placements(context: ViewContext):
-    """Placements through which the content counts as progress in the course (DECISIONS §8): the
-    lesson, the module that places it and the course are all published, and the placement is live."""
-    return LessonPlacement.objects.filter(
-        course_id=context.collection_id, lesson_id=context.content_id, archived=False,
-        lesson__status=ContentStatus.PUBLISHED, module__status=ContentStatus.PUBLISHED,
-        course__status=ContentStatus.PUBLISHED,
-    )
-
-
 def _ensure_course_context(context: ViewContext) -> None:
     """One query: the course (of this tenant, not archived), the user's enrolment in the batch,
     and whether the content is a released lesson of the course. Raises ApiError (400)."""
@@ -104,7 +95,9 @@ def _ensure_course_context(context: ViewContext) -> None:
                 LessonPlacement.objects.filter(course_id=OuterRef("pk"), lesson_id=context.content_id, archived=False)
                 .exclude(lesson__status=ContentStatus.ARCHIVED)
             ),
-            content_released=Exists(_released_placements(context)),
+            content_released=Exists(
+                released_placements(course_id=OuterRef("pk"), lesson_id=context.content_id)
+            ),
         )
         .values_list("enrollment_active", "content_placed", "content_released")
         .first()
@@ -182,8 +175,8 @@ def view_start(*, context: ViewContext, now: dt.datetime | None = None) -> None:
 
 
 def _course_context_condition(context: ViewContext) -> SqlCondition:
-    """`_ensure_course_context` as one SQL condition, for writes that check and write in one
-    statement: an active enrolment of the user in (course, batch) of a published course of the
+    """`_ensure_course_context` as one SQL condition (`courses.selectors.RELEASED` in SQL), for
+    writes that check and write in one statement: an active enrolment of the user in (course, batch) of a published course of the
     tenant, and a live placement of the content, as a published lesson, in a published module of it."""
     enrollment = Enrollment._meta.db_table
     course = Course._meta.db_table
