@@ -28,19 +28,6 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
-class PresentUUIDField(forms.UUIDField):
-    """`?courseId=` (present, empty) is a 400 rather than no filter, as in every id filter."""
-
-    def clean(self, value):
-        if value == "":
-            raise forms.ValidationError("Send a UUID, or leave the parameter out to list without this filter.")
-        return super().clean(value)
-
-
-class PresentUUIDFilter(django_filters.UUIDFilter):
-    field_class = PresentUUIDField
-
-
 def _status_filter() -> django_filters.ChoiceFilter:
     return django_filters.ChoiceFilter(
         choices=LIVE_STATUS_CHOICES,
@@ -64,8 +51,8 @@ class LessonFilter(django_filters.FilterSet):
     status = _status_filter()
     format = django_filters.CharFilter(field_name="format")
     inLib = StrictBooleanFilter(field_name="in_lib")
-    courseId = PresentUUIDFilter(method="filter_placed", help_text="Lessons placed in this course.")
-    moduleId = PresentUUIDFilter(method="filter_placed", help_text="Lessons placed in this module.")
+    courseId = django_filters.UUIDFilter(method="filter_placed", help_text="Lessons placed in this course.")
+    moduleId = django_filters.UUIDFilter(method="filter_placed", help_text="Lessons placed in this module.")
 
     class Meta:
         model = Lesson

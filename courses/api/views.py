@@ -323,8 +323,9 @@ class LessonViewSet(CatalogueViewSet):
             tenant_id=self.tenant_id,
             learner=self.learner,
             rows=rows,
-            course_id=request.query_params.get("courseId") or None,
-            module_id=request.query_params.get("moduleId") or None,
+            # Present means non-empty: TenantScopedMixin refuses `?courseId=` before any handler runs.
+            course_id=request.query_params.get("courseId"),
+            module_id=request.query_params.get("moduleId"),
         )
         return _array(rendering.lessons_data(rows, self.image_url), count)
 

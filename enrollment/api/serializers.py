@@ -9,7 +9,6 @@ from lms.api.fields import (
     AwareDateTimeField,
     JSONObjectField,
     TextField,
-    UUIDQueryParameter,
     UUIDStringField,
     absolute_url,
 )
@@ -51,8 +50,8 @@ class EnrollmentUpdateInputSerializer(serializers.Serializer):
 
 
 class EnrollmentListQuerySerializer(serializers.Serializer):
-    user_id = UUIDQueryParameter(required=False)
-    course_id = UUIDQueryParameter(required=False)
+    user_id = serializers.UUIDField(required=False)
+    course_id = serializers.UUIDField(required=False)
 
 
 class EnrollmentDeleteQuerySerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ from django.core.signals import setting_changed
 from jwt.algorithms import RSAAlgorithm
 from rest_framework import authentication, exceptions
 
+from lms.api.fields import json_kind_phrase
 from lms.api.identity import KNOWN_ROLES, ROLE_ADMIN, ROLE_LEARNER, Principal, staff_user_uuid
 
 _JWT_SETTINGS = frozenset(
@@ -83,9 +84,7 @@ def _parse_uuid(value, claim: str) -> uuid.UUID:
 def _json_type(value) -> str:
     if isinstance(value, list):
         return "a list with a non-string entry"
-    return {str: "a string", bool: "a boolean", int: "a number", float: "a number", dict: "an object"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+    return json_kind_phrase(value)
 
 
 # RFC 7519 NumericDate claims. PyJWT converts strings with int(), so `"exp": "9999999999"` would

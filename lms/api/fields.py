@@ -15,7 +15,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 # The largest value a PositiveIntegerField holds on every supported database (PostgreSQL's
 # `integer`); integer inputs stop here so a bigger number is a 400, not a database error.
@@ -45,21 +44,6 @@ class UUIDStringField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
-class UUIDQueryParameter(UUIDStringField):
-    """An id filter in the query string. `?user_id=` (present, empty) is a 400: DRF would read it
-    as absent and widen the list to everyone's rows, which is not what the client asked for."""
-
-    default_error_messages = {"blank": "Send a UUID, or leave the parameter out to list without this filter."}
-
-    def get_value(self, dictionary):
-        return dictionary.get(self.field_name, empty)
-
-    def to_internal_value(self, data):
-        if data == "":
-            self.fail("blank")
-        return super().to_internal_value(data)
-
-
 class TextField(serializers.CharField):
     """Text: a JSON string only (multipart and form values are strings already).
 
@@ -85,6 +69,8 @@ def json_kind(value) -> str:
     """The JSON name of a parsed value's type, for messages that say what the client sent."""
     if value is None:
         return "null"
+    if isinstance(value, str):
+        return "string"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -94,6 +80,12 @@ def json_kind(value) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def json_kind_phrase(value) -> str:
+    """`json_kind` for a sentence: "an array", "a string", "null"."""
+    kind = json_kind(value)
+    return kind if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def id_or_none(value) -> str | None:

@@ -9,6 +9,8 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils.json import strict_constant
 
+from lms.api.fields import json_kind_phrase
+
 MAX_JSON_DEPTH = 32
 
 
@@ -43,24 +45,12 @@ class JSONObjectParser(parsers.JSONParser):
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
             raise ParseError(f"invalid JSON: {exc}") from None
         if not isinstance(data, dict):
-            raise ParseError(f"the body must be a JSON object, not {_json_type(data)}")
+            raise ParseError(f"the body must be a JSON object, not {json_kind_phrase(data)}")
         # Counting brackets runs at C speed; only a body with more of them than the limit can be
         # too deep, so the usual small body skips the walk.
         if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and _nested_deeper_than(data, MAX_JSON_DEPTH):
             raise ParseError(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
         return data
-
-
-def _json_type(value) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return "a number"
 
 
 class StrictMultiPartParser(parsers.MultiPartParser):

@@ -10,6 +10,7 @@ that only stops runaway clients, that is the better trade.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -20,6 +21,8 @@ from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
 from lms.rates import parse_rate
+
+logger = logging.getLogger(__name__)
 
 _PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
 _clock = time.time  # tests pin it, so that no window boundary falls inside a test
@@ -83,7 +86,13 @@ class UserAndTenantThrottle(BaseThrottle):
             (f"throttle:{scope}:{ident}:{period}:{int(now // period)}", period + 1)
             for scope, ident, _, period in limits
         ]
-        for (scope, _, allowed, period), count in zip(limits, count_hits(windows), strict=True):
+        try:
+            counts = count_hits(windows)
+        except Exception as error:  # noqa: BLE001 -- any cache failure: the limit must not take the API down
+            # A limit only stops runaway clients; with its cache away, serve rather than answer 500.
+            logger.warning("Rate limits not counted, the throttle cache failed: %s: %s", type(error).__name__, error)
+            return True
+        for (scope, _, allowed, period), count in zip(limits, counts, strict=True):
             if count > allowed:
                 wait = max(1, math.ceil(period - now % period))
                 exc = Throttled(

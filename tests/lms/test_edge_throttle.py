@@ -172,3 +172,20 @@ def test_redis_counts_both_limits_in_one_round_trip(redis_throttle_cache):
     finally:
         type(client).pipeline = original
     assert calls == [4, 4]  # one pipeline (one round trip) per request: SET NX EX + INCR per limit
+
+
+def test_an_unreachable_throttle_cache_serves_the_request_rather_than_a_500(settings, tenant, caplog):
+    # A Redis nobody listens on: the connection is refused for real, every request.
+    reachable = settings.CACHES
+    settings.CACHES = {**settings.CACHES, "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    settings.LMS_THROTTLE_USER = "1/min"
+    settings.LMS_THROTTLE_TENANT = "1/min"
+    client = make_client(tenant_id=tenant.id, roles=["admin"])
+
+    responses = [client.get("/courses") for _ in range(3)]
+    settings.CACHES = reachable  # before teardown empties the counters
+
+    assert [response.status_code for response in responses] == [200, 200, 200]
+    assert any("Rate limits not counted" in record.getMessage() for record in caplog.records)

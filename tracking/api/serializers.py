@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from courses.api.serializers import LessonOutputSerializer
-from lms.api.fields import AwareDateTimeField, TextField, UUIDQueryParameter, UUIDStringField, absolute_url
+from lms.api.fields import AwareDateTimeField, TextField, UUIDStringField, absolute_url
 from tracking.models import AttemptStatus, CourseTrackStatus
 
 # The columns are 32-bit integers on every database: larger values are bad input, not a 500.
@@ -44,9 +44,9 @@ class LessonTrackingUpdateInputSerializer(serializers.Serializer):
 
 
 class LessonTrackingQuerySerializer(serializers.Serializer):
-    lesson_id = UUIDQueryParameter(required=False)
-    user_id = UUIDQueryParameter(required=False)
-    course_id = UUIDQueryParameter(required=False)
+    lesson_id = serializers.UUIDField(required=False)
+    user_id = serializers.UUIDField(required=False)
+    course_id = serializers.UUIDField(required=False)
     status = serializers.ChoiceField(choices=AttemptStatus.choices, required=False)
 
 
@@ -96,8 +96,8 @@ class CourseTrackingUpdateInputSerializer(serializers.Serializer):
 
 
 class CourseTrackingQuerySerializer(serializers.Serializer):
-    course_id = UUIDQueryParameter(required=False)
-    user_id = UUIDQueryParameter(required=False)
+    course_id = serializers.UUIDField(required=False)
+    user_id = serializers.UUIDField(required=False)
     status = serializers.ChoiceField(choices=CourseTrackStatus.choices, required=False)
 
 
