@@ -90,28 +90,28 @@ def consumption_record_view_start(*, user_id, tenant_id, collection_id, batch_id
     )
 
 
+def _progress_upsert(*, progress: int, **keys) -> dict:
+    return {"sql_update": progress_merge_sql(), "status": ConsumptionStatus.IN_PROGRESS, "progress": progress,
+            "view_count": 0, "completed_at": None, **keys}
+
+
 def consumption_progress_statement(*, user_id, tenant_id, collection_id, batch_id, content_id, progress: int,
                                    now: dt.datetime, only_if: SqlCondition | None = None) -> tuple[str, list]:
     """`consumption_record_progress` as SQL and parameters, for a statement that wraps it."""
-    return _upsert_statement(
-        sql_update=progress_merge_sql(),
+    return _upsert_statement(**_progress_upsert(
         user_id=user_id, tenant_id=tenant_id, collection_id=collection_id, batch_id=batch_id,
-        content_id=content_id, status=ConsumptionStatus.IN_PROGRESS, progress=progress, view_count=0, now=now,
-        completed_at=None, only_if=only_if,
-    )
+        content_id=content_id, progress=progress, now=now, only_if=only_if,
+    ))
 
 
 def consumption_record_progress(*, user_id, tenant_id, collection_id, batch_id, content_id, progress: int,
                                  now: dt.datetime, only_if: SqlCondition | None = None) -> bool:
     """Merges progress by maximum while the content is not completed. With `only_if`, writes
     only when the condition holds; returns whether a row was written."""
-    sql, params = consumption_progress_statement(
+    return _upsert(**_progress_upsert(
         user_id=user_id, tenant_id=tenant_id, collection_id=collection_id, batch_id=batch_id,
         content_id=content_id, progress=progress, now=now, only_if=only_if,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, adapt_params(params))
-        return cursor.rowcount > 0
+    ))
 
 
 def consumption_record_completion(*, user_id, tenant_id, collection_id, batch_id, content_id,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from courses.models import CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
@@ -229,9 +229,10 @@ def course_tracks_drift(
     enrollment state differ from what the facts derive, as `course_track_differences` says. Writes
     nothing; on a consistent database it yields nothing.
 
-    One statement per course reads its tracks with their facts, as the bulk recount derives them;
-    only a track those facts set apart (or a completed one still without a certificate date) gets
-    the exact per-track check, so checking 10,000 healthy tracks costs a handful of queries.
+    Per course, one statement reads its tracks with their facts, as the bulk recount derives them;
+    only a track those facts set apart (or a completed one without a certificate date in a course
+    that issues certificates) gets the exact per-track check, so healthy tracks cost a few queries
+    per course whatever their number.
     """
     now = now or timezone.now()
     contexts = CourseTrack.objects.order_by("tenant_id", "course_id").values_list("tenant_id", "course_id").distinct()
@@ -242,6 +243,8 @@ def course_tracks_drift(
         if tenant_id not in carry_by_tenant:
             carry_by_tenant[tenant_id] = tenant_carries_forward(tenant_id=tenant_id)
         carry = carry_by_tenant[tenant_id]
+        issues_certificates = Course.objects.filter(pk=track_course_id).exclude(
+            certificate_term=CertificateTerm.NA).exists()
         tracks = (
             CourseTrack.objects.filter(tenant_id=tenant_id, course_id=track_course_id)
             .select_related("enrollment")
@@ -249,6 +252,7 @@ def course_tracks_drift(
                 _required=required_lessons_count(course_id=track_course_id),
                 _completed=completed_lessons_count(course_id=track_course_id, carry=carry),
                 _active=track_activity_exists(),
+                _issued=Exists(IssuedCertificate.objects.filter(track_id=OuterRef("pk"))),
             )
             .order_by("id")
         )
@@ -257,22 +261,24 @@ def course_tracks_drift(
                 no_of_lessons=track._required, completed_lessons=track._completed, active=bool(track._active),
                 enrollment_active=track.enrollment.active,
             )
-            if not _may_differ(track=track, facts=facts):
+            if not _may_differ(track=track, facts=facts, may_certify=issues_certificates or track._issued):
                 continue
             differences = course_track_differences(track=track, now=now, carry=carry)
             if differences:
                 yield track, differences
 
 
-def _may_differ(*, track: CourseTrack, facts: TrackFacts) -> bool:
-    """Whether `_plan_recount` could change anything on the track, judged from its facts alone."""
+def _may_differ(*, track: CourseTrack, facts: TrackFacts, may_certify: bool) -> bool:
+    """Whether `_plan_recount` could change anything on the track, judged from its facts alone;
+    `may_certify`: the course issues certificates, or this track already has one."""
     status = _derived_status(status=track.status, facts=facts)
     stored = (track.no_of_lessons, track.completed_lessons, track.status)
     if stored != (facts.no_of_lessons, facts.completed_lessons, status):
         return True
     if track.enrollment.state != ENROLLMENT_STATE_FOR_TRACK[status]:
         return True
-    return status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None and facts.enrollment_active
+    return (status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None and facts.enrollment_active
+            and may_certify)
 
 
 def _lock_tracks(*, tenant_id, user_id, course_id, batch_id=None):
@@ -367,8 +373,8 @@ def course_track_mark_started(
     return matched
 
 
-# A player reports progress every few seconds; a started track's last access is rewritten at most
-# once per this interval, so the hot path mostly reads the track row instead of writing it.
+# Players report progress every few seconds (views and attempts alike); a started track's last access
+# is rewritten at most once per this interval, so the hot paths mostly read the track row, not write it.
 LAST_ACCESS_RESOLUTION = dt.timedelta(seconds=60)
 
 
@@ -386,20 +392,17 @@ def lesson_progress_record(
     module (consumption → track → enrollment); SQLite, which has no data-modifying WITH, runs the
     same steps in one transaction.
     """
-    upsert_sql, upsert_params = consumption_progress_statement(
-        user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson_id,
-        progress=progress, now=now, only_if=only_if,
-    )
+    consumption = {"user_id": user_id, "tenant_id": tenant_id, "collection_id": course_id, "batch_id": batch_id,
+                   "content_id": lesson_id, "progress": progress, "now": now, "only_if": only_if}
     if connection.vendor != "postgresql":
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(upsert_sql, adapt_params(upsert_params))
-                if cursor.rowcount <= 0:
-                    return False
+            if not consumption_record_progress(**consumption):
+                return False
             course_track_mark_started(
                 tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, now=now
             )
             return True
+    upsert_sql, upsert_params = consumption_progress_statement(**consumption)
     tracks = CourseTrack._meta.db_table
     enrollments = Enrollment._meta.db_table
     context = "user_id = %s AND tenant_id = %s AND course_id = %s AND batch_id = %s"
@@ -864,10 +867,11 @@ def _attempt_progress_in_one_statement(
             WHERE {tracks}.user_id = attempt.user_id AND {tracks}.tenant_id = attempt.tenant_id
               AND {tracks}.course_id = attempt.course_id AND {tracks}.batch_id = attempt.batch_id
               AND (SELECT count(*) FROM progress) >= 0
+              AND ({tracks}.last_accessed_date IS NULL OR {tracks}.last_accessed_date < %s)
         )
         SELECT {columns} FROM attempt
     """
-    params += [uuid.uuid4(), ConsumptionStatus.IN_PROGRESS.value, now, now, now]
+    params += [uuid.uuid4(), ConsumptionStatus.IN_PROGRESS.value, now, now, now, now - LAST_ACCESS_RESOLUTION]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

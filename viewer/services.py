@@ -218,7 +218,13 @@ def view_progress_update(*, context: ViewContext, progress: int, now: dt.datetim
     # Nothing was written: find out which rule failed, to answer it precisely (raises).
     _ensure_course_context(context)
     # The context became valid between the two statements (an enrolment was activated): write.
-    lesson_progress_record(**lesson_progress, only_if=_course_context_condition(context))
+    if not lesson_progress_record(**lesson_progress, only_if=_course_context_condition(context)):
+        # The SQL and ORM statements of the rules disagree, or the context changed again: never a
+        # silent 200 for a write that was not stored.
+        raise ConflictError(
+            "The course context changed while this progress was being recorded; send it again.",
+            code="ERR_CONTEXT_CHANGED",
+        )
 
 
 @transaction.atomic

@@ -32,9 +32,12 @@ class Command(BaseCommand):
             raise CommandError(f"No course with id {course}.")
         checked = CourseTrack.objects.filter(**({"course_id": course} if course else {})).count()
         differing = 0
+        carry_by_tenant: dict[uuid.UUID, bool] = {}
         for track, differences in course_tracks_drift(course_id=course, chunk_size=chunk_size):
             if not dry_run:
-                differences = self._fix(track_id=track.pk, carry=tenant_carries_forward(tenant_id=track.tenant_id))
+                if track.tenant_id not in carry_by_tenant:
+                    carry_by_tenant[track.tenant_id] = tenant_carries_forward(tenant_id=track.tenant_id)
+                differences = self._fix(track_id=track.pk, carry=carry_by_tenant[track.tenant_id])
                 if not differences:
                     continue  # a concurrent write settled it meanwhile
             differing += 1
