@@ -1,13 +1,17 @@
-"""Writes on platform-level records (tenants)."""
+"""Writes on platform-level records (tenants, the learner directory)."""
 
 from __future__ import annotations
 
 import uuid
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from lms.api.errors import ConflictError
-from lms.models import Tenant
+from lms.lru import WeightedLRU
+from lms.models import LearnerDirectoryEntry, Tenant
 from lms.signals import tenant_carry_forward_changed
 
 CREATED = "created"
@@ -55,3 +59,100 @@ def tenant_ensure(*, name: str, tenant_id: uuid.UUID | None = None, carry_forwar
     if "carry_forward" in changed:
         tenant_carry_forward_changed.send(sender=Tenant, tenant_id=tenant.pk)
     return tenant, UPDATED
+
+
+# The (tenant, user, name, email) combinations this process has stored. The key holds the
+# values, so an entry is an immutable fact ("this was written") and needs no invalidation:
+# a changed claim is a new key, hence one write. A warm process adds no query to a request.
+_directory_seen: WeightedLRU[bool] = WeightedLRU(max_weight=50_000, weigh=lambda _: 1)
+
+_DIRECTORY_NAME_MAX = LearnerDirectoryEntry._meta.get_field("name").max_length
+_DIRECTORY_EMAIL_MAX = LearnerDirectoryEntry._meta.get_field("email").max_length
+
+
+def directory_name_claim(value) -> str | None:
+    """A token's `name` claim as stored, or None when absent or unusable (never a reason to refuse
+    the token: identity providers differ, and the name is for display only)."""
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return value[:_DIRECTORY_NAME_MAX] or None
+
+
+def directory_email_claim(value) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > _DIRECTORY_EMAIL_MAX:
+        return None
+    try:
+        validate_email(value)
+    except ValidationError:
+        return None
+    return value
+
+
+def forget_directory_seen() -> None:
+    """For tests that start from an empty database."""
+    _directory_seen.clear()
+
+
+def learner_directory_record(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, name: str | None, email: str | None
+) -> bool:
+    """Keep the latest `name`/`email` of a user in a tenant; a claim that is None keeps the stored one.
+
+    One statement, and only when this process has not already stored these values: an upsert
+    whose update applies only when a value differs, so an unchanged row is never rewritten.
+    Returns whether a statement was sent.
+    """
+    if name is None and email is None:
+        return False
+    key = (tenant_id, user_id, name, email)
+    if _directory_seen.get(key):
+        return False
+    table = connection.ops.quote_name(LearnerDirectoryEntry._meta.db_table)
+    uuid_field = LearnerDirectoryEntry._meta.get_field("user_id")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {table} (tenant_id, user_id, name, email, updated_at)
+                VALUES (%s, %s, %s, %s, %s)
+                ON CONFLICT (user_id, tenant_id) DO UPDATE SET
+                    name = COALESCE(excluded.name, {table}.name),
+                    email = COALESCE(excluded.email, {table}.email),
+                    updated_at = excluded.updated_at
+                WHERE COALESCE(excluded.name, {table}.name, '') <> COALESCE({table}.name, '')
+                   OR COALESCE(excluded.email, {table}.email, '') <> COALESCE({table}.email, '')
+                """,
+                [
+                    uuid_field.get_db_prep_value(tenant_id, connection),
+                    uuid_field.get_db_prep_value(user_id, connection),
+                    name,
+                    email,
+                    timezone.now(),
+                ],
+            )
+        # Remember the values only once they are committed: a rolled-back write is retried.
+        transaction.on_commit(lambda: _directory_seen.put(key, True))
+    return True
+
+
+@transaction.atomic
+def learner_directory_import(*, tenant_id: uuid.UUID, rows: list[tuple[uuid.UUID, str | None, str | None]]) -> int:
+    """Store (user_id, name, email) rows for a tenant in one statement per 500 rows (the admin's CSV
+    import). Unlike a token, an import sets what it is given: an empty name or email clears it."""
+    now = timezone.now()
+    entries = [
+        LearnerDirectoryEntry(tenant_id=tenant_id, user_id=user_id, name=name or None, email=email or None, updated_at=now)
+        for user_id, name, email in rows
+    ]
+    LearnerDirectoryEntry.objects.bulk_create(
+        entries,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["user_id", "tenant"],
+        update_fields=["name", "email", "updated_at"],
+    )
+    return len(entries)

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from lms.api.authentication import mint_token
 from lms.api.tenancy import forget_known_tenants
 from lms.models import Tenant
+from lms.services import forget_directory_seen
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,8 +66,10 @@ def _recount_finds_no_drift(request):
 def _fresh_tenant_cache():
     # Test transactions roll tenants back; the per-process cache must not outlive them.
     forget_known_tenants()
+    forget_directory_seen()
     yield
     forget_known_tenants()
+    forget_directory_seen()
 
 
 @pytest.fixture(autouse=True)
@@ -91,10 +94,15 @@ class RoleClient(APIClient):
     tenant_id: uuid.UUID
 
 
-def make_client(*, tenant_id, roles, user_id=None, with_claim=True) -> RoleClient:
+def make_client(*, tenant_id, roles, user_id=None, with_claim=True, name=None, email=None) -> RoleClient:
     user_id = user_id or uuid.uuid4()
     token = mint_token(
-        user_id=user_id, tenant_id=tenant_id if with_claim else None, roles=list(roles), ttl_seconds=3600
+        user_id=user_id,
+        tenant_id=tenant_id if with_claim else None,
+        roles=list(roles),
+        ttl_seconds=3600,
+        name=name,
+        email=email,
     )
     client = RoleClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_TENANTID=str(tenant_id))

@@ -19,6 +19,7 @@ from rest_framework import authentication, exceptions
 
 from lms.api.fields import json_kind_phrase
 from lms.api.identity import KNOWN_ROLES, ROLE_ADMIN, ROLE_LEARNER, Principal, staff_user_uuid
+from lms.services import directory_email_claim, directory_name_claim
 
 _JWT_SETTINGS = frozenset(
     {"LMS_JWT_SECRET", "LMS_JWT_PUBLIC_KEY", "LMS_JWT_PRIVATE_KEY", "LMS_JWT_AUDIENCE", "LMS_JWT_ISSUER", "PRODUCTION"}
@@ -127,6 +128,8 @@ def principal_from_claims(claims: dict) -> Principal:
         user_id=user_id,
         roles=roles,
         tenant_claim=_parse_uuid(tenant_claim, "tenant_id") if tenant_claim is not None else None,
+        name=directory_name_claim(claims.get("name")),
+        email=directory_email_claim(claims.get("email")),
     )
 
 
@@ -217,7 +220,13 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
 
 
 def mint_token(
-    *, user_id: uuid.UUID, tenant_id: uuid.UUID | None, roles: list[str], ttl_seconds: int = 3600
+    *,
+    user_id: uuid.UUID,
+    tenant_id: uuid.UUID | None,
+    roles: list[str],
+    ttl_seconds: int = 3600,
+    name: str | None = None,
+    email: str | None = None,
 ) -> str:
     """A signed token for operators (`manage.py mint_token`) and tests.
 
@@ -228,6 +237,11 @@ def mint_token(
     claims = {"sub": str(user_id), "roles": list(roles), "iat": now, "exp": now + ttl_seconds}
     if tenant_id is not None:
         claims["tenant_id"] = str(tenant_id)
+    # The standard OpenID Connect claims the learner directory keeps (DECISIONS §10).
+    if name is not None:
+        claims["name"] = name
+    if email is not None:
+        claims["email"] = email
     if settings.LMS_JWT_AUDIENCE:
         claims["aud"] = settings.LMS_JWT_AUDIENCE
     if settings.LMS_JWT_ISSUER:

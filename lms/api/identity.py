@@ -26,6 +26,9 @@ class Principal:
     user_id: uuid.UUID
     roles: frozenset[str] = field(default_factory=lambda: frozenset({ROLE_LEARNER}))
     tenant_claim: uuid.UUID | None = None
+    # The token's `name` and `email` claims, when usable, for the learner directory (DECISIONS §10).
+    name: str | None = None
+    email: str | None = None
     # Set for a Django staff session: its roles are not in a token but in the tenant's
     # memberships, so they are known only once the tenant is (lms.api.tenancy).
     staff_user_pk: int | None = None

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from lms.api.errors import ApiError, ForbiddenError
 from lms.models import Tenant, TenantMembership
+from lms.services import learner_directory_record
 
 # Tenant ids known to exist, so that a warm process resolves a tenant without a query.
 # Tenants are never deleted through the API; a deletion in the admin is forgotten here by
@@ -114,4 +115,7 @@ def resolve_request_tenant(request) -> uuid.UUID:
     tenant_id = _header_tenant_id(request)
     if claim is not None and claim != tenant_id:
         raise ForbiddenError("The `tenantid` header does not match the token's tenant.", code="ERR_TENANT_MISMATCH")
-    return ensure_tenant(tenant_id)
+    ensure_tenant(tenant_id)
+    # No query once this process has stored these claims; one upsert when they are new or changed.
+    learner_directory_record(tenant_id=tenant_id, user_id=principal.user_id, name=principal.name, email=principal.email)
+    return tenant_id
