@@ -153,7 +153,17 @@ def build_workload(*, scale, seed: int, token_ttl_seconds: int = 12 * 3600) -> W
     tenant_id = seeding.tenant_id_for(scale, seed)
 
     def token(user_id) -> str:
-        return mint_token(user_id=user_id, tenant_id=tenant_id, roles=["learner"], ttl_seconds=token_ttl_seconds)
+        # Like an identity provider's tokens, these carry `name` and `email`, so the bench measures the
+        # learner directory's path too (one upsert per user and worker, then none: DECISIONS §10).
+        short = str(user_id)[:8]
+        return mint_token(
+            user_id=user_id,
+            tenant_id=tenant_id,
+            roles=["learner"],
+            ttl_seconds=token_ttl_seconds,
+            name=f"Bench learner {short}",
+            email=f"learner-{short}@bench.example.org",
+        )
 
     lessons_by_course: dict[str, list[str]] = {}
     for course_id, lesson_id in (
