@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from lms import admin_directory  # noqa: F401 (registers the learner directory page)
 from lms.models import Tenant, TenantMembership
 from lms.services import tenant_ensure
 
