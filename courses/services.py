@@ -339,6 +339,8 @@ def course_duplicate(*, course: Course, created_by: uuid.UUID | None) -> Course:
         )
         image_copy(source_field_file=source.image, instance=copy, field_name="image", stored=stored)
         copy.save(force_insert=True)
+        if source.category_ids:
+            categories_assign(instance=copy, category_ids=source.category_ids)
         module_copies: dict[uuid.UUID, Module] = {}
         for position, module in enumerate(_live_modules(source.pk).order_by("ordering", "created_at"), start=1):
             module_copy = Module(

@@ -99,3 +99,13 @@ def test_list_filters(admin_client, tenant):
     LessonFactory(tenant=tenant)
     listed = admin_client.get("/lessons", {"categoryId": str(ml.id)})
     assert [item["lessonId"] for item in listed.json()["result"]] == [str(lesson.id)]
+
+
+def test_a_duplicated_course_keeps_its_categories(tenant):
+    from courses.services import categories_assign, course_duplicate
+
+    data = Category.objects.create(tenant=tenant, name="Data", slug="data")
+    course = CourseFactory(tenant=tenant)
+    categories_assign(instance=course, category_ids=[data.id])
+    copy = course_duplicate(course=course, created_by=None)
+    assert list(copy.categories.all()) == [data] and copy.category_ids == [str(data.id)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 from django.utils import timezone
 
 from courses import services as course_services
@@ -167,3 +168,21 @@ class TestSearch:
             CourseFactory(tenant=tenant, title=f"Python more {n}")
         with django_assert_max_num_queries(2):  # the same for ten times the courses
             assert search(learner_client, q="python")["count"] == 33
+
+
+@pytest.mark.postgres
+def test_postgresql_search_is_full_text_through_the_gin_index(tenant, learner_client):
+    from django.db import connection
+
+    from courses.models import Course
+    from courses.selectors import course_text_match
+
+    python = CourseFactory(tenant=tenant, title="Python courses", description="Analysing data")
+    CourseFactory(tenant=tenant, title="Cooking")
+    # Stemmed: "course" finds "courses", "analysed" finds "Analysing".
+    assert [c["courseId"] for c in search(learner_client, q="course analysed")["courses"]] == [str(python.id)]
+    # The search's own text condition, alone, so that the GIN index is the only index that fits it.
+    matching = course_text_match(Course.objects.all(), "python").values("id")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: make the planner show the index it can use
+    assert "course_search_gin" in matching.explain()
