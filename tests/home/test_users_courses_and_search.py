@@ -54,6 +54,18 @@ class TestHomeScreen:
         assert item["enrollment"]["id"] == str(enrollment.id)
         assert item["nextLesson"] == {"lessonId": str(third.id), "title": third.title, "moduleId": str(third.placements.get().module_id)}
 
+    def test_track_and_enrollment_render_as_their_serializers_document(self, tenant, learner_client):
+        from enrollment.api.serializers import EnrollmentOutputSerializer
+        from tracking.api.serializers import CourseTrackSerializer
+
+        course = build_course(tenant=tenant)
+        enrollment = enroll(course, learner_client.user_id)
+        start_and_complete(learner_client, lessons_of(course)[0])
+        item = home_of(learner_client, hasEnroll="true")["courses"][0]
+        enrollment.refresh_from_db()
+        assert item["enrollment"] == EnrollmentOutputSerializer(enrollment).data
+        assert item["courseTracking"] == CourseTrackSerializer(CourseTrack.objects.get(enrollment=enrollment)).data
+
     def test_next_lesson_skips_lessons_whose_prerequisites_are_not_met(self, tenant, learner_client):
         course = build_course(tenant=tenant, modules=1, lessons_per_module=3)
         enroll(course, learner_client.user_id)
@@ -114,12 +126,12 @@ class TestHomeScreen:
                 start_and_complete(learner_client, lessons_of(course)[0])
 
         grow(2)
-        # count; the page of courses; module counts; enrolments with tracks; carry setting;
-        # published modules; required placements; consumption rows
-        with django_assert_max_num_queries(8):
+        # count; the page of courses; enrolments with tracks; carry setting; published modules
+        # (their count is totalModuleCount); required placements; consumption rows
+        with django_assert_max_num_queries(7):
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 2
         grow(18)
-        with django_assert_max_num_queries(8):  # the same for ten times the courses on the page
+        with django_assert_max_num_queries(7):  # the same for ten times the courses on the page
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 20
 
 

@@ -24,7 +24,7 @@ from courses.api.serializers import CourseOutputSerializer
 from courses.selectors import course_values
 from enrollment.api.serializers import EnrollmentOutputSerializer
 from lms.api.errors import ApiError
-from lms.api.fields import UUIDStringField
+from lms.api.fields import UUIDStringField, id_or_none, iso_utc
 from lms.api.pagination import PageQuerySerializer, paginate
 from lms.api.permissions import IsAuthenticatedPrincipal, acting_user_id
 from lms.api.views import TenantScopedViewSet
@@ -178,10 +178,83 @@ def _progress_percent(track: CourseTrack | None) -> int:
     return min(100, track.completed_lessons * 100 // track.no_of_lessons)
 
 
+def _track_data(track: CourseTrack) -> dict:
+    """`CourseTrackSerializer`'s shape as a plain function: a page of 20 courses rendered through the
+    serializer machinery cost more than its queries (tests keep the two equal)."""
+    return {
+        "id": str(track.id), "course_id": str(track.course_id), "user_id": str(track.user_id),
+        "batch_id": str(track.batch_id), "timestart": iso_utc(track.timestart), "timeend": iso_utc(track.timeend),
+        "no_of_lessons": track.no_of_lessons, "completed_lessons": track.completed_lessons, "status": track.status,
+        "last_accessed_date": iso_utc(track.last_accessed_date), "cert_gen_date": iso_utc(track.cert_gen_date),
+    }
+
+
+def _enrollment_data(enrollment) -> dict:
+    """`EnrollmentOutputSerializer`'s shape as a plain function (as `_track_data`)."""
+    return {
+        "id": str(enrollment.id), "course_id": str(enrollment.course_id), "user_id": str(enrollment.user_id),
+        "tenantId": str(enrollment.tenant_id), "batch_id": str(enrollment.batch_id),
+        "enrolled_on_time": iso_utc(enrollment.enrolled_on_time), "end_time": iso_utc(enrollment.end_time),
+        "state": enrollment.state, "active": enrollment.active, "unlimited_plan": enrollment.unlimited_plan,
+        "before_expiry_mail": enrollment.before_expiry_mail, "after_expiry_mail": enrollment.after_expiry_mail,
+        "params": enrollment.params if enrollment.params is not None else {},
+        "enrolled_by": id_or_none(enrollment.enrolled_by), "enrolled_at": iso_utc(enrollment.enrolled_at),
+        "updated_by": id_or_none(enrollment.updated_by), "updated_at": iso_utc(enrollment.updated_at),
+    }
+
+
 def _next_lesson_data(next_lesson: home.NextLesson | None) -> dict | None:
     if next_lesson is None:
         return None
     return {"lessonId": str(next_lesson.lesson_id), "title": next_lesson.title, "moduleId": str(next_lesson.module_id)}
+
+
+_ID = "7b0c3a52-1d1e-4b8e-9a59-3c1b2f7d9a10"
+
+
+def _enveloped(api_id: str, result) -> dict:
+    """An example answer as clients receive it: the result inside the LMS envelope."""
+    return {
+        "id": api_id, "ver": "1.0", "ts": "2026-01-05T09:30:00Z",
+        "params": {"resmsgid": "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a", "status": "successful", "err": None,
+                   "errmsg": None},
+        "responseCode": 200, "result": result,
+    }
+
+HOME_EXAMPLE = OpenApiExample(
+    "The home screen", response_only=True,
+    value=_enveloped("api.enrollment.users.courses", {"count": 1, "courses": [{
+        "courseId": _ID, "title": "Intro to SQL", "categoryIds": [], "totalModuleCount": 4, "completedModuleCount": 1,
+        "progress": 35, "courseTracking": {"status": "in_progress", "completed_lessons": 7, "no_of_lessons": 20},
+        "enrollment": {"id": "0d8f2d7e-6a0e-4b43-9d55-3b1c2e7f9a21", "active": True, "state": 1},
+        "nextLesson": {"lessonId": "5c1e0b1a-2f3d-4e5f-8a9b-0c1d2e3f4a5b", "title": "Joins",
+                       "moduleId": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"},
+    }]}),
+)
+MODULES_EXAMPLE = OpenApiExample(
+    "Two modules", response_only=True,
+    value=_enveloped("api.course.tracking.modules", {"modules": [
+        {"moduleId": _ID, "title": "Basics", "totalLessons": 5, "completedLessons": 5, "status": "completed"},
+        {"moduleId": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d", "title": "Joins", "totalLessons": 6,
+         "completedLessons": 2, "status": "in_progress"},
+    ]}),
+)
+DASHBOARD_EXAMPLE = OpenApiExample(
+    "A learner", response_only=True,
+    value=_enveloped("api.enrollment.dashboard", {
+        "enrolled": 5, "notStarted": 1, "inProgress": 3, "completed": 1, "certificates": 1, "assignedDue": 2,
+        "overdue": 1, "byCategory": [{"categoryId": _ID, "name": "Data", "enrolled": 3, "completed": 1}],
+    }),
+)
+STATUS_EXAMPLE = OpenApiExample(
+    "An unfinished attempt to resume", response_only=True,
+    value=_enveloped("api.lesson.tracking.status", {
+        "canStart": True, "canResume": True, "canReattempt": True, "attemptsUsed": 1, "attemptsAllowed": 3,
+        "eligible": True, "requiredLessons": [{"lessonId": _ID, "title": "Basics", "completed": True}],
+        "lastAttempt": {"id": "0d8f2d7e-6a0e-4b43-9d55-3b1c2e7f9a21", "attempt": 1, "status": "started"},
+        "nextAction": "resume", "refusal": None,
+    }),
+)
 
 
 class LearnerHomeViewSet(TenantScopedViewSet):
@@ -210,8 +283,9 @@ class LearnerHomeViewSet(TenantScopedViewSet):
         ),
         examples=[OpenApiExample(
             "Discover", response_only=True,
-            value={"count": 1, "courses": [{"courseId": "7b0c3a52-1d1e-4b8e-9a59-3c1b2f7d9a10", "title": "Python",
-                                            "categoryIds": [], "status": "published"}]},
+            value=_enveloped("api.course.search", {"count": 1, "courses": [
+                {"courseId": _ID, "title": "Python", "categoryIds": [], "status": "published"},
+            ]}),
         )],
     )
     def search(self, request):
@@ -235,7 +309,7 @@ class LearnerHomeViewSet(TenantScopedViewSet):
 
     @extend_schema(
         parameters=[UsersCoursesQuerySerializer, *CATEGORY_PARAMETERS, PageQuerySerializer],
-        responses=UsersCoursesOutputSerializer,
+        responses=UsersCoursesOutputSerializer, examples=[HOME_EXAMPLE],
         summary="The learner's home screen: courses with progress, modules, track, enrolment and next lesson",
         description=(
             "With `hasEnroll=true`: the user's enrolled courses, latest accessed first, each with "
@@ -254,10 +328,13 @@ class LearnerHomeViewSet(TenantScopedViewSet):
         )
         count, rows = paginate(course_values(courses), request)
         course_ids = [row["id"] for row in rows]
-        module_counts = home.module_counts(course_ids=course_ids)
         image_url = image_url_builder(request)
-        items = [{**course_data(row, image_url), "totalModuleCount": module_counts.get(row["id"], 0)} for row in rows]
-        if has_enroll is True and rows:
+        items = [course_data(row, image_url) for row in rows]
+        if has_enroll is not True or not rows:
+            module_counts = home.module_counts(course_ids=course_ids)
+            for item, course_id in zip(items, course_ids, strict=True):
+                item["totalModuleCount"] = module_counts.get(course_id, 0)
+        else:
             enrollments = home.own_batch_enrollments(tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids)
             progress = home.courses_progress(
                 tenant_id=self.tenant_id, user_id=user_id, contexts=[(course_id, course_id) for course_id in course_ids]
@@ -267,16 +344,18 @@ class LearnerHomeViewSet(TenantScopedViewSet):
                 track = getattr(enrollment, "track", None) if enrollment is not None else None
                 course_progress = progress[(course_id, course_id)]
                 item.update(
+                    # The published modules the progress lists: the same count as module_counts gives.
+                    totalModuleCount=len(course_progress.modules),
                     completedModuleCount=course_progress.completed_module_count,
                     progress=_progress_percent(track),
-                    courseTracking=CourseTrackSerializer(track).data if track is not None else None,
-                    enrollment=EnrollmentOutputSerializer(enrollment).data if enrollment is not None else None,
+                    courseTracking=_track_data(track) if track is not None else None,
+                    enrollment=_enrollment_data(enrollment) if enrollment is not None else None,
                     nextLesson=_next_lesson_data(course_progress.next_lesson),
                 )
         return Response({"count": count, "courses": items})
 
     @extend_schema(
-        parameters=[UserQuerySerializer], responses=DashboardOutputSerializer,
+        parameters=[UserQuerySerializer], responses=DashboardOutputSerializer, examples=[DASHBOARD_EXAMPLE],
         summary="The learner dashboard: counts over active enrolments, certificates, by category",
     )
     def dashboard(self, request):
@@ -290,7 +369,7 @@ class LearnerHomeViewSet(TenantScopedViewSet):
         })
 
     @extend_schema(
-        parameters=[ModuleProgressQuerySerializer], responses=ModuleProgressOutputSerializer,
+        parameters=[ModuleProgressQuerySerializer], responses=ModuleProgressOutputSerializer, examples=[MODULES_EXAMPLE],
         summary="Module progress of a learner in a course, in course order",
         description=(
             "From the same facts as the course track: a module is completed when every published lesson placed in "
@@ -310,7 +389,7 @@ class LearnerHomeViewSet(TenantScopedViewSet):
         ]})
 
     @extend_schema(
-        parameters=[LessonStatusQuerySerializer], responses=LessonStatusOutputSerializer,
+        parameters=[LessonStatusQuerySerializer], responses=LessonStatusOutputSerializer, examples=[STATUS_EXAMPLE],
         summary="What POST /lessons/tracking would do next (the same decision, nothing written)",
     )
     def lesson_status(self, request):
