@@ -235,10 +235,11 @@ def module_counts(*, course_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
 
 
 def own_batch_enrollments(*, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID]) -> dict:
-    """The user's enrolments in the courses' own batches, each with its track, in one query."""
+    """The user's enrolments in the courses' own batches, each with its track and its tenant (whose
+    carry-forward setting the progress needs, so that it costs no query of its own), in one query."""
     enrollments = Enrollment.objects.filter(
         tenant_id=tenant_id, user_id=user_id, course_id__in=course_ids, batch_id=F("course_id")
-    ).select_related("track")
+    ).select_related("track", "tenant")
     return {enrollment.course_id: enrollment for enrollment in enrollments}
 
 

@@ -126,12 +126,12 @@ class TestHomeScreen:
                 start_and_complete(learner_client, lessons_of(course)[0])
 
         grow(2)
-        # count; the page of courses; enrolments with tracks; carry setting; published modules
-        # (their count is totalModuleCount); required placements; consumption rows
-        with django_assert_max_num_queries(7):
+        # count; the page of courses; enrolments with tracks and tenant (its carry-forward setting);
+        # published modules (their count is totalModuleCount); required placements; consumption rows
+        with django_assert_max_num_queries(6):
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 2
         grow(18)
-        with django_assert_max_num_queries(7):  # the same for ten times the courses on the page
+        with django_assert_max_num_queries(6):  # the same for ten times the courses on the page
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 20
 
 

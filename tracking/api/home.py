@@ -28,6 +28,7 @@ from lms.api.fields import UUIDStringField, id_or_none, iso_utc
 from lms.api.pagination import PageQuerySerializer, paginate
 from lms.api.permissions import IsAuthenticatedPrincipal, acting_user_id
 from lms.api.views import TenantScopedViewSet
+from lms.models import Tenant
 from tracking import home, services
 from tracking.api.rendering import attempt_data
 from tracking.api.serializers import CourseTrackSerializer, LessonAttemptSerializer
@@ -336,8 +337,11 @@ class LearnerHomeViewSet(TenantScopedViewSet):
                 item["totalModuleCount"] = module_counts.get(course_id, 0)
         else:
             enrollments = home.own_batch_enrollments(tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids)
+            any_enrollment = next(iter(enrollments.values()), None)
             progress = home.courses_progress(
-                tenant_id=self.tenant_id, user_id=user_id, contexts=[(course_id, course_id) for course_id in course_ids]
+                tenant_id=self.tenant_id, user_id=user_id, contexts=[(course_id, course_id) for course_id in course_ids],
+                # Read from the enrolments' tenant when there is one (else courses_progress asks).
+                carry=any_enrollment.tenant.carry_forward == Tenant.CarryForward.CARRY if any_enrollment else None,
             )
             for item, course_id in zip(items, course_ids, strict=True):
                 enrollment = enrollments.get(course_id)
