@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -40,6 +41,7 @@ CATEGORY_PARAMETERS = [
 ]
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBoolean(serializers.Field):
     """`true` or `false` (and 1/0, yes/no), anything else a 400 that says so."""
 
