@@ -25,6 +25,7 @@ from courses.images import ImageRejected, verify_image
 from courses.models import (
     LIVE_STATUS_CHOICES,
     LIVE_STATUSES,
+    Category,
     ContentStatus,
     Course,
     Lesson,
@@ -224,6 +225,7 @@ class CourseAdminForm(VerifiedImageForm):
         fields = (
             "tenant", "title", "short_description", "description", "image", "featured", "free", "certificate_term",
             "certificate_id", "start_datetime", "end_datetime", "admin_approval", "auto_enroll", "status", "params",
+            "categories",
         )
 
     def __init__(self, *args, **kwargs):
@@ -231,6 +233,9 @@ class CourseAdminForm(VerifiedImageForm):
         if not self.instance._state.adding:
             return
         self.fields["status"].choices = LIVE_STATUS_CHOICES
+
+    def clean(self):
+        return _clean_categories(self, super().clean())
 
 
 class ModuleInlineForm(VerifiedImageForm):
@@ -280,9 +285,10 @@ class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     inlines = [ModuleInline]
     list_display = (
         "title", "thumbnail", "tenant", "status", "featured", "free", "module_count", "lesson_count",
-        "start_datetime", "end_datetime",
+        "category_count", "start_datetime", "end_datetime",
     )
-    list_filter = ("status", ArchivedFilter, "featured", "free", "certificate_term", "tenant")
+    list_filter = ("status", ArchivedFilter, "featured", "free", "certificate_term", "categories", "tenant")
+    filter_horizontal = ("categories",)
     list_select_related = ("tenant",)
     search_fields = ("title", "short_description")
     date_hierarchy = "start_datetime"
@@ -295,7 +301,8 @@ class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     )
     readonly_fields = ("image_preview", "content_version", "status_before_archive", *AUDIT_FIELDS)
     fieldsets = (
-        ("Content", {"fields": ("tenant", "title", "short_description", "description", "image", "image_preview", "params")}),
+        ("Content", {"fields": ("tenant", "title", "short_description", "description", "image", "image_preview", "params",
+                                "categories")}),
         ("Schedule", {"fields": ("start_datetime", "end_datetime")}),
         ("Enrollment rules", {"fields": ("free", "admin_approval", "auto_enroll", "featured")}),
         ("Certificate", {"fields": ("certificate_term", "certificate_id")}),
@@ -306,6 +313,7 @@ class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             live_modules=_count_of(Module, "course", status__in=LIVE_STATUSES),
             live_lessons=_count_of(LessonPlacement, "course", archived=False),
+            category_links=_count_of(Course.categories.through, "course"),
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -320,11 +328,16 @@ class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     def lesson_count(self, obj):
         return obj.live_lessons
 
+    @admin.display(description="Categories", ordering="category_links")
+    def category_count(self, obj):
+        return obj.category_links
+
     def save_model(self, request, obj, form, change):
         image = form.image_change()
         if change:
             saved = services.course_update(
-                course=obj, updated_by=_actor(request), changes=form.changes(services.COURSE_EDITABLE), image=image
+                course=obj, updated_by=_actor(request), changes=form.changes(services.COURSE_EDITABLE), image=image,
+                category_ids=_changed_category_ids(form),
             )
         else:
             fields = {name: form.cleaned_data[name] for name in services.COURSE_EDITABLE if name in form.cleaned_data}
@@ -332,6 +345,7 @@ class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
                 tenant_id=form.cleaned_data["tenant"].pk,
                 created_by=_actor(request),
                 image=None if image is services.UNCHANGED else image,
+                category_ids=_changed_category_ids(form),
                 **fields,
             )
         _adopt(obj, saved)
@@ -520,7 +534,10 @@ class LessonAdminForm(VerifiedImageForm):
 
     class Meta:
         model = Lesson
-        fields = ("tenant", "image", *sorted(services.LESSON_EDITABLE))
+        fields = ("tenant", "image", *sorted(services.LESSON_EDITABLE), "categories")
+
+    def clean(self):
+        return _clean_categories(self, super().clean())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -577,7 +594,8 @@ class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = LessonAdminForm
     inlines = [LessonPlacementsInline]
     list_display = ("title", "format", "status", "in_lib", "placement_count", "media_summary", "tenant", "created_at")
-    list_filter = ("status", ArchivedFilter, "format", "in_lib", "free_lesson", "tenant")
+    list_filter = ("status", ArchivedFilter, "format", "in_lib", "free_lesson", "categories", "tenant")
+    filter_horizontal = ("categories",)
     list_select_related = ("tenant", "media")
     search_fields = ("title", "alias", "short_desc")
     status_services = StatusServices(
@@ -588,7 +606,8 @@ class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     )
     readonly_fields = ("image_preview", "media_id_display", "status_before_archive", *AUDIT_FIELDS)
     fieldsets = (
-        ("Content", {"fields": ("tenant", "title", "alias", "short_desc", "description", "content", "image", "image_preview")}),
+        ("Content", {"fields": ("tenant", "title", "alias", "short_desc", "description", "content", "image", "image_preview",
+                                "categories")}),
         (
             "Media content",
             {"fields": ("format", "media_id_display", "media_format", "media_sub_format", "media_source", "media_url", "media_params")},
@@ -631,6 +650,7 @@ class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
                 changes=form.changes(services.LESSON_EDITABLE),
                 image=image,
                 media_content=form.media_content(),
+                category_ids=_changed_category_ids(form),
             )
         else:
             attributes = {
@@ -645,6 +665,7 @@ class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
                 description=form.cleaned_data["description"],
                 image=None if image is services.UNCHANGED else image,
                 media_content=form.media_content(),
+                category_ids=_changed_category_ids(form),
                 **attributes,
             )
         _adopt(obj, placed.lesson)
@@ -658,3 +679,76 @@ class MediaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("format",)
     list_select_related = ("tenant",)
     search_fields = ("source", "url")
+
+
+# --- categories (DECISIONS §11) ---------------------------------------------------------------
+
+
+def _clean_categories(form, cleaned: dict) -> dict:
+    """A course or lesson takes categories of its own tenant only, as the API insists."""
+    tenant = cleaned.get("tenant") or getattr(form.instance, "tenant", None)
+    categories = cleaned.get("categories")
+    if tenant is not None and categories:
+        foreign = [category.name for category in categories if category.tenant_id != tenant.pk]
+        if foreign:
+            form.add_error("categories", f"Not categories of {tenant}: {', '.join(foreign)}.")
+    return cleaned
+
+
+def _changed_category_ids(form) -> list | None:
+    """The chosen categories for the service when the chooser changed (None leaves them alone).
+    The service writes the links and the row's copy together; the form's own many-to-many save
+    that follows then sets the same links again and changes nothing."""
+    if "categories" not in form.changed_data:
+        return None
+    return [category.pk for category in form.cleaned_data.get("categories") or []]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "parent", "ordering", "course_count", "lesson_count", "tenant")
+    list_filter = ("tenant",)
+    list_select_related = ("tenant", "parent")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    fields = ("tenant", "name", "slug", "parent", "ordering")
+    ordering = ("tenant", "ordering", "name")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            linked_courses=_count_of(Course.categories.through, "category"),
+            linked_lessons=_count_of(Lesson.categories.through, "category"),
+        )
+
+    @admin.display(description="Courses", ordering="linked_courses")
+    def course_count(self, obj):
+        return obj.linked_courses
+
+    @admin.display(description="Lessons", ordering="linked_lessons")
+    def lesson_count(self, obj):
+        return obj.linked_lessons
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                changes = {
+                    "parent_id" if name == "parent" else name: (data[name].pk if name == "parent" and data[name] else data[name])
+                    for name in form.changed_data if name in ("name", "slug", "parent", "ordering")
+                }
+                saved = services.category_update(category=obj, updated_by=_actor(request), changes=changes)
+            else:
+                saved = services.category_create(
+                    tenant_id=data["tenant"].pk, created_by=_actor(request), name=data["name"], slug=data["slug"],
+                    parent_id=data["parent"].pk if data.get("parent") else None, ordering=data.get("ordering"),
+                )
+        except ApiError as error:
+            self.message_user(request, error.errmsg, level=messages.ERROR)
+            return
+        _adopt(obj, saved)
+
+    def delete_model(self, request, obj):
+        try:
+            services.category_delete(category=obj)
+        except ApiError as error:
+            self.message_user(request, error.errmsg, level=messages.ERROR)

@@ -63,6 +63,26 @@ def _ext(filename: str) -> str:
     return f".{suffix}" if suffix in {"jpg", "jpeg", "png", "webp", "gif"} else ""
 
 
+class Category(AuthoredModel):
+    """A tenant's catalogue category (DECISIONS §11): courses and lessons carry any number of them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255)
+    # PROTECT: a category with children cannot vanish from under them.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    ordering = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["ordering", "name"]
+        verbose_name_plural = "categories"
+        constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="category_unique_tenant_slug")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Course(AuthoredModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+")
@@ -84,6 +104,11 @@ class Course(AuthoredModel):
     content_version = models.PositiveIntegerField(default=1)
     # The status the course had when it was archived, so that restoring it is an exact undo.
     status_before_archive = models.CharField(max_length=20, choices=ContentStatus.choices, blank=True, default="")
+    # The category links are the truth (filters and the in-use check read them); `category_ids` is
+    # their copy in the row, written with them in the same transaction by the one service
+    # (courses.services.categories_assign), so every read of the row shows them at no extra query.
+    categories = models.ManyToManyField(Category, blank=True, related_name="courses")
+    category_ids = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -179,6 +204,8 @@ class Lesson(AuthoredModel):
     in_lib = models.BooleanField(default=False)
     params = models.JSONField(default=dict, blank=True)
     status_before_archive = models.CharField(max_length=20, choices=ContentStatus.choices, blank=True, default="")
+    categories = models.ManyToManyField(Category, blank=True, related_name="lessons")
+    category_ids = models.JSONField(default=list, blank=True, editable=False)  # as on Course
 
     class Meta:
         ordering = ["-created_at"]

@@ -14,16 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
+from django.conf import settings
 from django.db import connections, router
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from courses.models import LIVE_STATUSES, ContentStatus, Course, Lesson, LessonPlacement, Module
+from courses.models import LIVE_STATUSES, Category, ContentStatus, Course, Lesson, LessonPlacement, Module
 from lms.rawsql import sql_column, sql_param, sql_select_list, sql_values_rows
 
 COURSE_VALUES = (
     "id", "tenant_id", "title", "short_description", "description", "image", "featured", "free", "certificate_term",
     "certificate_id", "start_datetime", "end_datetime", "admin_approval", "auto_enroll", "status", "params",
-    "created_by", "created_at", "updated_by", "updated_at", "content_version",
+    "created_by", "created_at", "updated_by", "updated_at", "content_version", "category_ids",
 )
 MODULE_VALUES = (
     "id", "tenant_id", "course_id", "title", "description", "image", "status", "ordering",
@@ -33,7 +34,7 @@ LESSON_VALUES = (
     "id", "tenant_id", "title", "alias", "description", "content", "short_desc", "image", "status", "format",
     "duration", "start_date", "end_date", "storage", "free_lesson", "no_of_attempts", "attempts_grade",
     "consider_marks", "media_id", "eligibility_criteria", "ideal_time", "resume", "total_marks", "passing_marks",
-    "in_lib", "params", "created_by", "created_at", "updated_by", "updated_at",
+    "in_lib", "params", "created_by", "created_at", "updated_by", "updated_at", "category_ids",
 )
 MEDIA_VALUES = ("id", "format", "sub_format", "source", "url", "params")
 PLACEMENT_VALUES = ("id", "course_id", "module_id", "lesson_id", "ordering")
@@ -296,3 +297,64 @@ def lessons_placed_filter(*, tenant_id: uuid.UUID, learner: bool, course_id=None
     if module_id is not None:
         placements = placements.filter(module_id=module_id)
     return Exists(placements)
+
+
+# --- categories and search (DECISIONS §11) -----------------------------------------------------
+
+
+def in_any_category(*, model, category_ids: Iterable[uuid.UUID], outer: str = "pk") -> Exists:
+    """An EXISTS condition on a course or lesson (its id at `outer`): linked to at least one of
+    `category_ids`. EXISTS rather than a join, so that no row repeats and no DISTINCT is needed."""
+    through = model.categories.through
+    owner = f"{model._meta.model_name}_id"
+    return Exists(through.objects.filter(**{owner: OuterRef(outer)}, category_id__in=list(category_ids)))
+
+
+def categories_visible(*, tenant_id: uuid.UUID) -> QuerySet[Category]:
+    return Category.objects.filter(tenant_id=tenant_id).order_by("ordering", "name", "id")
+
+
+def course_search_vector():
+    """The document a course is searched by on PostgreSQL: title and description in the configured
+    language. Migration courses 0004 builds its GIN index from this very expression."""
+    from django.contrib.postgres.search import SearchVector
+
+    return SearchVector("title", "description", config=settings.LMS_SEARCH_LANGUAGE)
+
+
+def course_text_match(queryset: QuerySet[Course], q: str) -> QuerySet[Course]:
+    """Courses whose title or description holds the words of `q`: PostgreSQL full-text search
+    (every word, stemmed, through the GIN index), a plain case-insensitive contains on SQLite."""
+    words = q.split()
+    if not words:
+        return queryset
+    if connections[router.db_for_read(Course)].vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery
+
+        query = SearchQuery(" ".join(words), config=settings.LMS_SEARCH_LANGUAGE, search_type="plain")
+        return queryset.annotate(_document=course_search_vector()).filter(_document=query)
+    for word in words:
+        queryset = queryset.filter(Q(title__icontains=word) | Q(description__icontains=word))
+    return queryset
+
+
+def course_search(
+    *, tenant_id: uuid.UUID, learner: bool, q: str | None = None, category_ids: list[uuid.UUID] | None = None,
+    featured: bool | None = None, free: bool | None = None,
+) -> QuerySet[Course]:
+    """The catalogue search (`GET /courses/search`): visible courses matching every given filter.
+
+    Ordered by title, then id: DECISIONS §11 orders by `ordering` first, and a course has no
+    position of its own (modules and placements do), so the title decides. The enrolment filter
+    (`hasEnroll`) is the enrollment app's to add: this app does not read enrolments.
+    """
+    courses = courses_visible(tenant_id=tenant_id, learner=learner)
+    if q:
+        courses = course_text_match(courses, q)
+    if category_ids:
+        courses = courses.filter(in_any_category(model=Course, category_ids=category_ids))
+    if featured is not None:
+        courses = courses.filter(featured=featured)
+    if free is not None:
+        courses = courses.filter(free=free)
+    return courses.order_by("title", "id")

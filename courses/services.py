@@ -27,6 +27,7 @@ from courses.images import VerifiedImage, files_discarded_on_error, image_copy, 
 from courses.models import (
     LIVE_STATUSES,
     AttemptsGrade,
+    Category,
     CertificateTerm,
     ContentStatus,
     Course,
@@ -186,10 +187,12 @@ def course_create(
     auto_enroll: bool = False,
     status: str = ContentStatus.UNPUBLISHED,
     params: dict | None = None,
+    category_ids: Iterable | None = None,
 ) -> Course:
     """Creates a course (unpublished unless told otherwise) with its image stored.
 
-    Returns the Course. Raises ApiError (400) when start is not before end or the status is archived.
+    Returns the Course. Raises ApiError (400) when start is not before end, the status is archived
+    or a category id is not this tenant's (ERR_UNKNOWN_CATEGORY).
     """
     _check_schedule(start_datetime, end_datetime)
     _check_creatable_status(status)
@@ -214,6 +217,8 @@ def course_create(
         if image is not None:
             image_replace(instance=course, field_name="image", image=image, stored=stored)
         course.save(force_insert=True)
+        if category_ids:
+            categories_assign(instance=course, category_ids=category_ids)
     return course
 
 
@@ -223,8 +228,10 @@ def course_update(
     updated_by: uuid.UUID | None,
     changes: dict | None = None,
     image: VerifiedImage | None | _Unchanged = UNCHANGED,
+    category_ids: Iterable | None = None,
 ) -> Course:
-    """Applies `changes` (model field names) to the course; `image=None` removes the image.
+    """Applies `changes` (model field names) to the course; `image=None` removes the image;
+    `category_ids` (when not None) replaces its categories.
 
     A status change to archived archives the course with its modules and placements; a change
     from archived restores them. Returns the updated Course. Raises ApiError (400) when the
@@ -254,6 +261,8 @@ def course_update(
                 course.status = target_status
         course.updated_by, course.updated_at = updated_by, now
         course.save(update_fields=sorted(fields))
+        if category_ids is not None:
+            categories_assign(instance=course, category_ids=category_ids)
         _bump_content_version([course.pk])
         if required_lessons_changed:
             _announce_content_changed([course.pk])
@@ -330,6 +339,8 @@ def course_duplicate(*, course: Course, created_by: uuid.UUID | None) -> Course:
         )
         image_copy(source_field_file=source.image, instance=copy, field_name="image", stored=stored)
         copy.save(force_insert=True)
+        if source.category_ids:
+            categories_assign(instance=copy, category_ids=source.category_ids)
         module_copies: dict[uuid.UUID, Module] = {}
         for position, module in enumerate(_live_modules(source.pk).order_by("ordering", "created_at"), start=1):
             module_copy = Module(
@@ -731,6 +742,7 @@ def lesson_create(
     course: Course | None = None,
     module: Module | None = None,
     ordering: int | None = None,
+    category_ids: Iterable | None = None,
     **attributes,
 ) -> PlacedLesson:
     """Creates a lesson (with its media record) and, given a module, places it there.
@@ -751,6 +763,8 @@ def lesson_create(
         if image is not None:
             image_replace(instance=lesson, field_name="image", image=image, stored=stored)
         lesson.save(force_insert=True)
+        if category_ids:
+            categories_assign(instance=lesson, category_ids=category_ids)
         placement = None
         if module is not None:
             placement = placement_create(
@@ -776,8 +790,10 @@ def lesson_update(
     course: Course | None = None,
     module: Module | None = None,
     ordering: int | None = None,
+    category_ids: Iterable | None = None,
 ) -> PlacedLesson:
-    """Applies `changes` to the lesson, its media and one placement.
+    """Applies `changes` to the lesson, its media and one placement; `category_ids` (when not
+    None) replaces its categories.
 
     `module` (with optional `course`) names the placement that `ordering` moves; the lesson is
     placed there if it is not yet. `ordering` alone moves the lesson's only placement. Status
@@ -812,6 +828,8 @@ def lesson_update(
         _image_change(instance=lesson, image=image, stored=stored, fields=fields)
         lesson.updated_by, lesson.updated_at = updated_by, timezone.now()
         lesson.save(update_fields=sorted(fields))
+        if category_ids is not None:
+            categories_assign(instance=lesson, category_ids=category_ids)
         placement = _lesson_update_placement(
             lesson=lesson, course=course, module=module, ordering=ordering, placed_by=updated_by
         )
@@ -855,3 +873,136 @@ def lesson_archive(*, lesson: Lesson, updated_by: uuid.UUID | None) -> Lesson:
 def lesson_restore(*, lesson: Lesson, updated_by: uuid.UUID | None) -> Lesson:
     """Restores an archived lesson to the status it had. Returns it."""
     return lesson_set_status(lesson=lesson, status=_status_to_restore(Lesson, lesson.pk), updated_by=updated_by)
+
+
+# --- categories (DECISIONS §11) -----------------------------------------------------------------
+
+
+def _unknown_categories_error(missing: list[str]) -> ApiError:
+    return _validation_error(
+        f"No category with id {', '.join(missing)} in this tenant; list them with GET /categories.",
+        "categoryIds", "Unknown category id.", code="ERR_UNKNOWN_CATEGORY",
+    )
+
+
+def categories_resolve(*, tenant_id: uuid.UUID, category_ids: Iterable) -> list[uuid.UUID]:
+    """The given category ids, de-duplicated in their order, after checking that every one is a
+    category of this tenant (one query). Raises ApiError 400 ERR_UNKNOWN_CATEGORY naming the others:
+    another tenant's id is as unknown as a made-up one."""
+    wanted = list(dict.fromkeys(uuid.UUID(str(category_id)) for category_id in category_ids))
+    if not wanted:
+        return []
+    found = set(Category.objects.filter(tenant_id=tenant_id, pk__in=wanted).values_list("id", flat=True))
+    missing = [str(category_id) for category_id in wanted if category_id not in found]
+    if missing:
+        raise _unknown_categories_error(missing)
+    return wanted
+
+
+def categories_assign(*, instance: Course | Lesson, category_ids: Iterable) -> None:
+    """Sets the course's or lesson's categories: the links and the row's copy (`category_ids`)
+    together, inside the caller's transaction. The ids are checked against the instance's tenant
+    (ApiError 400 ERR_UNKNOWN_CATEGORY)."""
+    wanted = categories_resolve(tenant_id=instance.tenant_id, category_ids=category_ids)
+    with transaction.atomic():
+        instance.categories.set(wanted)
+        instance.category_ids = [str(category_id) for category_id in wanted]
+        type(instance).objects.filter(pk=instance.pk).update(category_ids=instance.category_ids)
+
+
+def categories_copy_refresh(*, instance: Course | Lesson) -> None:
+    """Rewrites the row's copy from the links, for writers that set the links themselves (the
+    admin's many-to-many widget): the copy then never disagrees with them."""
+    ids = [str(category_id) for category_id in instance.categories.order_by("ordering", "name").values_list("id", flat=True)]
+    if ids != list(instance.category_ids or []):
+        instance.category_ids = ids
+        type(instance).objects.filter(pk=instance.pk).update(category_ids=ids)
+        if isinstance(instance, Course):
+            _bump_content_version([instance.pk])
+        else:
+            _bump_content_version(_lesson_course_ids(instance.pk))
+
+
+CATEGORY_EDITABLE = frozenset({"name", "slug", "parent_id", "ordering"})
+
+
+def _category_parent_check(*, tenant_id: uuid.UUID, category_id: uuid.UUID | None, parent_id: uuid.UUID | None) -> None:
+    if parent_id is None:
+        return
+    parents = dict(Category.objects.filter(tenant_id=tenant_id).values_list("id", "parent_id"))
+    if parent_id not in parents:
+        raise _validation_error(
+            "No parent category with that id in this tenant.", "parentId", "Unknown category id.",
+            code="ERR_UNKNOWN_CATEGORY",
+        )
+    # Walking up from the new parent must never reach the category itself (a cycle).
+    seen, node = set(), parent_id
+    while node is not None and node not in seen:
+        if node == category_id:
+            raise _validation_error(
+                "A category cannot sit under itself or one of its own subcategories.", "parentId",
+                "Would make a cycle.",
+            )
+        seen.add(node)
+        node = parents.get(node)
+
+
+def _slug_taken() -> ConflictError:
+    return ConflictError(
+        "Another category in this tenant has that slug; choose another slug.", code="ERR_SLUG_TAKEN",
+    )
+
+
+def category_create(
+    *, tenant_id: uuid.UUID, created_by: uuid.UUID | None, name: str, slug: str,
+    parent_id: uuid.UUID | None = None, ordering: int | None = None,
+) -> Category:
+    """Creates a category. Returns it. Raises ApiError 400 for an unknown parent and
+    ConflictError 409 ERR_SLUG_TAKEN when the slug is in use in the tenant (the unique constraint decides)."""
+    _category_parent_check(tenant_id=tenant_id, category_id=None, parent_id=parent_id)
+    category = Category(
+        tenant_id=tenant_id, name=name, slug=slug, parent_id=parent_id, created_by=created_by,
+        ordering=ordering if ordering is not None else 0,
+    )
+    try:
+        with transaction.atomic():
+            category.save(force_insert=True)
+    except IntegrityError:
+        raise _slug_taken() from None
+    return category
+
+
+def category_update(*, category: Category, updated_by: uuid.UUID | None, changes: dict) -> Category:
+    """Applies `changes` (name, slug, parent_id, ordering). Returns the category. Raises ApiError 400
+    for an unknown parent or a cycle, ConflictError 409 ERR_SLUG_TAKEN for a slug in use."""
+    _reject_unknown(changes, CATEGORY_EDITABLE, "Category")
+    if "parent_id" in changes:
+        _category_parent_check(tenant_id=category.tenant_id, category_id=category.pk, parent_id=changes["parent_id"])
+    for name, value in changes.items():
+        setattr(category, name, value)
+    category.updated_by, category.updated_at = updated_by, timezone.now()
+    try:
+        with transaction.atomic():
+            category.save(update_fields=sorted({*changes, "updated_by", "updated_at"}))
+    except IntegrityError:
+        raise _slug_taken() from None
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    """Deletes a category nobody uses. Raises ConflictError 409 ERR_CATEGORY_IN_USE while a course,
+    a lesson (archived ones included: restoring them brings the link back) or a subcategory refers
+    to it; the row is locked so that no link slips in between the check and the delete."""
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    in_use = {
+        "courses": category.courses.count(),
+        "lessons": category.lessons.count(),
+        "subcategories": category.children.count(),
+    }
+    if any(in_use.values()):
+        raise ConflictError(
+            "The category is in use; remove it from its courses and lessons and move its subcategories first.",
+            code="ERR_CATEGORY_IN_USE", result=in_use,
+        )
+    category.delete()

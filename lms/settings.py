@@ -350,3 +350,8 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Text-search configuration of `GET /courses/search` on PostgreSQL (DECISIONS §11): a
+# PostgreSQL regconfig name ('english', 'simple', 'german', ...). The GIN index is built with it
+# (courses migration 0004), so change it together with a rebuild of that index.
+LMS_SEARCH_LANGUAGE = env.str("LMS_SEARCH_LANGUAGE", default="english")

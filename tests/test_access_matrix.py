@@ -40,6 +40,7 @@ from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from courses.models import Category
 from enrollment.services import enrollment_create
 from lms.models import Tenant
 from tests.conftest import make_client
@@ -127,6 +128,7 @@ class Side:
     # the other tenant, who names themselves so that the request reaches for the objects alone
     # (naming another user is the other_learner case already).
     actor: uuid.UUID | None = None
+    category: uuid.UUID | None = None  # readable by everyone in its tenant, written by its admins
 
 
 Build = Callable[[Side], dict[str, Any]]
@@ -209,6 +211,18 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("v1/viewer/summary/download/<uuid:user_id>", "GET"): Entry(403, Shows(), 403),
     ("v1/summary/download/<uuid:user_id>", "GET"): Entry(403, Shows(), 403),
     ("v1/program/enrol", "POST"): Entry(403, 404, 404, body=lambda s: {"request": {"programId": str(s.program), "userId": str(s.actor)}}),
+    # The learner home and catalogue (DECISIONS §11).
+    ("categories", "GET"): Entry(Shows(), Shows(), Shows()),
+    ("categories", "POST"): Entry(403, NotApplicable(_NEW), 403, body=lambda s: {"name": "C", "slug": "c"}),
+    ("categories/<uuid:pk>", "GET"): Entry(Shows(echoed=("category",)), 404, 404, pk="category"),
+    ("categories/<uuid:pk>", "PATCH"): Entry(403, 404, 403, pk="category", body=lambda s: {"name": "Changed"}),
+    ("categories/<uuid:pk>", "DELETE"): Entry(403, 404, 403, pk="category"),
+    ("courses/search", "GET"): Entry(403, Shows(), Shows(), query=lambda s: {"hasEnroll": "true", "userId": str(s.actor)}),
+    ("enrollments/users-courses", "GET"): Entry(403, Shows(), Shows(), query=lambda s: {"hasEnroll": "true", "userId": str(s.actor)}),
+    ("enrollments/dashboard", "GET"): Entry(403, Shows(check=lambda r: r["enrolled"] == 0), Shows(check=lambda r: r["enrolled"] == 0),
+                                            query=lambda s: {"userId": str(s.actor)}),
+    ("courses/tracking/modules", "GET"): Entry(403, 404, 404, query=lambda s: {"course_id": str(s.course), "user_id": str(s.actor)}),
+    ("lessons/tracking/status", "GET"): Entry(403, 404, 404, query=lambda s: {"lesson_id": str(s.lesson), "course_id": str(s.course), "user_id": str(s.actor)}),
 }
 # fmt: on
 
@@ -304,12 +318,13 @@ def _tenant_world(tenant: Tenant) -> tuple[Side, Side]:
     program = Program.objects.create(tenant=tenant, identifier=f"p-{tenant.id}", name="Program")
     ProgramCourse.objects.create(program=program, course=course, ordering=1)
     course_track = CourseTrack.objects.get(enrollment=enrollment)
+    category = Category.objects.create(tenant=tenant, name="Category", slug="category")
     owned = {enrollment.id, attempt.id, course_track.id, owner}
     drafts = {draft_course.id, draft_module.id, draft_lesson.id}
-    everything = owned | drafts | {course.id, module.id, lesson.id, program.id}
+    everything = owned | drafts | {course.id, module.id, lesson.id, program.id, category.id}
     common = {
         "tenant": tenant.id, "owner": owner, "enrollment": enrollment.id, "attempt": attempt.id,
-        "course_track": course_track.id, "program": program.id,
+        "course_track": course_track.id, "program": program.id, "category": category.id,
         "download_token": _download_token(tenant.id, owner),
     }
     stranger_view = Side(

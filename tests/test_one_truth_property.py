@@ -197,6 +197,17 @@ def _assert_reads_agree(world: World) -> None:
         assert (listed["status"], listed["progress"], listed["contentStatus"]) == (
             summary["status"], summary["progress"], summary["contentStatus"])
 
+        # Module progress and the home screen (DECISIONS §11) are derived from the same facts: each
+        # lesson here sits in one module, so the modules add up to the track.
+        modules = user.get("/courses/tracking/modules", {"course_id": str(course.id)}).json()["result"]["modules"]
+        assert sum(module["totalLessons"] for module in modules) == track["no_of_lessons"], (modules, track)
+        assert sum(module["completedLessons"] for module in modules) == track["completed_lessons"], (modules, track)
+        (home,) = user.get("/enrollments/users-courses", {"hasEnroll": "true"}).json()["result"]["courses"]
+        assert home["completedModuleCount"] == sum(module["status"] == "completed" for module in modules)
+        assert home["courseTracking"]["completed_lessons"] == track["completed_lessons"]
+        assert home["progress"] == (
+            min(100, track["completed_lessons"] * 100 // track["no_of_lessons"]) if track["no_of_lessons"] else 0)
+
 
 @pytest.mark.django_db
 @given(carry=st.booleans(), operations=st.lists(operation, min_size=1, max_size=20))

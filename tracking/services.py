@@ -70,7 +70,9 @@ __all__ = [
     "course_tracks_recount_for_course",
     "course_tracks_recount_for_enrollments",
     "course_tracks_recount_for_tenant",
+    "attempt_next_step",
     "lesson_attempt_start",
+    "lesson_attempt_status",
     "lesson_attempt_update",
     "lesson_completion_record",
     "lesson_prerequisites_ensure",
@@ -594,20 +596,92 @@ def _eligibility_lesson_ids(lesson: Lesson) -> list[uuid.UUID]:
     return ids
 
 
-def _ensure_prerequisites_completed(*, lesson: Lesson, tenant_id, user_id, course_id, batch_id, carry: bool) -> None:
+def _prerequisites_completed(*, lesson: Lesson, tenant_id, user_id, course_id, batch_id, carry: bool) -> set[uuid.UUID]:
+    """Which of the lesson's prerequisites the user completed in the context (one query; none
+    when the lesson has no prerequisites)."""
     prerequisites = _eligibility_lesson_ids(lesson)
     if not prerequisites:
-        return
-    done = completed_lesson_ids(
+        return set()
+    return completed_lesson_ids(
         tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
         lesson_ids=prerequisites, carry=carry,
     )
-    missing = [str(p) for p in prerequisites if p not in done]
-    if missing:
-        raise ApiError(
-            f"Complete the prerequisite lessons in this course first: {', '.join(missing)}.",
-            code="ERR_PREREQUISITES_MISSING", result={"missing_lesson_ids": missing},
-        )
+
+
+def _prerequisites_refusal(missing: list[uuid.UUID]) -> ApiError | None:
+    if not missing:
+        return None
+    missing_ids = [str(lesson_id) for lesson_id in missing]
+    return ApiError(
+        f"Complete the prerequisite lessons in this course first: {', '.join(missing_ids)}.",
+        code="ERR_PREREQUISITES_MISSING", result={"missing_lesson_ids": missing_ids},
+    )
+
+
+def _ensure_prerequisites_completed(*, lesson: Lesson, tenant_id, user_id, course_id, batch_id, carry: bool) -> None:
+    done = _prerequisites_completed(
+        lesson=lesson, tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, carry=carry
+    )
+    refusal = _prerequisites_refusal([p for p in _eligibility_lesson_ids(lesson) if p not in done])
+    if refusal is not None:
+        raise refusal
+
+
+class AttemptAction:
+    """`action` of POST /lessons/tracking (DECISIONS §11); None keeps the order of §5."""
+
+    START = "start"
+    RESUME = "resume"
+    CHOICES = (START, RESUME)
+
+
+@dataclass(frozen=True)
+class AttemptStep:
+    """What a start does next: resume `resume`, create attempt n+1 (`create`), or answer `refusal`."""
+
+    resume: LessonAttempt | None = None
+    create: bool = False
+    refusal: ApiError | None = None
+
+
+def attempt_next_step(
+    *, lesson: Lesson, action: str | None, missing_prerequisites: list[uuid.UUID],
+    unfinished: LessonAttempt | None, attempts_used: int | None,
+) -> AttemptStep:
+    """The one decision of POST /lessons/tracking (DECISIONS §5, §11), which both the start and
+    GET /lessons/tracking/status call, so that the status can never promise what the start refuses.
+
+    `unfinished` is the latest attempt that is not completed. `attempts_used` may be None when the
+    caller applies the attempt limit itself in the same statement that inserts (the start does,
+    under its track lock); the status always passes the count.
+    """
+    refusal = _prerequisites_refusal(missing_prerequisites)
+    if refusal is not None:
+        return AttemptStep(refusal=refusal)
+    resumable = unfinished if lesson.resume else None
+    if action == AttemptAction.RESUME:
+        if resumable is None:
+            reason = (
+                "the lesson does not resume attempts" if unfinished is not None and not lesson.resume
+                else "the user has no unfinished attempt at this lesson in this course"
+            )
+            return AttemptStep(refusal=ConflictError(
+                f"Nothing to resume: {reason}; start a new attempt (action \"start\") instead.",
+                code="ERR_NOTHING_TO_RESUME",
+            ))
+        return AttemptStep(resume=resumable)
+    if action is None and resumable is not None:
+        return AttemptStep(resume=resumable)
+    if attempts_used is not None and lesson.no_of_attempts and attempts_used >= lesson.no_of_attempts:
+        return AttemptStep(refusal=_attempts_used_up(lesson, attempts_used))
+    return AttemptStep(create=True)
+
+
+def _attempts_used_up(lesson: Lesson, used: int) -> ApiError:
+    return ApiError(
+        f"All {lesson.no_of_attempts} attempts at this lesson are used; no further attempt can start.",
+        code="ERR_MAX_ATTEMPTS", result={"attempts_used": used, "no_of_attempts": lesson.no_of_attempts},
+    )
 
 
 def lesson_prerequisites_ensure(
@@ -725,8 +799,13 @@ def _track_lock_and_mark_started(*, enrollment: Enrollment, now: dt.datetime) ->
 def lesson_attempt_start(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, lesson_id: uuid.UUID, course_id: uuid.UUID | None = None,
     published_only: bool = False, started_by: uuid.UUID | None = None, now: dt.datetime | None = None,
+    action: str | None = None,
 ) -> tuple[LessonAttempt, bool]:
     """Starts (or resumes) the user's attempt at the lesson in a course context (DECISIONS §5).
+
+    `action` (DECISIONS §11): None follows §5's order; "start" opens a new attempt even when an
+    unfinished one could be resumed; "resume" only resumes (ConflictError 409
+    ERR_NOTHING_TO_RESUME when there is nothing to). `attempt_next_step` decides.
 
     A new attempt records `started_by` (the caller; the user by default) as its `updated_by`
     (DECISIONS §8); a resumed attempt is returned as it is.
@@ -734,7 +813,8 @@ def lesson_attempt_start(
     Raises NotFoundError (no such lesson; with `published_only`, none a learner can see),
     ApiError 400 ERR_NOT_PLACED / ERR_COURSE_REQUIRED / ERR_NOT_ENROLLED /
     ERR_PREREQUISITES_MISSING (result.missing_lesson_ids) / ERR_MAX_ATTEMPTS, and
-    ConflictError 409 when a concurrent start took the same number by another path.
+    ConflictError 409 when a concurrent start took the same number by another path or when
+    there is nothing to resume.
 
     A new attempt is five statements: lesson with placements, enrollment, consumption upsert,
     track lock with access, numbered insert (plus the tenant's carry-forward setting and the
@@ -761,31 +841,109 @@ def lesson_attempt_start(
     _track_lock_and_mark_started(enrollment=enrollment, now=now)
     return _attempt_resume_or_create(
         tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now,
-        started_by=started_by or user_id,
+        started_by=started_by or user_id, action=action,
     )
 
 
+def _user_attempts(*, tenant_id, user_id, lesson_id, course_id):
+    return LessonAttempt.objects.filter(user_id=user_id, tenant_id=tenant_id, lesson_id=lesson_id, course_id=course_id)
+
+
+def _latest_unfinished(attempts) -> LessonAttempt | None:
+    return attempts.exclude(status=AttemptStatus.COMPLETED).order_by("-attempt").first()
+
+
 def _attempt_resume_or_create(
-    *, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now, started_by
+    *, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now, started_by, action: str | None
 ) -> tuple[LessonAttempt, bool]:
-    """Under the track lock: resume the latest unfinished attempt (lessons with `resume`), or
-    insert attempt n+1 within the lesson's attempt limit."""
-    attempts = LessonAttempt.objects.filter(user_id=user_id, tenant_id=tenant_id, lesson=lesson, course_id=course_id)
-    if lesson.resume:
-        unfinished = attempts.exclude(status=AttemptStatus.COMPLETED).order_by("-attempt").first()
-        if unfinished is not None:
-            return unfinished, False
+    """Under the track lock, what `attempt_next_step` decides: resume the latest unfinished
+    attempt, or insert attempt n+1 within the lesson's attempt limit (applied by the insert
+    itself; the count is read only to explain a refusal)."""
+    attempts = _user_attempts(tenant_id=tenant_id, user_id=user_id, lesson_id=lesson.id, course_id=course_id)
+    # Read only when the decision can use it: a lesson without `resume` creates by default.
+    unfinished = _latest_unfinished(attempts) if lesson.resume or action == AttemptAction.RESUME else None
+    step = attempt_next_step(
+        lesson=lesson, action=action, missing_prerequisites=[], unfinished=unfinished, attempts_used=None
+    )
+    if step.refusal is not None:
+        raise step.refusal
+    if step.resume is not None:
+        return step.resume, False
     attempt = _attempt_insert_next(
         tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now,
         started_by=started_by,
     )
     if attempt is None:
-        used = attempts.count()
-        raise ApiError(
-            f"All {lesson.no_of_attempts} attempts at this lesson are used; no further attempt can start.",
-            code="ERR_MAX_ATTEMPTS", result={"attempts_used": used, "no_of_attempts": lesson.no_of_attempts},
-        )
+        # The insert found the limit reached: the same decision, now with the count, says why.
+        refusal = attempt_next_step(
+            lesson=lesson, action=action, missing_prerequisites=[], unfinished=unfinished,
+            attempts_used=attempts.count(),
+        ).refusal
+        raise refusal or _attempts_used_up(lesson, lesson.no_of_attempts)
     return attempt, True
+
+
+@dataclass(frozen=True)
+class LessonAttemptStatus:
+    """What GET /lessons/tracking/status answers (DECISIONS §11)."""
+
+    lesson: Lesson
+    course_id: uuid.UUID
+    default_step: AttemptStep
+    start_step: AttemptStep
+    resume_step: AttemptStep
+    attempts_used: int
+    prerequisites: list[tuple[uuid.UUID, str, bool]]  # (lesson id, title, completed), in the lesson's order
+    last_attempt: LessonAttempt | None
+
+
+def lesson_attempt_status(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, lesson_id: uuid.UUID, course_id: uuid.UUID | None = None,
+    published_only: bool = False,
+) -> LessonAttemptStatus:
+    """What POST /lessons/tracking would do next for the user, without writing anything: the same
+    context checks as the start (NotFoundError, ApiError 400 ERR_NOT_PLACED / ERR_COURSE_REQUIRED /
+    ERR_NOT_ENROLLED / ERR_CONTENT_NOT_IN_COURSE) and the same `attempt_next_step`, once per action.
+
+    A read beside the start rather than in selectors, because it must share the start's private
+    steps to stay exact. At most eight queries: lesson with placements, enrollment, carry setting,
+    completed prerequisites and their titles (only with prerequisites), attempt count, latest
+    attempt, latest unfinished attempt.
+    """
+    lesson, course_ids = _lesson_placements(tenant_id=tenant_id, lesson_id=lesson_id, published_only=published_only)
+    if lesson is None:
+        lesson = _lesson_or_404(tenant_id=tenant_id, lesson_id=lesson_id, published_only=published_only)
+    course_id = _chosen_course_id(course_ids, course_id)
+    enrollment = _active_enrollment(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
+    prerequisite_ids = _eligibility_lesson_ids(lesson)
+    prerequisites: list[tuple[uuid.UUID, str, bool]] = []
+    missing: list[uuid.UUID] = []
+    if prerequisite_ids:
+        done = _prerequisites_completed(
+            lesson=lesson, tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=enrollment.batch_id,
+            carry=tenant_carries_forward(tenant_id=tenant_id),
+        )
+        titles = dict(Lesson.objects.filter(tenant_id=tenant_id, pk__in=prerequisite_ids).values_list("id", "title"))
+        prerequisites = [(p, titles.get(p, ""), p in done) for p in prerequisite_ids]
+        missing = [p for p in prerequisite_ids if p not in done]
+    attempts = _user_attempts(tenant_id=tenant_id, user_id=user_id, lesson_id=lesson.id, course_id=course_id)
+    used = attempts.count()
+    last_attempt = attempts.order_by("-attempt").first()
+    unfinished = (
+        last_attempt if last_attempt is not None and last_attempt.status != AttemptStatus.COMPLETED
+        else _latest_unfinished(attempts) if used else None
+    )
+
+    def step(action):
+        return attempt_next_step(
+            lesson=lesson, action=action, missing_prerequisites=missing, unfinished=unfinished, attempts_used=used
+        )
+
+    return LessonAttemptStatus(
+        lesson=lesson, course_id=course_id, default_step=step(None), start_step=step(AttemptAction.START),
+        resume_step=step(AttemptAction.RESUME), attempts_used=used, prerequisites=prerequisites,
+        last_attempt=last_attempt,
+    )
 
 
 def _attempt_insert_next(

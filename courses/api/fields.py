@@ -100,6 +100,20 @@ class LessonIdListField(serializers.ListField):
         return [str(lesson_id) for lesson_id in super().to_internal_value(data)]
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string", "format": "uuid"}})
+class CategoryIdListField(LessonIdListField):
+    """`categoryIds`: a JSON list, repeated multipart fields or one comma-separated string
+    (DECISIONS §11); an empty value clears the categories."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            raise serializers.ValidationError(
+                "Send category ids as a JSON array, repeated fields or one comma-separated string."
+            ) from None
+
+
 def stored_integer_field(*, min_value: int = 0, **kwargs) -> serializers.IntegerField:
     """An integer input no larger than its PositiveIntegerField column holds (MAX_STORED_INT)."""
     return serializers.IntegerField(min_value=min_value, max_value=MAX_STORED_INT, **kwargs)

@@ -2,11 +2,58 @@
 
 from __future__ import annotations
 
+import uuid
+
 import django_filters
 from django import forms
+from rest_framework import serializers
 
-from courses import selectors
+from courses import selectors, services
 from courses.models import LIVE_STATUS_CHOICES, Course, Lesson
+
+CATEGORY_PARAMETERS = ("categoryId", "categoryIds")
+
+
+def category_ids_from_query(query_params, *, tenant_id: uuid.UUID) -> list[uuid.UUID] | None:
+    """The categories a list is narrowed to (DECISIONS §11): `categoryId` and `categoryIds`, each
+    repeated or comma-separated; None when neither is given. Raises a 400 for a value that is not
+    a UUID, and ERR_UNKNOWN_CATEGORY for an id that is not one of this tenant's categories."""
+    raw = [
+        part.strip()
+        for name in CATEGORY_PARAMETERS
+        for value in query_params.getlist(name)
+        for part in value.split(",")
+        if part.strip()
+    ]
+    if not raw:
+        return None
+    try:
+        ids = [uuid.UUID(part) for part in raw]
+    except ValueError:
+        raise serializers.ValidationError(
+            {"categoryIds": ["Send category ids (UUIDs), repeated or comma-separated."]}
+        ) from None
+    return services.categories_resolve(tenant_id=tenant_id, category_ids=ids)
+
+
+class CategoryFilterMixin(django_filters.FilterSet):
+    """`categoryId` / `categoryIds`: rows sharing at least one of the categories. Both names are
+    read together in `filter_queryset`, so that naming both is one union, not an intersection."""
+
+    categoryId = django_filters.UUIDFilter(method="_documented_only", help_text="Rows in this category.")
+    categoryIds = django_filters.CharFilter(
+        method="_documented_only", help_text="Rows in any of these categories: repeated or comma-separated ids."
+    )
+
+    def _documented_only(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        category_ids = category_ids_from_query(self.request.query_params, tenant_id=self.request.tenant_id)
+        if category_ids is None:
+            return queryset
+        return queryset.filter(selectors.in_any_category(model=queryset.model, category_ids=category_ids))
 
 
 class StrictBooleanField(forms.Field):
@@ -35,7 +82,7 @@ def _status_filter() -> django_filters.ChoiceFilter:
     )
 
 
-class CourseFilter(django_filters.FilterSet):
+class CourseFilter(CategoryFilterMixin):
     status = _status_filter()
     featured = StrictBooleanFilter()
     free = StrictBooleanFilter()
@@ -47,7 +94,7 @@ class CourseFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class LessonFilter(django_filters.FilterSet):
+class LessonFilter(CategoryFilterMixin):
     status = _status_filter()
     format = django_filters.CharFilter(field_name="format")
     inLib = StrictBooleanFilter(field_name="in_lib")

@@ -59,6 +59,7 @@ def course_data(row: dict, image_url: ImageUrl) -> dict:
         "autoEnroll": row["auto_enroll"],
         "status": row["status"],
         "params": _json_object(row["params"]),
+        "categoryIds": list(row["category_ids"] or []),
         **_authored(row),
     }
 
@@ -122,6 +123,7 @@ def lesson_data(row: LessonRow, image_url: ImageUrl) -> dict:
         "ordering": placement["ordering"] if placement else None,
         "courseId": id_or_none(placement["course_id"]) if placement else None,
         "moduleId": id_or_none(placement["module_id"]) if placement else None,
+        "categoryIds": list(lesson["category_ids"] or []),
         **_authored(lesson),
     }
 

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from courses.api.fields import (
     CatalogueInputSerializer,
+    CategoryIdListField,
     ImageUploadField,
     LessonIdListField,
     choice_field,
@@ -42,6 +43,7 @@ class CourseInputSerializer(CatalogueInputSerializer):
     autoEnroll = serializers.BooleanField(source="auto_enroll", required=False)
     status = choice_field(LIVE_STATUS_CHOICES, required=False, help_text="DELETE archives.")
     params = JSONObjectField(required=False)
+    categoryIds = CategoryIdListField(source="category_ids", required=False)
 
     def validate(self, attrs):
         paid = attrs.pop("paid", None)
@@ -133,6 +135,7 @@ class LessonInputSerializer(CatalogueInputSerializer):
     ordering = stored_integer_field(
         min_value=1, required=False, allow_null=True, help_text="Position within the module named by moduleId."
     )
+    categoryIds = CategoryIdListField(source="category_ids", required=False)
 
     def validate(self, attrs):
         start, end = attrs.get("start_date"), attrs.get("end_date")
@@ -176,6 +179,7 @@ class CourseOutputSerializer(AuthoredOutput):
     autoEnroll = serializers.BooleanField()
     status = serializers.ChoiceField(choices=LIVE_STATUS_CHOICES)
     params = JSONObjectField()
+    categoryIds = serializers.ListField(child=serializers.UUIDField(), help_text="The categories, in the order set.")
 
 
 @extend_schema_serializer(many=False)  # the list action answers one {count, courses} object
@@ -234,6 +238,7 @@ class LessonOutputSerializer(AuthoredOutput):
     ordering = serializers.IntegerField(allow_null=True, help_text="Of the placement described.")
     courseId = serializers.UUIDField(allow_null=True, help_text="Of the placement described (first one on GET by id).")
     moduleId = serializers.UUIDField(allow_null=True)
+    categoryIds = serializers.ListField(child=serializers.UUIDField(), help_text="The categories, in the order set.")
 
 
 class PlacementOutputSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ literal paths other apps own (`/courses/tracking`, `/lessons/tracking`) never ma
 
 from django.urls import path
 
+from courses.api.categories import CategoryViewSet
 from courses.api.views import CourseViewSet, LessonViewSet, ModuleViewSet
 
 urlpatterns = [
@@ -28,5 +29,11 @@ urlpatterns = [
         "lessons/<uuid:pk>",
         LessonViewSet.as_view({"get": "retrieve", "put": "update", "delete": "destroy"}),
         name="lesson-detail",
+    ),
+    path("categories", CategoryViewSet.as_view({"get": "list", "post": "create"}), name="category-list"),
+    path(
+        "categories/<uuid:pk>",
+        CategoryViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="category-detail",
     ),
 ]

@@ -185,7 +185,10 @@ class CourseViewSet(CatalogueViewSet):
         course = self.author_course(pk)
         data = _body(CourseInputSerializer, request, partial=True, aliases=COURSE_ALIASES)
         image = data.pop("image", services.UNCHANGED)
-        services.course_update(course=course, updated_by=request.user.user_id, changes=data, image=image)
+        category_ids = data.pop("category_ids", None)
+        services.course_update(
+            course=course, updated_by=request.user.user_id, changes=data, image=image, category_ids=category_ids
+        )
         return Response(self._course_data(pk))
 
     @extend_schema(summary="Archive a course with its modules and placements", responses=DELETED)
@@ -256,7 +259,7 @@ class ModuleViewSet(CatalogueViewSet):
         return Response(None)
 
 
-_LESSON_EXTRAS = ("image", "media_id", "media_content", "course_id", "module_id", "ordering")
+_LESSON_EXTRAS = ("image", "media_id", "media_content", "course_id", "module_id", "ordering", "category_ids")
 
 
 class LessonViewSet(CatalogueViewSet):

@@ -31,6 +31,15 @@ class LessonTrackingStartInputSerializer(serializers.Serializer):
     user_id = UUIDStringField(
         required=False, allow_null=True, help_text="Staff may start for another user; defaults to the caller."
     )
+    action = serializers.ChoiceField(
+        choices=[("start", "start"), ("resume", "resume")], required=False, allow_null=True,
+        error_messages={"invalid_choice": '"{input}" is not an action; use start or resume, or leave it out.'},
+        help_text=(
+            "Left out: resume an unfinished attempt when the lesson has `resume`, else start one. `start`: open a new "
+            "attempt even when one could be resumed (prerequisites and the limit still apply). `resume`: only "
+            "resume (409 ERR_NOTHING_TO_RESUME when there is nothing to)."
+        ),
+    )
 
 
 class LessonTrackingUpdateInputSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from tracking.api.home import LearnerHomeViewSet
 from tracking.api.views import CourseTrackingViewSet, LessonTrackingViewSet
 
 urlpatterns = [
@@ -19,4 +20,10 @@ urlpatterns = [
         CourseTrackingViewSet.as_view({"put": "update"}),
         name="course-tracking-detail",
     ),
+    # The learner home and catalogue (DECISIONS §11).
+    path("courses/search", LearnerHomeViewSet.as_view({"get": "search"}), name="course-search"),
+    path("enrollments/users-courses", LearnerHomeViewSet.as_view({"get": "users_courses"}), name="users-courses"),
+    path("enrollments/dashboard", LearnerHomeViewSet.as_view({"get": "dashboard"}), name="learner-dashboard"),
+    path("courses/tracking/modules", LearnerHomeViewSet.as_view({"get": "modules"}), name="module-progress"),
+    path("lessons/tracking/status", LearnerHomeViewSet.as_view({"get": "lesson_status"}), name="lesson-status"),
 ]

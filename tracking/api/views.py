@@ -50,12 +50,14 @@ class LessonTrackingViewSet(TenantScopedViewSet):
         responses={
             201: LessonAttemptSerializer,
             200: OpenApiResponse(LessonAttemptSerializer, description="An unfinished attempt resumed."),
+            409: OpenApiResponse(description='`action: "resume"` with nothing to resume (ERR_NOTHING_TO_RESUME).'),
         },
         summary="Start or resume a lesson attempt",
         description=(
             "Checks, in order: enrollment (ERR_NOT_ENROLLED), prerequisites (ERR_PREREQUISITES_MISSING, "
             "result.missing_lesson_ids), resume of an unfinished attempt when the lesson has `resume` (200), "
-            "attempt limit (ERR_MAX_ATTEMPTS); otherwise creates attempt n+1 (201)."
+            "attempt limit (ERR_MAX_ATTEMPTS); otherwise creates attempt n+1 (201). `action` changes the resume step "
+            "(DECISIONS §11); GET /lessons/tracking/status answers what this would do, from the same decision."
         ),
     )
     def create(self, request):
@@ -68,6 +70,7 @@ class LessonTrackingViewSet(TenantScopedViewSet):
             course_id=data.validated_data.get("course_id"),
             published_only=not request.user.is_staff_role,
             started_by=request.user.user_id,
+            action=data.validated_data.get("action"),
         )
         return Response(attempt_data(attempt), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

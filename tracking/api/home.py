@@ -1,0 +1,425 @@
+"""The learner home and catalogue endpoints (DECISIONS §11) that know the learner:
+`GET /courses/search`, `GET /enrollments/users-courses`, `GET /enrollments/dashboard`,
+`GET /courses/tracking/modules` and `GET /lessons/tracking/status`.
+
+They live in the tracking app because they read enrolments and course tracks, which the
+courses and enrollment apps below may not. Views parse, call `tracking.home` or the tracking
+services, and shape; the shapes are documented by the serializers here.
+
+`userId` follows the house rule: a learner may name only themselves (403 otherwise), staff
+anyone in the tenant; left out, it is the caller.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from courses.api.filters import StrictBooleanField, category_ids_from_query
+from courses.api.rendering import course_data, image_url_builder
+from courses.api.serializers import CourseOutputSerializer
+from courses.selectors import course_values
+from enrollment.api.serializers import EnrollmentOutputSerializer
+from lms.api.errors import ApiError
+from lms.api.fields import UUIDStringField, id_or_none, iso_utc
+from lms.api.pagination import PageQuerySerializer, paginate
+from lms.api.permissions import IsAuthenticatedPrincipal, acting_user_id
+from lms.api.views import TenantScopedViewSet
+from lms.models import Tenant
+from tracking import home, services
+from tracking.api.rendering import attempt_data
+from tracking.api.serializers import CourseTrackSerializer, LessonAttemptSerializer
+from tracking.models import CourseTrack
+
+CATEGORY_PARAMETERS = [
+    OpenApiParameter("categoryIds", str, description="Category ids, repeated or comma-separated: courses in any of them."),
+    OpenApiParameter("categoryId", uuid.UUID, description="One category id (joins `categoryIds`)."),
+]
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBoolean(serializers.Field):
+    """`true` or `false` (and 1/0, yes/no), anything else a 400 that says so."""
+
+    def to_internal_value(self, data):
+        try:
+            return StrictBooleanField().to_python(data)
+        except Exception:  # django.forms.ValidationError: reported in the API's own words
+            raise serializers.ValidationError("Use true or false.") from None
+
+    def to_representation(self, value):
+        return value
+
+
+def _boolean_parameter(name, description):
+    return OpenApiParameter(name, bool, description=description)
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=200, help_text="Words in the title or description.")
+    featured = StrictBoolean(required=False)
+    free = StrictBoolean(required=False)
+    hasEnroll = StrictBoolean(required=False)  # noqa: N815
+    userId = UUIDStringField(required=False)  # noqa: N815
+
+
+class UsersCoursesQuerySerializer(serializers.Serializer):
+    userId = UUIDStringField(required=False)  # noqa: N815
+    hasEnroll = StrictBoolean(required=False)  # noqa: N815
+
+
+class UserQuerySerializer(serializers.Serializer):
+    userId = UUIDStringField(required=False)  # noqa: N815
+
+
+class ModuleProgressQuerySerializer(serializers.Serializer):
+    course_id = UUIDStringField()
+    user_id = UUIDStringField(required=False)
+
+
+class LessonStatusQuerySerializer(serializers.Serializer):
+    lesson_id = UUIDStringField()
+    course_id = UUIDStringField(required=False, help_text="Required when the lesson is placed in several courses.")
+    user_id = UUIDStringField(required=False)
+
+
+# --- output shapes -------------------------------------------------------------------------------
+
+
+class CourseSearchOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Total across all pages.")
+    courses = CourseOutputSerializer(many=True)
+
+
+class NextLessonSerializer(serializers.Serializer):
+    lessonId = serializers.UUIDField()  # noqa: N815
+    title = serializers.CharField()
+    moduleId = serializers.UUIDField()  # noqa: N815
+
+
+class HomeCourseSerializer(CourseOutputSerializer):
+    totalModuleCount = serializers.IntegerField(help_text="Published modules of the course.")  # noqa: N815
+    completedModuleCount = serializers.IntegerField(required=False, help_text="With hasEnroll=true.")  # noqa: N815
+    progress = serializers.IntegerField(required=False, help_text="0-100: the track's completed/total lessons.")
+    courseTracking = CourseTrackSerializer(required=False, allow_null=True)  # noqa: N815
+    enrollment = EnrollmentOutputSerializer(required=False, allow_null=True)
+    nextLesson = NextLessonSerializer(required=False, allow_null=True)  # noqa: N815
+
+
+class UsersCoursesOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Total across all pages.")
+    courses = HomeCourseSerializer(many=True)
+
+
+class ModuleProgressSerializer(serializers.Serializer):
+    moduleId = serializers.UUIDField()  # noqa: N815
+    title = serializers.CharField()
+    totalLessons = serializers.IntegerField()  # noqa: N815
+    completedLessons = serializers.IntegerField()  # noqa: N815
+    status = serializers.ChoiceField(choices=["not_started", "in_progress", "completed"])
+
+
+class ModuleProgressOutputSerializer(serializers.Serializer):
+    modules = ModuleProgressSerializer(many=True)
+
+
+class CategoryProgressSerializer(serializers.Serializer):
+    categoryId = serializers.UUIDField()  # noqa: N815
+    name = serializers.CharField()
+    enrolled = serializers.IntegerField()
+    completed = serializers.IntegerField()
+
+
+class DashboardOutputSerializer(serializers.Serializer):
+    enrolled = serializers.IntegerField()
+    notStarted = serializers.IntegerField()  # noqa: N815
+    inProgress = serializers.IntegerField()  # noqa: N815
+    completed = serializers.IntegerField()
+    certificates = serializers.IntegerField()
+    assignedDue = serializers.IntegerField(help_text="Enrolled by someone else and not completed.")  # noqa: N815
+    overdue = serializers.IntegerField(help_text="end_time passed without completion.")
+    byCategory = CategoryProgressSerializer(many=True)  # noqa: N815
+
+
+class RequiredLessonSerializer(serializers.Serializer):
+    lessonId = serializers.UUIDField()  # noqa: N815
+    title = serializers.CharField()
+    completed = serializers.BooleanField()
+
+
+class LessonStatusOutputSerializer(serializers.Serializer):
+    canStart = serializers.BooleanField(help_text="POST /lessons/tracking without `action` would succeed.")  # noqa: N815
+    canResume = serializers.BooleanField(help_text='`action: "resume"` would succeed.')  # noqa: N815
+    canReattempt = serializers.BooleanField(help_text='`action: "start"` would open a new attempt.')  # noqa: N815
+    attemptsUsed = serializers.IntegerField()  # noqa: N815
+    attemptsAllowed = serializers.IntegerField(help_text="0 = unlimited.")  # noqa: N815
+    eligible = serializers.BooleanField(help_text="Every prerequisite is completed in this course.")
+    requiredLessons = RequiredLessonSerializer(many=True)  # noqa: N815
+    lastAttempt = LessonAttemptSerializer(allow_null=True)  # noqa: N815
+    nextAction = serializers.ChoiceField(  # noqa: N815
+        choices=["resume", "create", "refused"], help_text="What POST without `action` would do."
+    )
+    refusal = serializers.DictField(allow_null=True, help_text="`err` and `errmsg` POST would answer, or null.")
+
+
+# --- views -----------------------------------------------------------------------------------------
+
+
+def _query(serializer_class, request) -> dict:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+def _progress_percent(track: CourseTrack | None) -> int:
+    if track is None or not track.no_of_lessons:
+        return 0
+    return min(100, track.completed_lessons * 100 // track.no_of_lessons)
+
+
+def _track_data(track: CourseTrack) -> dict:
+    """`CourseTrackSerializer`'s shape as a plain function: a page of 20 courses rendered through the
+    serializer machinery cost more than its queries (tests keep the two equal)."""
+    return {
+        "id": str(track.id), "course_id": str(track.course_id), "user_id": str(track.user_id),
+        "batch_id": str(track.batch_id), "timestart": iso_utc(track.timestart), "timeend": iso_utc(track.timeend),
+        "no_of_lessons": track.no_of_lessons, "completed_lessons": track.completed_lessons, "status": track.status,
+        "last_accessed_date": iso_utc(track.last_accessed_date), "cert_gen_date": iso_utc(track.cert_gen_date),
+    }
+
+
+def _enrollment_data(enrollment) -> dict:
+    """`EnrollmentOutputSerializer`'s shape as a plain function (as `_track_data`)."""
+    return {
+        "id": str(enrollment.id), "course_id": str(enrollment.course_id), "user_id": str(enrollment.user_id),
+        "tenantId": str(enrollment.tenant_id), "batch_id": str(enrollment.batch_id),
+        "enrolled_on_time": iso_utc(enrollment.enrolled_on_time), "end_time": iso_utc(enrollment.end_time),
+        "state": enrollment.state, "active": enrollment.active, "unlimited_plan": enrollment.unlimited_plan,
+        "before_expiry_mail": enrollment.before_expiry_mail, "after_expiry_mail": enrollment.after_expiry_mail,
+        "params": enrollment.params if enrollment.params is not None else {},
+        "enrolled_by": id_or_none(enrollment.enrolled_by), "enrolled_at": iso_utc(enrollment.enrolled_at),
+        "updated_by": id_or_none(enrollment.updated_by), "updated_at": iso_utc(enrollment.updated_at),
+    }
+
+
+def _next_lesson_data(next_lesson: home.NextLesson | None) -> dict | None:
+    if next_lesson is None:
+        return None
+    return {"lessonId": str(next_lesson.lesson_id), "title": next_lesson.title, "moduleId": str(next_lesson.module_id)}
+
+
+_ID = "7b0c3a52-1d1e-4b8e-9a59-3c1b2f7d9a10"
+
+
+def _enveloped(api_id: str, result) -> dict:
+    """An example answer as clients receive it: the result inside the LMS envelope."""
+    return {
+        "id": api_id, "ver": "1.0", "ts": "2026-01-05T09:30:00Z",
+        "params": {"resmsgid": "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a", "status": "successful", "err": None,
+                   "errmsg": None},
+        "responseCode": 200, "result": result,
+    }
+
+HOME_EXAMPLE = OpenApiExample(
+    "The home screen", response_only=True,
+    value=_enveloped("api.enrollment.users.courses", {"count": 1, "courses": [{
+        "courseId": _ID, "title": "Intro to SQL", "categoryIds": [], "totalModuleCount": 4, "completedModuleCount": 1,
+        "progress": 35, "courseTracking": {"status": "in_progress", "completed_lessons": 7, "no_of_lessons": 20},
+        "enrollment": {"id": "0d8f2d7e-6a0e-4b43-9d55-3b1c2e7f9a21", "active": True, "state": 1},
+        "nextLesson": {"lessonId": "5c1e0b1a-2f3d-4e5f-8a9b-0c1d2e3f4a5b", "title": "Joins",
+                       "moduleId": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"},
+    }]}),
+)
+MODULES_EXAMPLE = OpenApiExample(
+    "Two modules", response_only=True,
+    value=_enveloped("api.course.tracking.modules", {"modules": [
+        {"moduleId": _ID, "title": "Basics", "totalLessons": 5, "completedLessons": 5, "status": "completed"},
+        {"moduleId": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d", "title": "Joins", "totalLessons": 6,
+         "completedLessons": 2, "status": "in_progress"},
+    ]}),
+)
+DASHBOARD_EXAMPLE = OpenApiExample(
+    "A learner", response_only=True,
+    value=_enveloped("api.enrollment.dashboard", {
+        "enrolled": 5, "notStarted": 1, "inProgress": 3, "completed": 1, "certificates": 1, "assignedDue": 2,
+        "overdue": 1, "byCategory": [{"categoryId": _ID, "name": "Data", "enrolled": 3, "completed": 1}],
+    }),
+)
+STATUS_EXAMPLE = OpenApiExample(
+    "An unfinished attempt to resume", response_only=True,
+    value=_enveloped("api.lesson.tracking.status", {
+        "canStart": True, "canResume": True, "canReattempt": True, "attemptsUsed": 1, "attemptsAllowed": 3,
+        "eligible": True, "requiredLessons": [{"lessonId": _ID, "title": "Basics", "completed": True}],
+        "lastAttempt": {"id": "0d8f2d7e-6a0e-4b43-9d55-3b1c2e7f9a21", "attempt": 1, "status": "started"},
+        "nextAction": "resume", "refusal": None,
+    }),
+)
+
+
+class LearnerHomeViewSet(TenantScopedViewSet):
+    permission_classes = [IsAuthenticatedPrincipal]
+    queryset = CourseTrack.objects.none()
+    api_ids = {
+        "search": "api.course.search",
+        "users_courses": "api.enrollment.users.courses",
+        "dashboard": "api.enrollment.dashboard",
+        "modules": "api.course.tracking.modules",
+        "lesson_status": "api.lesson.tracking.status",
+    }
+
+    @property
+    def learner(self) -> bool:
+        return not self.request.user.is_staff_role
+
+    @extend_schema(
+        parameters=[SearchQuerySerializer, *CATEGORY_PARAMETERS, PageQuerySerializer],
+        responses=CourseSearchOutputSerializer,
+        summary="Search the catalogue (q, categories, featured, free; hasEnroll with userId)",
+        description=(
+            "`q`: words in the title or description (PostgreSQL full-text search; a contains match on SQLite). "
+            "`hasEnroll=true` keeps the courses `userId` is enrolled in, `false` the published ones they are not "
+            "in (discover); `userId` is then required. Learners see published courses only. By title."
+        ),
+        examples=[OpenApiExample(
+            "Discover", response_only=True,
+            value=_enveloped("api.course.search", {"count": 1, "courses": [
+                {"courseId": _ID, "title": "Python", "categoryIds": [], "status": "published"},
+            ]}),
+        )],
+    )
+    def search(self, request):
+        query = _query(SearchQuerySerializer, request)
+        has_enroll, user_id = query.get("hasEnroll"), query.get("userId")
+        if has_enroll is not None and user_id is None:
+            raise ApiError(
+                "hasEnroll needs userId: name the learner whose enrolments split the catalogue.",
+                code="MANDATORY_PARAMETER_MISSING", result={"errors": {"userId": ["Required with hasEnroll."]}},
+            )
+        if user_id is not None:
+            acting_user_id(request.user, user_id)
+        courses = home.catalogue_search(
+            tenant_id=self.tenant_id, learner=self.learner, q=query.get("q"),
+            category_ids=category_ids_from_query(request.query_params, tenant_id=self.tenant_id),
+            featured=query.get("featured"), free=query.get("free"), user_id=user_id, has_enroll=has_enroll,
+        )
+        count, rows = paginate(course_values(courses), request)
+        image_url = image_url_builder(request)
+        return Response({"count": count, "courses": [course_data(row, image_url) for row in rows]})
+
+    @extend_schema(
+        parameters=[UsersCoursesQuerySerializer, *CATEGORY_PARAMETERS, PageQuerySerializer],
+        responses=UsersCoursesOutputSerializer, examples=[HOME_EXAMPLE],
+        summary="The learner's home screen: courses with progress, modules, track, enrolment and next lesson",
+        description=(
+            "With `hasEnroll=true`: the user's enrolled courses, latest accessed first, each with "
+            "`completedModuleCount`, `progress`, `courseTracking` and `enrollment` (the course's own batch) and "
+            "`nextLesson`. `false`: the published courses they are not in. Left out: every course they may see. "
+            "A constant number of queries per page."
+        ),
+    )
+    def users_courses(self, request):
+        query = _query(UsersCoursesQuerySerializer, request)
+        user_id = acting_user_id(request.user, query.get("userId"))
+        has_enroll = query.get("hasEnroll")
+        courses = home.home_courses(
+            tenant_id=self.tenant_id, learner=self.learner, user_id=user_id, has_enroll=has_enroll,
+            category_ids=category_ids_from_query(request.query_params, tenant_id=self.tenant_id),
+        )
+        count, rows = paginate(course_values(courses), request)
+        course_ids = [row["id"] for row in rows]
+        image_url = image_url_builder(request)
+        items = [course_data(row, image_url) for row in rows]
+        if has_enroll is not True or not rows:
+            module_counts = home.module_counts(course_ids=course_ids)
+            for item, course_id in zip(items, course_ids, strict=True):
+                item["totalModuleCount"] = module_counts.get(course_id, 0)
+        else:
+            enrollments = home.own_batch_enrollments(tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids)
+            any_enrollment = next(iter(enrollments.values()), None)
+            progress = home.courses_progress(
+                tenant_id=self.tenant_id, user_id=user_id, contexts=[(course_id, course_id) for course_id in course_ids],
+                # Read from the enrolments' tenant when there is one (else courses_progress asks).
+                carry=any_enrollment.tenant.carry_forward == Tenant.CarryForward.CARRY if any_enrollment else None,
+            )
+            for item, course_id in zip(items, course_ids, strict=True):
+                enrollment = enrollments.get(course_id)
+                track = getattr(enrollment, "track", None) if enrollment is not None else None
+                course_progress = progress[(course_id, course_id)]
+                item.update(
+                    # The published modules the progress lists: the same count as module_counts gives.
+                    totalModuleCount=len(course_progress.modules),
+                    completedModuleCount=course_progress.completed_module_count,
+                    progress=_progress_percent(track),
+                    courseTracking=_track_data(track) if track is not None else None,
+                    enrollment=_enrollment_data(enrollment) if enrollment is not None else None,
+                    nextLesson=_next_lesson_data(course_progress.next_lesson),
+                )
+        return Response({"count": count, "courses": items})
+
+    @extend_schema(
+        parameters=[UserQuerySerializer], responses=DashboardOutputSerializer, examples=[DASHBOARD_EXAMPLE],
+        summary="The learner dashboard: counts over active enrolments, certificates, by category",
+    )
+    def dashboard(self, request):
+        query = _query(UserQuerySerializer, request)
+        user_id = acting_user_id(request.user, query.get("userId"))
+        board = home.learner_dashboard(tenant_id=self.tenant_id, user_id=user_id)
+        return Response({
+            "enrolled": board.enrolled, "notStarted": board.not_started, "inProgress": board.in_progress,
+            "completed": board.completed, "certificates": board.certificates, "assignedDue": board.assigned_due,
+            "overdue": board.overdue, "byCategory": board.by_category,
+        })
+
+    @extend_schema(
+        parameters=[ModuleProgressQuerySerializer], responses=ModuleProgressOutputSerializer, examples=[MODULES_EXAMPLE],
+        summary="Module progress of a learner in a course, in course order",
+        description=(
+            "From the same facts as the course track: a module is completed when every published lesson placed in "
+            "it is completed in the user's enrolment (the course's own batch); a module without lessons never is."
+        ),
+    )
+    def modules(self, request):
+        query = _query(ModuleProgressQuerySerializer, request)
+        user_id = acting_user_id(request.user, query.get("user_id"))
+        course_id = query["course_id"]
+        home.visible_course_or_404(tenant_id=self.tenant_id, course_id=course_id, learner=self.learner)
+        progress = home.courses_progress(tenant_id=self.tenant_id, user_id=user_id, contexts=[(course_id, course_id)])
+        return Response({"modules": [
+            {"moduleId": str(module.module_id), "title": module.title, "totalLessons": module.total_lessons,
+             "completedLessons": module.completed_lessons, "status": module.status}
+            for module in progress[(course_id, course_id)].modules
+        ]})
+
+    @extend_schema(
+        parameters=[LessonStatusQuerySerializer], responses=LessonStatusOutputSerializer, examples=[STATUS_EXAMPLE],
+        summary="What POST /lessons/tracking would do next (the same decision, nothing written)",
+    )
+    def lesson_status(self, request):
+        query = _query(LessonStatusQuerySerializer, request)
+        status = services.lesson_attempt_status(
+            tenant_id=self.tenant_id,
+            user_id=acting_user_id(request.user, query.get("user_id")),
+            lesson_id=query["lesson_id"],
+            course_id=query.get("course_id"),
+            published_only=self.learner,
+        )
+        step = status.default_step
+        return Response({
+            "canStart": step.refusal is None,
+            "canResume": status.resume_step.refusal is None,
+            "canReattempt": status.start_step.create,
+            "attemptsUsed": status.attempts_used,
+            "attemptsAllowed": status.lesson.no_of_attempts,
+            "eligible": all(completed for _, _, completed in status.prerequisites),
+            "requiredLessons": [
+                {"lessonId": str(lesson_id), "title": title, "completed": completed}
+                for lesson_id, title, completed in status.prerequisites
+            ],
+            "lastAttempt": attempt_data(status.last_attempt) if status.last_attempt is not None else None,
+            "nextAction": "refused" if step.refusal else "resume" if step.resume is not None else "create",
+            "refusal": {"err": step.refusal.err, "errmsg": step.refusal.errmsg} if step.refusal else None,
+        })
