@@ -2,8 +2,8 @@
 
 from courses.signals import course_content_changed
 from enrollment.signals import enrollment_activated, enrollment_created
-from lms.signals import tenant_carry_forward_changed
 from lms.celery import send_task_after_commit
+from lms.signals import tenant_carry_forward_changed
 from tracking import services
 from tracking.tasks import TENANT_RECOUNT_TASK
 
