@@ -26,6 +26,9 @@ logger = logging.getLogger("lms.tasks")
 def send_task(name: str, *args, **options) -> bool:
     """Queues the task by name now. Returns False, and logs, when the broker does not take it."""
     try:
+        if name not in app.tasks:
+            # Outside a worker the task modules load on first use (autodiscovery waits for this).
+            app.loader.import_default_modules()
         task = app.tasks.get(name)
         if task is not None:
             # Through the task object, so that task_always_eager (tests) runs it in place.
