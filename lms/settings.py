@@ -361,7 +361,7 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = "lms"
-CELERY_TASK_QUEUES = (Queue("lms"), Queue("webhooks"))
+CELERY_TASK_QUEUES = (Queue("lms", routing_key="lms"), Queue("webhooks", routing_key="webhooks"))
 # Webhook sends wait on other people's servers: their own queue keeps the jobs moving.
 CELERY_TASK_ROUTES = {"lms.events.deliver": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(LMS_CELERY_DIR / "beat-schedule"))

@@ -36,7 +36,7 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
-    def start(self) -> Receiver:
+    def start(self, ports: range = PORTS) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,14 +54,14 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        for port in PORTS:
+        for port in ports:
             try:
                 self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
                 break
             except OSError:
                 continue
         else:
-            raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1} for the receiver")
+            raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1} for the receiver")
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
