@@ -364,7 +364,11 @@ CELERY_TASK_DEFAULT_QUEUE = "lms"
 CELERY_TASK_QUEUES = (Queue("lms", routing_key="lms"), Queue("webhooks", routing_key="webhooks"))
 # Webhook sends wait on other people's servers: their own queue keeps the jobs moving.
 CELERY_TASK_ROUTES = {"lms.events.deliver": {"queue": "webhooks"}}
-CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(LMS_CELERY_DIR / "beat-schedule"))
+# Beat remembers when it last ran each entry; the embedded default keeps that beside its queue.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME",
+    default=str(LMS_CELERY_DIR / "beat-schedule") if CELERY_BROKER_URL.startswith("filesystem://") else "celerybeat-schedule",
+)
 LMS_EVENTS_SWEEP_SECONDS = env.float("LMS_EVENTS_SWEEP_SECONDS", default=15.0)
 LMS_EVENTS_RETENTION_DAYS = env.int("LMS_EVENTS_RETENTION_DAYS", default=30)
 LMS_JOBS_SWEEP_SECONDS = env.float("LMS_JOBS_SWEEP_SECONDS", default=60.0)
