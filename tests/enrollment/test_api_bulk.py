@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from enrollment.models import Enrollment
+from lms.events.models import Event
 from tests.enrollment.helpers import err, errmsg, result
 from tests.factories import build_course
 from tracking.models import CourseTrack, CourseTrackStatus
@@ -145,9 +146,10 @@ def test_queries_do_not_grow_with_the_number_of_ids(admin_client, tenant, enroll
 
     # course; INSERT of the enrollments (conflicts skipped, new ids returned); SELECT of those already
     # there; count of the course's lessons; the tenant's carry-forward policy; INSERT of the tracks;
-    # SELECT of the new enrollments' states.
-    with django_assert_num_queries(7 + savepoints):
+    # SELECT of the new enrollments' states; INSERT of their `enrollment.created` events.
+    with django_assert_num_queries(8 + savepoints):
         response = admin_client.post(URL, {"course_id": str(course.id), "user_ids": users})
 
     assert len(result(response)["created"]) == size and len(result(response)["existing"]) == 2
     assert CourseTrack.objects.filter(course=course).count() == size + 3
+    assert Event.objects.filter(type="enrollment.created", data__courseId=str(course.id)).count() == size + 3
