@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install install-dev migrate lint bench bench-smoke fuzz fault audit clean
+.PHONY: run worker test install install-dev migrate lint bench bench-smoke fuzz fault audit clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required") if sys.version_info < (3, 11) else None'
@@ -26,11 +26,19 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-## Serve the API and admin on 127.0.0.1:$(PORT) with gunicorn and the embedded SQLite database.
+## Serve the API and admin on 127.0.0.1:$(PORT) with gunicorn and the embedded SQLite database,
+## with the Celery worker (webhooks and jobs, docs/events.md) beside it; it stops with gunicorn.
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py seed_demo --show-login
-	$(BIN)/gunicorn -c lms/gunicorn.conf.py lms.wsgi
+	@mkdir -p .celery && echo "Worker (webhooks, jobs): python -m lms.worker, log in .celery/worker.log"
+	$(BIN)/python -m lms.worker >>.celery/worker.log 2>&1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gunicorn -c lms/gunicorn.conf.py lms.wsgi
+
+## The Celery worker with its scheduler (beat), in the foreground, for development (docs/events.md).
+worker: migrate
+	$(BIN)/python -m lms.worker
 
 ## The whole suite on SQLite; with DATABASE_URL=postgres://... the same suite on PostgreSQL.
 test: install-dev
@@ -60,4 +68,4 @@ audit: install-dev
 	$(BIN)/pip-audit -r requirements.txt -r requirements-dev.txt --progress-spinner off $(if $(AUDIT_ALLOW_UNAUDITED),,--strict)
 
 clean:
-	rm -rf $(VENV) db.sqlite3* staticfiles schemathesis-report .schemathesis
+	rm -rf $(VENV) db.sqlite3* staticfiles schemathesis-report .schemathesis .celery

@@ -22,6 +22,8 @@ from enrollment.models import Enrollment, EnrollmentState
 from enrollment.selectors import course_for_enrollment
 from enrollment.signals import enrollment_activated, enrollment_created
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+from lms.events import catalogue as events
+from lms.events.services import NewEvent, event_record, events_record
 
 
 class _Unset:
@@ -82,10 +84,20 @@ def enrollment_create(
             raise  # another constraint: a bug, not a conflict
         raise _already_enrolled(existing) from None
     enrollment_created.send(sender=Enrollment, enrollment=enrollment)
+    event_record(tenant_id=tenant_id, type=events.ENROLLMENT_CREATED, data=_event_data(enrollment), now=now)
     # The track's creation may already have moved `state` (carry-forward completions count from
     # the first moment), through an UPDATE this instance did not see.
     enrollment.refresh_from_db(fields=["state"])
     return enrollment
+
+
+# The fields whose change is an `enrollment.updated` event (DECISIONS §9).
+_ANNOUNCED_CHANGES = ("active", "end_time", "unlimited_plan")
+
+
+def _event_data(enrollment: Enrollment) -> dict[str, Any]:
+    return {"enrollmentId": enrollment.pk, "userId": enrollment.user_id, "courseId": enrollment.course_id,
+            "batchId": enrollment.batch_id, "active": enrollment.active}
 
 
 def _already_enrolled(enrollment_id) -> ConflictError:
@@ -254,6 +266,7 @@ def enrollment_update(
             changes[name] = value
 
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    before = {name: getattr(locked, name) for name in changed}
     if changed:
         for name in changed:
             setattr(locked, name, changes[name])
@@ -263,24 +276,45 @@ def enrollment_update(
         locked.save(update_fields=[*changed, "updated_by", "updated_at"])
         if "active" in changed and locked.active:
             enrollment_activated.send(sender=Enrollment, enrollment_ids=[locked.pk])
+        announced = [name for name in changed if name in _ANNOUNCED_CHANGES]
+        if announced:
+            event_record(
+                tenant_id=locked.tenant_id, type=events.ENROLLMENT_UPDATED, now=locked.updated_at,
+                data={**_event_data(locked), "changes": {name: {"from": before[name], "to": changes[name]}
+                                                          for name in announced}},
+            )
     return locked
 
 
 def _set_active(*, enrollment_ids: Iterable[uuid.UUID], active: bool, changed_by: uuid.UUID, now) -> int:
-    # A queryset stays a subquery, so an admin "select all" is still one statement.
+    # A queryset stays a subquery, so an admin "select all" is still one read.
     ids = enrollment_ids if isinstance(enrollment_ids, models.QuerySet) else list(enrollment_ids)
     changing = Enrollment.objects.filter(pk__in=ids, active=not active)
+    # The rows that really change, read first: their ids lock the tracks (activation goes on to
+    # them through enrollment_activated, in the order tracking writers use), and every one of them
+    # is an `enrollment.updated` event.
+    rows = [
+        Enrollment(pk=row["pk"], tenant_id=row["tenant_id"], user_id=row["user_id"], course_id=row["course_id"],
+                   batch_id=row["batch_id"], active=active)
+        for row in changing.order_by("pk").values("pk", "tenant_id", "user_id", "course_id", "batch_id")
+    ]
+    if not rows:
+        return 0
+    ids = [row.pk for row in rows]
     if active:
-        # Activation goes on to the tracks (enrollment_activated), so they are locked first, in
-        # the order tracking writers use; the ids are those that really change.
-        ids = list(changing.values_list("pk", flat=True))
-        if not ids:
-            return 0
         _lock_dependent_rows(ids)
-        changing = Enrollment.objects.filter(pk__in=ids, active=False)
-    changed = changing.update(active=active, updated_by=changed_by, updated_at=now or timezone.now())
+    now = now or timezone.now()
+    changed = Enrollment.objects.filter(pk__in=ids, active=not active).update(
+        active=active, updated_by=changed_by, updated_at=now
+    )
     if active and changed:
         enrollment_activated.send(sender=Enrollment, enrollment_ids=ids)
+    if changed:
+        events_record(now=now, events=[
+            NewEvent(tenant_id=row.tenant_id, type=events.ENROLLMENT_UPDATED,
+                     data={**_event_data(row), "changes": {"active": {"from": not active, "to": active}}})
+            for row in rows
+        ])
     return changed
 
 

@@ -25,8 +25,8 @@ def tenant_ensure(*, name: str, tenant_id: uuid.UUID | None = None, carry_forwar
 
     Idempotent: a second call with the same arguments changes nothing. With an id, the
     stored name and (when given) carry-forward policy are set to the arguments; without
-    one, the tenant is found by its name. A changed policy recounts the tenant's course tracks in
-    this transaction (it decides which completions count). Returns (tenant, CREATED | UPDATED | UNCHANGED).
+    one, the tenant is found by its name. A changed policy queues the recount of the tenant's course
+    tracks on a worker once this transaction commits (it decides which completions count). Returns (tenant, CREATED | UPDATED | UNCHANGED).
     Raises ConflictError when several tenants share `name` and no id says which one.
     """
     wanted = {"name": name}

@@ -10,7 +10,9 @@ import uuid
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from lms.rates import parse_rate
 
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "lms",
+    "lms.events",
     "courses",
     "enrollment",
     "tracking",
@@ -323,6 +326,69 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lms@localhost")
 # Learners are identified by UUID from the IdP; their address comes from a template
 # until a directory integration exists (documented in README).
 LMS_LEARNER_EMAIL_TEMPLATE = env.str("LMS_LEARNER_EMAIL_TEMPLATE", default="{user_id}@learners.invalid")
+
+# Background work on Celery (DECISIONS §9; docs/events.md). Redis in production
+# (CELERY_BROKER_URL=redis://...). Without it, the embedded default: the queue is a folder that
+# the worker `make run` starts beside gunicorn reads (kombu's filesystem transport), so webhooks
+# and jobs still run within seconds with nothing but Python.
+LMS_CELERY_DIR = Path(env.str("LMS_CELERY_DIR", default=str(BASE_DIR / ".celery")))
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = LMS_CELERY_DIR / "queue"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir), "data_folder_out": str(_queue_dir), "polling_interval": 0.5,
+    }
+else:
+    # A broker that does not answer fails the publish at once (the request goes on; a sweep
+    # picks the work up); messages a dead worker held come back after the visibility timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 2, "socket_timeout": 5,
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# Every task here claims its work in the database and is safe to repeat, so a message is
+# acknowledged only after the task ran, and one whose worker died goes back to the queue.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_DEFAULT_QUEUE = "lms"
+CELERY_TASK_QUEUES = (Queue("lms", routing_key="lms"), Queue("webhooks", routing_key="webhooks"))
+# Webhook sends wait on other people's servers: their own queue keeps the jobs moving.
+CELERY_TASK_ROUTES = {"lms.events.deliver": {"queue": "webhooks"}}
+# Beat remembers when it last ran each entry; the embedded default keeps that beside its queue.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME",
+    default=str(LMS_CELERY_DIR / "beat-schedule") if CELERY_BROKER_URL.startswith("filesystem://") else "celerybeat-schedule",
+)
+LMS_EVENTS_SWEEP_SECONDS = env.float("LMS_EVENTS_SWEEP_SECONDS", default=15.0)
+LMS_EVENTS_RETENTION_DAYS = env.int("LMS_EVENTS_RETENTION_DAYS", default=30)
+LMS_JOBS_SWEEP_SECONDS = env.float("LMS_JOBS_SWEEP_SECONDS", default=60.0)
+LMS_EXPIRY_REMINDERS_HOUR = env.int("LMS_EXPIRY_REMINDERS_HOUR", default=6)
+CELERY_BEAT_SCHEDULE = {
+    "events-sweep": {"task": "lms.events.sweep", "schedule": LMS_EVENTS_SWEEP_SECONDS},
+    "events-prune": {"task": "lms.events.prune", "schedule": crontab(hour=3, minute=30)},
+    "program-enrolment": {"task": "viewer.program_enrolment_run", "schedule": LMS_JOBS_SWEEP_SECONDS},
+    "expiry-reminders": {
+        "task": "enrollment.send_expiry_reminders", "schedule": crontab(hour=LMS_EXPIRY_REMINDERS_HOUR, minute=0),
+    },
+}
+# Webhooks (DECISIONS §9).
+LMS_WEBHOOK_ALLOW_PRIVATE = env.bool("LMS_WEBHOOK_ALLOW_PRIVATE", default=not PRODUCTION)
+LMS_WEBHOOK_TIMEOUT_SECONDS = env.float("LMS_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# How long a worker holds a delivery it is sending; past it, the sweep gives it to another worker.
+LMS_WEBHOOK_LEASE_SECONDS = env.float("LMS_WEBHOOK_LEASE_SECONDS", default=60.0)
+# Waits after each failed attempt (seconds, ±20% jitter): 8 attempts over about 27 hours.
+LMS_WEBHOOK_RETRY_SCHEDULE = env.list("LMS_WEBHOOK_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "36000"])
+LMS_WEBHOOK_COUNTDOWN_MAX_SECONDS = env.float("LMS_WEBHOOK_COUNTDOWN_MAX_SECONDS", default=600.0)
 
 LOGGING = {
     "version": 1,

@@ -77,6 +77,7 @@ urlpatterns = [
     path("", include("enrollment.api.urls")),
     path("", include("tracking.api.urls")),
     path("", include("viewer.api.urls")),
+    path("", include("lms.events.api.urls")),
 ]
 
 if settings.LMS_BENCH_ENDPOINTS:

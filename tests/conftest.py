@@ -10,8 +10,13 @@ from rest_framework.test import APIClient
 
 from lms.api.authentication import mint_token
 from lms.api.tenancy import forget_known_tenants
+from lms.celery import app as celery_app
 from lms.models import Tenant
 from lms.services import forget_directory_seen
+
+# Background tasks run in place, when a test runs its on-commit callbacks; no test talks to a broker
+# unless it starts one with a worker of its own (tests/events/).
+celery_app.conf.update(task_always_eager=True, broker_url="memory://")
 
 
 def pytest_collection_modifyitems(config, items):

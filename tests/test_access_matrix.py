@@ -41,6 +41,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from enrollment.services import enrollment_create
+from lms.events.models import WebhookDelivery
+from lms.events.services import events_relay, webhook_subscription_create
 from lms.models import Tenant
 from tests.conftest import make_client
 from tests.factories import CourseFactory, LessonFactory, ModuleFactory, PlacementFactory, TenantFactory
@@ -122,6 +124,8 @@ class Side:
     course_track: uuid.UUID
     program: uuid.UUID
     download_token: str
+    webhook: uuid.UUID
+    webhook_delivery: uuid.UUID
     private_ids: frozenset[str]  # ids the caller of the case must never see
     # The user a body or query names as the one acted for: the owner, except for the learner of
     # the other tenant, who names themselves so that the request reaches for the objects alone
@@ -208,6 +212,15 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("v1/viewer/summary/download/<uuid:user_id>", "GET"): Entry(403, Shows(), 403),
     ("v1/summary/download/<uuid:user_id>", "GET"): Entry(403, Shows(), 403),
     ("v1/program/enrol", "POST"): Entry(403, 404, 404, body=lambda s: {"request": {"programId": str(s.program), "userId": str(s.actor)}}),
+    ("webhooks", "GET"): Entry(403, Shows(), 403),
+    ("webhooks", "POST"): Entry(403, NotApplicable(_NEW), 403, body=lambda s: {"url": "http://127.0.0.1:9/hook", "events": ["*"]}),
+    ("webhooks/<uuid:pk>", "GET"): Entry(403, 404, 403, pk="webhook"),
+    ("webhooks/<uuid:pk>", "PUT"): Entry(403, 404, 403, pk="webhook", body=lambda s: {"active": False}),
+    ("webhooks/<uuid:pk>", "DELETE"): Entry(403, 404, 403, pk="webhook"),
+    ("webhooks/<uuid:pk>/rotate-secret", "POST"): Entry(403, 404, 403, pk="webhook"),
+    ("webhooks/<uuid:pk>/test", "POST"): Entry(403, 404, 403, pk="webhook"),
+    ("webhooks/<uuid:pk>/deliveries", "GET"): Entry(403, 404, 403, pk="webhook"),
+    ("webhooks/<uuid:pk>/deliveries/<uuid:delivery_id>/redeliver", "POST"): Entry(403, 404, 403, pk="webhook"),
 }
 # fmt: on
 
@@ -293,6 +306,7 @@ def _tenant_world(tenant: Tenant) -> tuple[Side, Side]:
     draft_lesson = LessonFactory(tenant=tenant, status="unpublished")
     PlacementFactory(module=draft_module, course=course, tenant=tenant, lesson=draft_lesson)
     owner = uuid.uuid4()
+    webhook = webhook_subscription_create(tenant_id=tenant.id, url="http://127.0.0.1:9/hook", events=["*"])
     enrollment = enrollment_create(tenant_id=tenant.id, course=course, user_id=owner, enrolled_by=owner)
     attempt, _ = lesson_attempt_start(tenant_id=tenant.id, user_id=owner, lesson_id=lesson.id, course_id=course.id)
     viewer_services.view_start(
@@ -303,13 +317,16 @@ def _tenant_world(tenant: Tenant) -> tuple[Side, Side]:
     program = Program.objects.create(tenant=tenant, identifier=f"p-{tenant.id}", name="Program")
     ProgramCourse.objects.create(program=program, course=course, ordering=1)
     course_track = CourseTrack.objects.get(enrollment=enrollment)
-    owned = {enrollment.id, attempt.id, course_track.id, owner}
+    events_relay()  # the enrollment's event becomes a delivery to the webhook (if no task relayed it)
+    webhook_delivery = WebhookDelivery.objects.filter(subscription=webhook).first()
+    owned = {enrollment.id, attempt.id, course_track.id, owner, webhook.id, webhook_delivery.id}
     drafts = {draft_course.id, draft_module.id, draft_lesson.id}
     everything = owned | drafts | {course.id, module.id, lesson.id, program.id}
     common = {
         "tenant": tenant.id, "owner": owner, "enrollment": enrollment.id, "attempt": attempt.id,
         "course_track": course_track.id, "program": program.id,
         "download_token": _download_token(tenant.id, owner),
+        "webhook": webhook.id, "webhook_delivery": webhook_delivery.id,
     }
     stranger_view = Side(
         course=course.id, module=module.id, lesson=lesson.id, private_ids=frozenset(map(str, everything)),
@@ -390,7 +407,8 @@ def _caller(case: str, world: World) -> tuple[APIClient, Side]:
     return client, home
 
 
-_PATH_PARAMETERS = {"course_id": "course", "module_id": "module", "user_id": "owner", "token": "download_token"}
+_PATH_PARAMETERS = {"course_id": "course", "module_id": "module", "user_id": "owner", "token": "download_token",
+                    "delivery_id": "webhook_delivery"}
 
 
 def _path(route: str, entry: Entry, side: Side) -> str:
@@ -403,7 +421,7 @@ def _path(route: str, entry: Entry, side: Side) -> str:
 
 # --- "nothing changed" -------------------------------------------------------------------------
 
-_SNAPSHOT_APPS = {"lms", "courses", "enrollment", "tracking", "viewer"}
+_SNAPSHOT_APPS = {"lms", "courses", "enrollment", "tracking", "viewer", "events"}
 
 
 def _snapshot() -> dict[str, list]:

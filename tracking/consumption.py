@@ -115,10 +115,12 @@ def consumption_record_progress(*, user_id, tenant_id, collection_id, batch_id, 
 
 
 def consumption_record_completion(*, user_id, tenant_id, collection_id, batch_id, content_id,
-                                   now: dt.datetime) -> None:
-    """Status 2 and progress 100; `completed_at` keeps the first completion time."""
+                                   now: dt.datetime) -> bool:
+    """Status 2 and progress 100; `completed_at` keeps the first completion time. Returns whether
+    this was the first completion in the context (the row's `completed_at` is this call's), read
+    from the same statement, so a repeated completion costs no extra query."""
     table = ContentConsumption._meta.db_table
-    _upsert(
+    sql, params = _upsert_statement(
         sql_update=(
             "status = 2, progress = 100, "
             f"completed_at = COALESCE({table}.completed_at, excluded.completed_at), "
@@ -128,3 +130,9 @@ def consumption_record_completion(*, user_id, tenant_id, collection_id, batch_id
         content_id=content_id, status=ConsumptionStatus.COMPLETED, progress=100, view_count=0, now=now,
         completed_at=now,
     )
+    # Compared in SQL against the same adapted value the insert wrote, so both databases agree.
+    sql += " RETURNING CASE WHEN completed_at = %s THEN 1 ELSE 0 END"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, adapt_params([*params, now]))
+        row = cursor.fetchone()
+    return bool(row and row[0])

@@ -2,8 +2,10 @@
 
 from courses.signals import course_content_changed
 from enrollment.signals import enrollment_activated, enrollment_created
+from lms.celery import send_task_after_commit
 from lms.signals import tenant_carry_forward_changed
 from tracking import services
+from tracking.tasks import TENANT_RECOUNT_TASK
 
 
 def on_enrollment_created(sender, *, enrollment, **kwargs):
@@ -19,7 +21,8 @@ def on_course_content_changed(sender, *, course_id, **kwargs):
 
 
 def on_tenant_carry_forward_changed(sender, *, tenant_id, **kwargs):
-    services.course_tracks_recount_for_tenant(tenant_id=tenant_id)
+    # A tenant's every track: too much for the request that changed the policy, so a worker does it.
+    send_task_after_commit(TENANT_RECOUNT_TASK, str(tenant_id))
 
 
 def connect() -> None:

@@ -25,6 +25,8 @@ from courses.models import CertificateTerm, ContentStatus, Course, Lesson, Lesso
 from courses.selectors import RELEASED, course_required_lesson_ids
 from enrollment.models import Enrollment, EnrollmentState
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+from lms.events import catalogue as events
+from lms.events.services import event_record
 from lms.rawsql import adapt_params
 from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
 from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
@@ -162,7 +164,22 @@ def _issue_certificate(*, track: CourseTrack, course: Course, issued_at: dt.date
         track.cert_gen_date = IssuedCertificate.objects.filter(track=track).values_list("issued_at", flat=True).first()
         return None
     track.cert_gen_date = issued_at
+    event_record(
+        tenant_id=track.tenant_id, type=events.CERTIFICATE_ISSUED, dedupe_key=f"certificate.issued:{track.pk}",
+        data={"userId": track.user_id, "courseId": track.course_id, "certificateId": certificate.pk,
+              "token": certificate.token, "issuedOn": issued_at},
+    )
     return certificate
+
+
+def _course_completed_record(*, track: CourseTrack) -> None:
+    """`course.completed` when a track first completes (its `timeend`, completedOn, is set once);
+    the dedupe key holds it to one event per track whatever the entry point."""
+    event_record(
+        tenant_id=track.tenant_id, type=events.COURSE_COMPLETED, dedupe_key=f"course.completed:{track.pk}",
+        data={"userId": track.user_id, "courseId": track.course_id, "batchId": track.batch_id,
+              "completedOn": track.timeend},
+    )
 
 
 def _sync_enrollment_state(track: CourseTrack) -> bool:
@@ -188,6 +205,8 @@ def course_track_recount(
     plan = _plan_recount(track=track, now=now, carry=carry)
     for name, value in plan.values.items():
         setattr(track, name, value)
+    if "timeend" in plan.values:
+        _course_completed_record(track=track)
     if plan.certificate_course is not None:
         _issue_certificate(track=track, course=plan.certificate_course, issued_at=now)
     changed = list(plan.values)
@@ -311,29 +330,46 @@ def standalone_completion_record(
     that places it as a lesson, so those tracks are recounted (they may complete and issue
     certificates); under strict it touches no track."""
     now = now or timezone.now()
-    consumption_record_completion(
+    first = consumption_record_completion(
         user_id=user_id, tenant_id=tenant_id, collection_id=content_id, batch_id=content_id, content_id=content_id,
         now=now,
     )
+    if first:
+        _lesson_completed_record(tenant_id=tenant_id, user_id=user_id, course_id=None, batch_id=None,
+                                 lesson_id=content_id, source="viewer")
     if not tenant_carries_forward(tenant_id=tenant_id):
         return
     for track in _lock_tracks_placing_lesson(tenant_id=tenant_id, user_id=user_id, lesson_id=content_id):
         course_track_recount(track=track, now=now, carry=True)
 
 
+def _lesson_completed_record(*, tenant_id, user_id, course_id, batch_id, lesson_id, source: str) -> None:
+    """`lesson.completed` for a first completion in a context (standalone content: no course or batch).
+    The consumption row says it is the first; the dedupe key backs that under concurrency."""
+    event_record(
+        tenant_id=tenant_id, type=events.LESSON_COMPLETED,
+        dedupe_key=f"lesson.completed:{tenant_id}:{user_id}:{course_id or lesson_id}:{batch_id or lesson_id}:{lesson_id}",
+        data={"userId": user_id, "lessonId": lesson_id, "courseId": course_id, "batchId": batch_id, "source": source},
+    )
+
+
 @transaction.atomic
 def lesson_completion_record(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, source: str = "tracking",
 ) -> CourseTrack | None:
     """Records that the user completed the lesson in the (course, batch) context and recounts
     that context's course track. Both the attempt API and the viewer API complete lessons here,
-    so the two always show one truth. Returns the track, or None when not enrolled in that context.
+    so the two always show one truth; a first completion is announced as `lesson.completed` from
+    `source` (`tracking` or `viewer`). Returns the track, or None when not enrolled in that context.
     """
     now = now or timezone.now()
-    consumption_record_completion(
+    first = consumption_record_completion(
         user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson_id, now=now
     )
+    if first:
+        _lesson_completed_record(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
+                                 lesson_id=lesson_id, source=source)
     carry = tenant_carries_forward(tenant_id=tenant_id)
     if carry:
         tracks = _lock_tracks_placing_lesson(tenant_id=tenant_id, user_id=user_id, lesson_id=lesson_id)
@@ -1020,6 +1056,9 @@ def course_track_override(
         ):
             _issue_certificate(track=track, course=course, issued_at=now)
     new = {name: getattr(track, name) for name in _OVERRIDE_FIELDS}
+    # A track completed before keeps its timeend (it is never cleared): only a first completion is news.
+    if new["status"] == CourseTrackStatus.COMPLETED and old["timeend"] is None:
+        _course_completed_record(track=track)
     changed = [name for name in _OVERRIDE_FIELDS if new[name] != old[name]]
     if changed:
         track.updated_at = now

@@ -81,7 +81,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(admin.ModelAdmin):
-    """Read-only: events are written by services and consumed by `run_enrolment_updater`."""
+    """Read-only: rows are written by program enrolment and consumed by the program-enrolment task."""
 
     list_display = ("kind", "status", "attempts", "tenant", "created_at", "processed_at")
     list_filter = ("status", "kind")

@@ -36,10 +36,9 @@ class ProgramCourse(models.Model):
 
 
 class OutboxEvent(models.Model):
-    """Durable events written in the producing transaction and consumed by jobs.
-
-    `manage.py run_enrolment_updater` claims pending rows with SKIP LOCKED, so it can
-    run as several workers, or move to Celery, without changing producers.
+    """The program-enrolment job's queue: rows written in the program enrolment's transaction and
+    consumed by the `viewer.program_enrolment_run` task (or `manage.py run_enrolment_updater`),
+    which claim pending rows with SKIP LOCKED. Events for other systems are `lms.events`' outbox.
     """
 
     class Kind(models.TextChoices):

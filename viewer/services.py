@@ -25,6 +25,9 @@ from courses.selectors import released_placements
 from enrollment.models import Enrollment
 from enrollment.services import enrollment_create, enrollment_self_enrollment_starts_active
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+from lms.celery import send_task_after_commit
+from lms.events import catalogue as events
+from lms.events.services import event_record
 from tracking.assessments import SubmittedAttempt, assessment_attempts_record
 from tracking.consumption import (
     SqlCondition,
@@ -40,6 +43,8 @@ from tracking.services import (
     standalone_completion_record,
 )
 from viewer.models import OutboxEvent, Program, SummaryDeletion
+
+PROGRAM_ENROLMENT_TASK = "viewer.program_enrolment_run"
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +155,7 @@ def _complete(context: ViewContext, now: dt.datetime) -> None:
     if context.in_course:
         lesson_completion_record(
             tenant_id=context.tenant_id, user_id=context.user_id, course_id=context.collection_id,
-            batch_id=context.batch_id, lesson_id=context.content_id, now=now,
+            batch_id=context.batch_id, lesson_id=context.content_id, now=now, source="viewer",
         )
     else:
         standalone_completion_record(
@@ -401,6 +406,13 @@ def program_enrol(
                 "enrollment_ids": [str(enrollment.id) for enrollment in created],
             },
         )
+        event_record(
+            tenant_id=tenant_id, type=events.PROGRAM_ENROLLED,
+            data={"userId": user_id, "programId": program.id,
+                  "courseIds": [child.course_id for child in children]},
+        )
+        # The job runs on a worker right after the commit; beat's periodic run catches a lost message.
+        send_task_after_commit(PROGRAM_ENROLMENT_TASK)
     return ProgramEnrolment(program=program, user_id=user_id, enrolments=enrolments, event=event)
 
 

@@ -120,7 +120,9 @@ class TestApproveAndDeactivate:
         # enrollments themselves change in one statement.
         with CaptureQueriesContext(connection) as approving:
             approved = services.enrollment_approve(enrollment_ids=ids, approved_by=staff_id)
-        with django_assert_num_queries(3):  # savepoint, the one conditional UPDATE, savepoint release
+        # savepoint, the rows that change (for their events), the one conditional UPDATE,
+        # the outbox INSERT of their `enrollment.updated` events, savepoint release
+        with django_assert_num_queries(5):
             deactivated = services.enrollment_deactivate(enrollment_ids=ids, deactivated_by=staff_id)
 
         assert (approved, deactivated) == (3, 4)

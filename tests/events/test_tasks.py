@@ -1,0 +1,91 @@
+"""The jobs on Celery: queued after the commit, safe to repeat, and a broker that is down never fails
+the request that wanted the work."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+from celery.app.task import Task
+from django.core import mail
+from kombu.exceptions import OperationalError
+
+from enrollment import tasks as enrollment_tasks
+from lms.celery import send_task
+from lms.events import tasks as event_tasks
+from lms.events.models import Event
+from tests.factories import build_course
+from viewer import tasks as viewer_tasks
+from viewer.models import OutboxEvent, Program, ProgramCourse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(Task, "apply_async", refuse)
+
+
+def test_a_broker_that_is_down_is_logged_and_the_request_succeeds(
+    broker_down, admin_client, tenant, caplog, django_capture_on_commit_callbacks
+):
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+
+    with caplog.at_level(logging.WARNING, logger="lms.tasks"), django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/enrollments", {"course_id": str(course.id), "user_id": str(uuid.uuid4())},
+                                     format="json")
+
+    assert response.status_code == 201
+    assert "Could not queue task lms.events.relay" in caplog.text and "sweep" in caplog.text
+    assert Event.objects.filter(relayed_at__isnull=True).count() == 1  # waiting for the sweep
+
+
+def test_send_task_says_whether_the_broker_took_it(broker_down):
+    assert send_task("lms.events.sweep") is False
+
+
+def test_a_program_enrolment_runs_its_job_on_a_worker_after_the_commit(
+    admin_client, tenant, django_capture_on_commit_callbacks
+):
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    program = Program.objects.create(tenant=tenant, identifier="p", name="P")
+    ProgramCourse.objects.create(program=program, course=course, ordering=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/v1/program/enrol", {"request": {"programId": str(program.id), "userId": str(uuid.uuid4())}},
+            format="json",
+        )
+
+    assert response.status_code == 200
+    assert OutboxEvent.objects.get().status == "done"
+    assert viewer_tasks.program_enrolment_run() == {"done": 0, "retried": 0, "failed": 0}  # again: nothing
+
+
+def test_the_daily_reminders_task_runs_the_command_once_per_mail(tenant):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.tracking.helpers import enroll
+
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1,
+                          end_datetime=timezone.now() + dt.timedelta(days=2))
+    enroll(course)
+
+    enrollment_tasks.send_expiry_reminders()
+    enrollment_tasks.send_expiry_reminders()
+
+    assert len(mail.outbox) == 1
+
+
+def test_the_prune_task_uses_the_configured_retention(tenant, settings):
+    settings.LMS_EVENTS_RETENTION_DAYS = 0
+    Event.objects.create(tenant=tenant, type="webhook.test", data={}, created_at="2026-01-01T00:00:00Z",
+                         relayed_at="2026-01-01T00:00:00Z")
+
+    assert event_tasks.prune() == 1
