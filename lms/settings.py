@@ -5,6 +5,7 @@ in `.secret_key`. Production is `LMS_ENV=production`: it requires SECRET_KEY and
 every transport-security setting that `manage.py check --deploy` looks for.
 """
 
+import os
 import secrets
 import uuid
 from pathlib import Path
@@ -14,6 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from lms.media import FILESYSTEM, media_storage
 from lms.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -173,10 +175,12 @@ if not PRODUCTION:
     WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
-# The embedded default serves uploads itself; production points STORAGES at S3 or similar.
-LMS_SERVE_MEDIA = env.bool("LMS_SERVE_MEDIA", default=True)
+# The embedded default keeps uploads on local disk and serves them itself; LMS_MEDIA_STORAGE=s3
+# puts them in a bucket that every app instance shares (lms/media.py, docs/scaling.md).
+_MEDIA_STORAGE = media_storage(os.environ)
+LMS_SERVE_MEDIA = env.bool("LMS_SERVE_MEDIA", default=_MEDIA_STORAGE == FILESYSTEM)
 STORAGES = {
-    "default": {"BACKEND": env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")},
+    "default": _MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
