@@ -138,6 +138,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Server-side parameters let psycopg prepare a statement a connection runs repeatedly (after
     # five runs), so the hot paths skip PostgreSQL's parse and plan on persistent connections.
     DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=True))
+    # Behind a pooler in transaction mode (PgBouncer, docs/scaling.md) a named cursor outside a
+    # transaction would outlive the server connection it was opened on: DB_TRANSACTION_POOLER=true
+    # turns them off, and with them psycopg's prepared statements unless the pooler keeps those
+    # (PgBouncer >= 1.21 with max_prepared_statements: DB_SERVER_SIDE_BINDING=true is then safe).
+    if env.bool("DB_TRANSACTION_POOLER", default=False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=False)
 
 # Holds only immutable entries (e.g. rendered course trees keyed by content version), so a
 # per-process cache is correct; CACHE_URL=redis://... shares it between processes.
