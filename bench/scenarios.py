@@ -42,6 +42,8 @@ SCENARIOS = [
     Scenario("view_update", "POST /v1/view/update", "write", 0.8),
     Scenario("attempt_update", "PUT /lessons/tracking/:id", "write", 0.6),
     Scenario("attempt_start", "POST /lessons/tracking", "write", 0.4),
+    # Events come only with first completions (docs/events.md): this is their cost on the request.
+    Scenario("lesson_complete", "POST /v1/view/end (completes; 1 webhook)", "write", 0.3),
     Scenario("course_read", "GET /courses/:id", "read", 0.6),
     Scenario("course_details", "GET /courses/details/:id", "read", 0.3),
     Scenario("enrollment_list", "GET /enrollments?user_id=", "read", 0.3),
@@ -112,6 +114,9 @@ def sample_request(name: str, workload: Workload, rng: random.Random) -> tuple[s
         body = {"request": {"userId": user_id, "collectionId": course_id, "batchId": course_id, "contentId": lesson,
                             "progress": rng.randint(1, 99)}}
         return "POST", "/v1/view/update", body, token
+    if name == "lesson_complete":
+        body = {"request": {"userId": user_id, "collectionId": course_id, "batchId": course_id, "contentId": lesson}}
+        return "POST", "/v1/view/end", body, token
     if name == "attempt_update":
         attempt_id, a_user, a_lesson, _ = rng.choice(workload.attempts)
         a_user_id, a_token = workload.users[a_user]
@@ -138,6 +143,20 @@ def sample_request(name: str, workload: Workload, rng: random.Random) -> tuple[s
         body = {"request": {"userId": user_id, "collectionId": course_id, "batchId": course_id}}
         return "POST", "/v1/viewer/summary/read", body, token
     raise KeyError(name)
+
+
+BENCH_WEBHOOK_URL = "http://127.0.0.1:9/bench-hook"
+
+
+def _webhook_subscription_ensure(tenant_id) -> None:
+    """The one active subscription of the lesson_complete scenario. Written directly: the bench server
+    runs as production, whose URL rules refuse loopback, and no worker delivers during the bench."""
+    from lms.events.models import WebhookSubscription
+    from lms.events.signing import secret_generate
+
+    WebhookSubscription.objects.get_or_create(
+        tenant_id=tenant_id, url=BENCH_WEBHOOK_URL, defaults={"events": ["*"], "secret": secret_generate()}
+    )
 
 
 def build_workload(*, scale, seed: int, token_ttl_seconds: int = 12 * 3600) -> Workload:
@@ -194,6 +213,7 @@ def build_workload(*, scale, seed: int, token_ttl_seconds: int = 12 * 3600) -> W
         .values_list("id", "user_id", "lesson_id", "course_id")
     ]
     heavy = [(str(u), token(u)) for u in (seeding.heavy_user_id(scale, i, seed) for i in range(scale.heavy_users))]
+    _webhook_subscription_ensure(tenant_id)
     csv_user = seeding.csv_user_id(scale, seed)
     csv_rows = Enrollment.objects.filter(tenant_id=tenant_id, user_id=csv_user).count()
     return Workload(
