@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str]) -> int:
     os.environ["LMS_TOPOLOGY"] = "1"
-    return pytest.main(["-s", "-p", "no:cacheprovider", "tests/topology", *argv])
+    os.chdir(ROOT)
+    return pytest.main(["-s", "-p", "no:cacheprovider", str(ROOT / "tests" / "topology"), *argv])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,14 @@ every shard. This test records the SQL of each hot path as a learner's client se
 each statement that touches a per-user table:
 - an `INSERT ... VALUES` is routed by the row it inserts (its `user_id` value);
 - any other statement needs one `user_id = <value>` condition per per-user table it reads or
-  writes, since a multi-table statement is routed only when every table is pinned to the same user.
+  writes, since a multi-table statement is routed only when every table is pinned to the same user;
+  a join or correlated subquery on `user_id` equality with another table counts (co-located), when
+  the statement pins at least one user by value.
+
+The check counts conditions rather than proving which condition pins which table: the summary
+queries join the course track on `enrollment_id` and pass because other conditions pin the user.
+Under Citus that join also wants `track.user_id = enrollment.user_id` in its ON clause (a
+FilteredRelation), which is left for the distribution itself (docs/scaling.md).
 """
 
 from __future__ import annotations
