@@ -17,7 +17,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="the multi-process topology runs with `make topology` (LMS_TOPOLOGY=1)")
     for item in items:
-        if "topology" in item.keywords:
+        if item.get_closest_marker("topology") is not None:
             item.add_marker(skip)
 
 
