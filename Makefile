@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run worker test install install-dev migrate lint bench bench-smoke fuzz fault audit clean
+.PHONY: run worker test install install-dev migrate lint bench bench-smoke fuzz fault topology audit clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required") if sys.version_info < (3, 11) else None'
@@ -57,6 +57,12 @@ bench-smoke: install-dev
 FUZZ_EXAMPLES ?= 100
 fuzz: install-dev
 	$(BIN)/python -m tests.reliability.fuzz --examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
+
+## nginx over two gunicorn instances, PgBouncer (transaction mode), Redis and a Celery worker on loopback,
+## then its three proofs (docs/scaling.md). Installs Debian's nginx and pgbouncer when missing (as root).
+## LMS_PORTBASE (18900), LMS_TOPOLOGY_DATABASE (lms_topology, recreated), LMS_TOPOLOGY_REDIS_URL (db 11, flushed).
+topology: install-dev
+	$(BIN)/python -m topology.run $(TOPOLOGY_ARGS)
 
 ## PostgreSQL unavailable under write load (also part of the suite on PostgreSQL).
 fault: install-dev

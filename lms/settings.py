@@ -5,6 +5,7 @@ in `.secret_key`. Production is `LMS_ENV=production`: it requires SECRET_KEY and
 every transport-security setting that `manage.py check --deploy` looks for.
 """
 
+import os
 import secrets
 import uuid
 from pathlib import Path
@@ -14,6 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from lms.media import FILESYSTEM, media_storage
 from lms.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -136,6 +138,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Server-side parameters let psycopg prepare a statement a connection runs repeatedly (after
     # five runs), so the hot paths skip PostgreSQL's parse and plan on persistent connections.
     DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=True))
+    # Behind a pooler in transaction mode (PgBouncer, docs/scaling.md) a named cursor outside a
+    # transaction would outlive the server connection it was opened on: DB_TRANSACTION_POOLER=true
+    # turns them off, and with them psycopg's prepared statements unless the pooler keeps those
+    # (PgBouncer >= 1.21 with max_prepared_statements: DB_SERVER_SIDE_BINDING=true is then safe).
+    if env.bool("DB_TRANSACTION_POOLER", default=False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=False)
 
 # Holds only immutable entries (e.g. rendered course trees keyed by content version), so a
 # per-process cache is correct; CACHE_URL=redis://... shares it between processes.
@@ -173,10 +182,12 @@ if not PRODUCTION:
     WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
-# The embedded default serves uploads itself; production points STORAGES at S3 or similar.
-LMS_SERVE_MEDIA = env.bool("LMS_SERVE_MEDIA", default=True)
+# The embedded default keeps uploads on local disk and serves them itself; LMS_MEDIA_STORAGE=s3
+# puts them in a bucket that every app instance shares (lms/media.py, docs/scaling.md).
+_MEDIA_STORAGE = media_storage(os.environ)
+LMS_SERVE_MEDIA = env.bool("LMS_SERVE_MEDIA", default=_MEDIA_STORAGE == FILESYSTEM)
 STORAGES = {
-    "default": {"BACKEND": env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")},
+    "default": _MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

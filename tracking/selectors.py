@@ -125,7 +125,8 @@ class TrackFacts:
 def course_track_facts(*, track: CourseTrack, carry: bool) -> TrackFacts:
     """The facts of one track, in one query."""
     no_of_lessons, completed, active, enrollment_active = (
-        CourseTrack.objects.filter(pk=track.pk)
+        # The user as well as the key: a table distributed by user routes it (lms/routing.py).
+        CourseTrack.objects.filter(pk=track.pk, user_id=track.user_id)
         .order_by()
         .annotate(
             _required=required_lessons_count(course_id=track.course_id),

@@ -29,6 +29,7 @@ from lms.bulk import insert_rows
 from lms.events import catalogue as events
 from lms.events.services import event_record
 from lms.rawsql import adapt_params
+from lms.routing import save_pinned_to_user
 from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
 from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
 from tracking.consumption import (
@@ -221,7 +222,7 @@ def course_track_recount(
         track.last_accessed_date = now
         saved.append("last_accessed_date")
     if saved:
-        track.save(update_fields=saved)
+        save_pinned_to_user(track, update_fields=saved)
     if _sync_enrollment_state(track):
         changed.append("enrollment.state")
     return changed
@@ -1082,12 +1083,15 @@ def _attempt_progress_in_one_statement(
     params: list[Any] = [*changes.values(), updated_by, now]
     rules = [
         f"{attempts}.id = %s", f"{attempts}.tenant_id = %s", f"{attempts}.status <> %s",
-        f"({attempts}.user_id = %s OR %s)",
         f"EXISTS (SELECT 1 FROM {enrollments} e WHERE e.user_id = {attempts}.user_id "
         f"AND e.tenant_id = {attempts}.tenant_id AND e.course_id = {attempts}.course_id "
         f"AND e.batch_id = {attempts}.batch_id AND e.active)",
     ]
-    params += [attempt_id, tenant_id, AttemptStatus.COMPLETED.value, updated_by, may_update_others]
+    params += [attempt_id, tenant_id, AttemptStatus.COMPLETED.value]
+    if not may_update_others:
+        # Also what routes the statement to the learner's shard (lms/routing.py).
+        rules.append(f"{attempts}.user_id = %s")
+        params.append(updated_by)
     if "time_spent" in changes:
         rules.append(f"{attempts}.time_spent <= %s")
         params.append(changes["time_spent"])
@@ -1135,16 +1139,16 @@ def _attempt_update_locked(
     """Every case of `lesson_attempt_update`, under the attempt's row lock."""
     # The row lock makes concurrent completes of one attempt queue: the first completes it, the
     # others then read `completed` and answer 409.
-    attempt = (
-        LessonAttempt.objects.select_for_update(of=("self",))
-        .select_related("lesson")
-        .filter(tenant_id=tenant_id, pk=attempt_id)
-        .first()
+    attempts = LessonAttempt.objects.select_for_update(of=("self",)).select_related("lesson").filter(
+        tenant_id=tenant_id, pk=attempt_id
     )
+    # A learner's lookup names the learner too, so a table distributed by user routes it
+    # (lms/routing.py); staff look the attempt up by its id alone.
+    attempt = (attempts if may_update_others else attempts.filter(user_id=updated_by)).first()
     if attempt is None:
+        if not may_update_others and LessonAttempt.objects.filter(tenant_id=tenant_id, pk=attempt_id).exists():
+            raise ForbiddenError("Learners may only update their own lesson attempts.")
         raise NotFoundError("No lesson attempt with that id in this tenant.")
-    if attempt.user_id != updated_by and not may_update_others:
-        raise ForbiddenError("Learners may only update their own lesson attempts.")
     if attempt.status == AttemptStatus.COMPLETED:
         raise ConflictError(
             "This attempt is completed and final; start a new attempt (POST /lessons/tracking) to improve on it.",
@@ -1184,7 +1188,7 @@ def _attempt_update_locked(
         attempt.timeend = now
     attempt.updated_by = updated_by
     attempt.updated_at = now
-    attempt.save(update_fields=[*changes, "timeend", "status", "updated_by", "updated_at"])
+    save_pinned_to_user(attempt, update_fields=[*changes, "timeend", "status", "updated_by", "updated_at"])
     context = {"user_id": attempt.user_id, "tenant_id": tenant_id, "collection_id": attempt.course_id,
                "batch_id": attempt.batch_id, "content_id": attempt.lesson_id}
     if completes:

@@ -1,0 +1,179 @@
+"""Every statement the hot paths send to a per-user table names one user (issue 15, DECISIONS §8).
+
+A table distributed by `user_id` (PostgreSQL with Citus, or partitions by user) routes a statement
+to one shard only when its filter fixes `user_id` by equality; a statement that does not fans out to
+every shard. This test records the SQL of each hot path as a learner's client sends it and checks
+each statement that touches a per-user table:
+- an `INSERT ... VALUES` is routed by the row it inserts (its `user_id` value);
+- any other statement needs one `user_id = <value>` condition per per-user table it reads or
+  writes, since a multi-table statement is routed only when every table is pinned to the same user;
+  a join or correlated subquery on `user_id` equality with another table counts (co-located), when
+  the statement pins at least one user by value.
+
+The check counts conditions rather than proving which condition pins which table: the summary
+queries join the course track on `enrollment_id` and pass because other conditions pin the user.
+Under Citus that join also wants `track.user_id = enrollment.user_id` in its ON clause (a
+FilteredRelation), which is left for the distribution itself (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import build_course
+from tests.tracking.helpers import enroll, result, start, update
+from tests.viewer.conftest import wrapped
+from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack, IssuedCertificate, LessonAttempt
+
+pytestmark = pytest.mark.django_db
+
+PER_USER_TABLES = tuple(
+    model._meta.db_table
+    for model in (ContentConsumption, LessonAttempt, CourseTrack, AssessmentAttempt, IssuedCertificate)
+)
+# `user_id` compared with a bound parameter (`%s` or a psycopg `$n`) or a literal value.
+USER_EQUALITY = re.compile(r"""\buser_id"?\s*=\s*(%s|\$\d+|'[0-9a-fA-F-]{32,36}'|[0-9a-fA-F]{32}\b)""")
+# `user_id` equal to another table's `user_id` (a join or a correlated subquery): Citus runs such a
+# reference on the shard of the row it is joined to (tables distributed by user_id are co-located),
+# so it is pinned once the other side is. The anchor below asks for one value equality as well.
+CO_LOCATED_EQUALITY = re.compile(r'\buser_id"?\s*=\s*\(?"?\w+"?\."?user_id\b')
+TABLE_REFERENCE = re.compile(r'"?\b(' + "|".join(PER_USER_TABLES) + r')\b"?')
+PER_USER = "|".join(PER_USER_TABLES)
+
+
+def _inserted_rows_routed(normalized: str) -> bool:
+    """An INSERT whose rows are routed by their own `user_id` value: `INSERT … VALUES`, or
+    `INSERT … SELECT <values> WHERE <condition>` with no FROM (the conditional upsert), which
+    Citus evaluates once and routes like VALUES."""
+    if not re.match(r"(?is)^\s*INSERT\b", normalized):
+        return False
+    if re.search(r"(?is)\bVALUES\b", normalized) and not re.search(r"(?is)\bSELECT\b", normalized):
+        return True
+    select = re.search(r"(?is)\)\s*SELECT\b(.*?)(\bON CONFLICT\b|\bRETURNING\b|$)", normalized)
+    return bool(select) and not re.search(r"(?is)\bFROM\b", select.group(1))
+
+
+def _inserts_a_given_user(normalized: str) -> int:
+    """1 when an `INSERT INTO … (columns) SELECT <items> FROM …` takes its `user_id` item as a
+    value (`%s` or a literal): the target is routed by that value, as with VALUES."""
+    match = re.match(r"(?is)^\s*INSERT INTO\s+\S+\s*\(([^)]*)\)\s*SELECT\s+(.*?)\s+FROM\b", normalized)
+    if not match:
+        return 0
+    columns = [column.strip().strip('"') for column in match.group(1).split(",")]
+    items = [item.strip() for item in match.group(2).split(",")]
+    if "user_id" not in columns or len(items) <= columns.index("user_id"):
+        return 0
+    return int(bool(re.fullmatch(r"%s|\$\d+|'[0-9a-fA-F-]{32,36}'(::uuid)?", items[columns.index("user_id")])))
+
+
+def _unrouted(statements: list[str]) -> list[str]:
+    problems = []
+    for sql in statements:
+        tables = TABLE_REFERENCE.findall(sql)
+        if not tables:
+            continue
+        normalized = " ".join(sql.split())
+        if _inserted_rows_routed(normalized):
+            continue  # routed by the value it inserts
+        # One pinned user per reference of a per-user table (a table named twice, as in an UPDATE's
+        # target and its RETURNING, counts once: a reference is a FROM/JOIN/UPDATE/INTO occurrence).
+        references = re.findall(r'(?i)\b(?:FROM|JOIN|UPDATE|INTO)\s+"?(' + PER_USER + r')\b', normalized)
+        # An `INSERT INTO <per-user> (…) SELECT …, user_id, … FROM <source>` (a data-modifying WITH)
+        # copies the user from a source row; it is pinned when its source is (counted there).
+        copied = len(re.findall(
+            r'(?i)\bINSERT INTO\s+"?(?:' + PER_USER + r')\b"?\s*\([^)]*\)\s*SELECT\b[^;]*?\buser_id\b[^;]*?\bFROM\b',
+            normalized,
+        ))
+        anchors = len(USER_EQUALITY.findall(normalized))
+        pins = anchors + len(CO_LOCATED_EQUALITY.findall(normalized)) + copied + _inserts_a_given_user(normalized)
+        if anchors == 0 or pins < max(1, len(references)):
+            problems.append(normalized)
+    return problems
+
+
+def _capture(action) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    return [query["sql"] for query in captured.captured_queries]
+
+
+@pytest.fixture
+def course(tenant):
+    return build_course(tenant=tenant, modules=2, lessons_per_module=2, certificate_term="COMPLETE_ALL")
+
+
+@pytest.fixture
+def learner(tenant, course, client_for):
+    client = client_for(tenant, "learner")
+    enroll(course, client.user_id)
+    return client
+
+
+def _lessons(course):
+    return [placement.lesson for placement in course.placements.select_related("lesson").order_by("module__ordering", "ordering")]
+
+
+def _view(client, path, **fields):
+    response = client.post(path, wrapped(**fields), format="json")
+    assert response.status_code == 200, response.json()
+
+
+def test_the_viewer_paths_pin_one_user(learner, course):
+    lessons = _lessons(course)
+    statements = []
+    for path, extra in (
+        ("/v1/view/start", {}),
+        ("/v1/view/update", {"progress": 40}),
+        ("/v1/view/update", {"progress": 60}),
+        ("/v1/view/end", {}),
+    ):
+        statements += _capture(lambda p=path, e=extra: _view(learner, p, contentId=lessons[0].id, collectionId=course.id, **e))
+    statements += _capture(lambda: _view(
+        learner, "/v1/assessment/submit", contentId=lessons[1].id, collectionId=course.id,
+        assessments=[{"attemptId": "a1", "assessmentTs": 1_700_000_000_000,
+                      "events": [{"questionId": "q", "score": 1, "max_score": 2}]}],
+    ))
+    statements += _capture(lambda: _view(learner, "/v1/view/read", contentId=[str(lessons[0].id)], collectionId=course.id))
+    statements += _capture(lambda: _view(learner, "/v1/viewer/summary/read", collectionId=course.id))
+    statements += _capture(lambda: learner.get(f"/v1/viewer/summary/list/{learner.user_id}"))
+    assert any(TABLE_REFERENCE.search(sql) for sql in statements), "the paths sent no statement to a per-user table"
+    problems = _unrouted(statements)
+    print("\n\n".join(problems))
+    assert problems == []
+
+
+def test_the_attempt_paths_pin_one_user(learner, course):
+    lessons = _lessons(course)
+    statements = []
+    started = {}
+
+    def start_attempt():
+        response = start(learner, lessons[0])
+        assert response.status_code in (200, 201), response.json()
+        started.update(result(response))
+
+    statements += _capture(start_attempt)
+    statements += _capture(lambda: update(learner, started["id"], progress=50))
+    statements += _capture(lambda: update(learner, started["id"], status="completed"))
+    statements += _capture(lambda: learner.get("/courses/tracking", {"course_id": str(course.id), "user_id": str(learner.user_id)}))
+    assert any(TABLE_REFERENCE.search(sql) for sql in statements)
+    problems = _unrouted(statements)
+    print("\n\n".join(problems))
+    assert problems == []
+
+
+def test_the_check_itself_finds_a_statement_that_fans_out():
+    table = CourseTrack._meta.db_table
+    fans_out = f'SELECT * FROM "{table}" WHERE "{table}"."course_id" = %s'
+    pinned = f'SELECT * FROM "{table}" WHERE "{table}"."user_id" = %s AND "{table}"."course_id" = %s'
+    inserted = f'INSERT INTO "{table}" ("user_id", "course_id") VALUES (%s, %s)'
+    two_tables_one_pin = (
+        f'SELECT 1 FROM "{table}" JOIN "{LessonAttempt._meta.db_table}" ON true WHERE "{table}"."user_id" = %s'
+    )
+    assert _unrouted([fans_out, pinned, inserted, two_tables_one_pin]) == [fans_out, two_tables_one_pin]
+    assert uuid.UUID  # the module's ids are UUIDs; nothing else is imported for it
