@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from tests.browser.world import BrowserWorld, forget_world, seed_world
 from tests.live import LiveServer, server_database_url
@@ -110,7 +110,9 @@ def chromium(live_admin):
     running in this thread while it is open, and Django refuses ORM calls under a running loop.
     Nothing here runs a coroutine (the loop is Playwright's, between its calls), so the ORM may run
     while the browser is open: the test's own fixtures (the recount check) need it. Outside this
-    package neither the loop nor the permission remains.
+    package neither the loop nor the permission remains. Under the loop Django keeps connections
+    apart from the thread's own; they are closed before the loop goes, or PostgreSQL would refuse
+    to drop the test database they hold open.
     """
     from playwright.sync_api import sync_playwright
 
@@ -124,6 +126,7 @@ def chromium(live_admin):
                 yield browser
             finally:
                 browser.close()
+                connections.close_all()
 
 
 @pytest.fixture
