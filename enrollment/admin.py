@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from enrollment import services
+from enrollment import admin_courses, services  # noqa: F401  (admin_courses: the course list's enrollment count)
 from enrollment.models import Enrollment
+from lms.admin_tenancy import TenantScopedAdminMixin
 from lms.api.identity import staff_user_uuid
 
 # What staff may change here; identity and progress are read-only (state follows the course track).
@@ -17,7 +18,7 @@ IDENTITY_FIELDS = (
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ("user_id", "course", "tenant", "state", "active", "unlimited_plan", "end_time", "enrolled_at")
     list_filter = (("course", admin.RelatedOnlyFieldListFilter), "state", "active", "unlimited_plan", "tenant")
     list_select_related = ("course", "tenant")
