@@ -1,7 +1,7 @@
 """Read-only admin screens for progress: tracks, attempts, certificates and the override audit.
 
 Progress changes only through the services (the API and `recount_tracking`), so counters cannot
-drift; the admin shows them, filters them and finds a learner by user id.
+drift; the admin shows them, filters them and finds a learner by name, email or user id.
 """
 
 from django.contrib import admin
@@ -9,13 +9,15 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 
 from lms.admin import ReadOnlyAdminMixin
+from lms.admin_people import LearnerColumnsMixin
 from lms.admin_tenancy import TenantScopedAdminMixin
 from tracking.models import CourseTrack, CourseTrackOverride, IssuedCertificate, LessonAttempt
 
 
-class ReadOnlyAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(TenantScopedAdminMixin, LearnerColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False  # a COUNT(*) over a large table on every page is not worth it
+    readonly_fields = ("learner",)
 
 
 # Which of the learner's other progress pages each page links to, filtered to the same learner and
@@ -41,7 +43,7 @@ def related_links(*pages: str):
 
 @admin.register(CourseTrack)
 class CourseTrackAdmin(ReadOnlyAdmin):
-    list_display = ("user_id", "course", "batch_id", "status", "completed_lessons", "no_of_lessons", "timestart",
+    list_display = ("learner", "course", "batch_id", "status", "completed_lessons", "no_of_lessons", "timestart",
                     "timeend", "cert_gen_date", "see")
     list_filter = ("status", "course", "tenant")
     list_select_related = ("course",)
@@ -52,7 +54,7 @@ class CourseTrackAdmin(ReadOnlyAdmin):
 
 @admin.register(LessonAttempt)
 class LessonAttemptAdmin(ReadOnlyAdmin):
-    list_display = ("user_id", "lesson", "course", "attempt", "status", "score", "time_spent", "timestart", "timeend",
+    list_display = ("learner", "lesson", "course", "attempt", "status", "score", "time_spent", "timestart", "timeend",
                     "see")
     list_filter = ("status", "course", "tenant")
     list_select_related = ("lesson", "course")
@@ -63,7 +65,7 @@ class LessonAttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(IssuedCertificate)
 class IssuedCertificateAdmin(ReadOnlyAdmin):
-    list_display = ("name", "user_id", "course", "issued_at", "token", "see")
+    list_display = ("name", "learner", "course", "issued_at", "token", "see")
     list_filter = ("course", "tenant")
     list_select_related = ("course",)
     search_fields = ("user_id", "token")
@@ -73,7 +75,8 @@ class IssuedCertificateAdmin(ReadOnlyAdmin):
 
 @admin.register(CourseTrackOverride)
 class CourseTrackOverrideAdmin(ReadOnlyAdmin):
-    list_display = ("track", "changed_by", "changed_at", "old_values", "new_values")
+    list_display = ("track", "learner", "changed_by", "changed_at", "old_values", "new_values")
+    learner_user_field = "track__user_id"
     list_filter = ("track__status", "track__course", "tenant")
     list_select_related = ("track",)
     search_fields = ("track__user_id", "changed_by")

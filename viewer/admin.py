@@ -8,6 +8,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
+from lms.admin_people import LearnerColumnsMixin
 from lms.admin_tenancy import TenantScopedAdminMixin, TenantScopedMixin
 from lms.api.errors import ApiError
 from lms.api.identity import staff_user_uuid
@@ -103,12 +104,12 @@ class OutboxEventAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SummaryDeletion)
-class SummaryDeletionAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class SummaryDeletionAdmin(TenantScopedAdminMixin, LearnerColumnsMixin, admin.ModelAdmin):
     """Deleting a row here restores the summary; consumption was never deleted."""
 
-    list_display = ("user_id", "collection_id", "batch_id", "tenant", "deleted_by", "deleted_at")
+    list_display = ("learner", "collection_id", "batch_id", "tenant", "deleted_by", "deleted_at")
     search_fields = ("user_id", "collection_id")
-    readonly_fields = ("user_id", "tenant", "collection_id", "batch_id", "deleted_by", "deleted_at")
+    readonly_fields = ("learner", "user_id", "tenant", "collection_id", "batch_id", "deleted_by", "deleted_at")
 
     def has_add_permission(self, request):
         return False
