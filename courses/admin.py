@@ -444,9 +444,22 @@ class PlacementInlineForm(forms.ModelForm):
         return lesson
 
 
+class PlacementInlineFormSet(forms.BaseInlineFormSet):
+    """Reads the lessons offered once for all rows; Django would read them again for every row."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        field = form.fields["lesson"]
+        if not hasattr(self, "_lesson_choices"):
+            self._lesson_choices = list(field.choices)
+        field.choices = self._lesson_choices
+        return form
+
+
 class PlacementInline(TenantScopedMixin, admin.TabularInline):
     model = LessonPlacement
     form = PlacementInlineForm
+    formset = PlacementInlineFormSet
     fk_name = "module"
     fields = ("lesson", "lesson_status", "ordering", "archived")
     readonly_fields = ("lesson_status",)
@@ -455,7 +468,8 @@ class PlacementInline(TenantScopedMixin, admin.TabularInline):
     ordering = ("archived", "ordering", "created_at")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("lesson")
+        # Module too: each row's title ("lesson in module") names both.
+        return super().get_queryset(request).select_related("lesson", "module")
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -720,7 +734,7 @@ class LessonPlacementsInline(TenantScopedMixin, admin.TabularInline):
     verbose_name_plural = "Placements (edit them on the module page)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("course", "module")
+        return super().get_queryset(request).select_related("course", "module", "lesson")
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -46,7 +46,8 @@ def admin_memberships(request) -> dict[uuid.UUID, str] | None:
     memberships = getattr(request, _MEMBERSHIPS_ATTRIBUTE, None)
     if memberships is None:
         memberships = dict(
-            TenantMembership.objects.filter(user_id=request.user.pk).values_list("tenant_id", "role")
+            # No ordering: the model's would join tenants and users for nothing.
+            TenantMembership.objects.filter(user_id=request.user.pk).order_by().values_list("tenant_id", "role")
         )
         setattr(request, _MEMBERSHIPS_ATTRIBUTE, memberships)
     return memberships
