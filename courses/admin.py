@@ -363,7 +363,7 @@ class CourseAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin,
     @admin.display(description="Runs", ordering="start_datetime")
     def schedule(self, obj):
         # Dates only, one above the other: the full datetimes took two wide columns.
-        return format_html("{}<br>to {}", f"{obj.start_datetime:%Y-%m-%d}", f"{obj.end_datetime:%Y-%m-%d}")
+        return format_html("{}<br>{}", f"{obj.start_datetime:%Y-%m-%d}", f"{obj.end_datetime:%Y-%m-%d}")
 
     def save_model(self, request, obj, form, change):
         image = form.image_change()
