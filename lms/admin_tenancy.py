@@ -46,7 +46,8 @@ def admin_memberships(request) -> dict[uuid.UUID, str] | None:
     memberships = getattr(request, _MEMBERSHIPS_ATTRIBUTE, None)
     if memberships is None:
         memberships = dict(
-            TenantMembership.objects.filter(user_id=request.user.pk).values_list("tenant_id", "role")
+            # No ordering: the model's would join tenants and users for nothing.
+            TenantMembership.objects.filter(user_id=request.user.pk).order_by().values_list("tenant_id", "role")
         )
         setattr(request, _MEMBERSHIPS_ATTRIBUTE, memberships)
     return memberships
@@ -169,8 +170,26 @@ class TenantScopedAdminMixin(TenantScopedMixin):
     def get_list_display(self, request):
         shown = super().get_list_display(request)
         if has_several_tenants(request):
-            return shown
+            # The tenant's name alone: its full label carries the id, too wide for a column.
+            return ["tenant_name" if name == "tenant" and self._is_tenant_field(name) else name for name in shown]
         return [name for name in shown if not (isinstance(name, str) and self._is_tenant_field(name))]
+
+    def get_list_select_related(self, request):
+        related = super().get_list_select_related(request)
+        shown = super().get_list_display(request)
+        if related is True or "tenant" not in shown or not has_several_tenants(request):
+            return related
+        if related is False:
+            # Django follows the foreign keys it shows by name; the tenant is now shown by a method.
+            related = [
+                name for name in shown
+                if isinstance(name, str) and name in {field.name for field in self.opts.fields if field.many_to_one}
+            ]
+        return tuple({*related, "tenant"})
+
+    @admin.display(description="Tenant", ordering="tenant__name")
+    def tenant_name(self, obj):
+        return obj.tenant.name
 
     def get_list_filter(self, request):
         filters = super().get_list_filter(request)
