@@ -117,7 +117,7 @@ class EnrollmentAddForm(forms.ModelForm):
     email the learner directory knows, and optionally a batch."""
 
     learner = forms.CharField(
-        label="Learner", max_length=254,
+        label="Learner", max_length=254, widget=forms.TextInput(attrs={"size": 40}),
         help_text="Their user id (a UUID), or their email address as the learner directory knows it.",
     )
     batch = forms.UUIDField(required=False, label="Batch", help_text="Leave empty for the course's own batch.")

@@ -55,8 +55,8 @@ class BulkEnrolForm(forms.Form):
     upload = forms.FileField(
         required=False,
         label="Or upload a file",
-        help_text="A .csv or .txt file (UTF-8), read like the box above: on each line the user id counts, "
-        "else the email, so a learner directory export works as it is.",
+        help_text="A .csv or .txt file (UTF-8), read like the box above; a learner directory export "
+        "(user_id,name,email) works as it is.",
     )
     batch_id = forms.UUIDField(
         required=False, label="Batch", help_text="Leave empty to enrol in the course's own batch."

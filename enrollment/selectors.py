@@ -142,11 +142,11 @@ class BulkLine:
 
 
 def bulk_entries(text: str) -> list[tuple[int, str]]:
-    """The learners a pasted or uploaded list names, as (line, user id or email) pairs.
+    """The user ids and emails a pasted or uploaded list holds, as (line, text) pairs in order.
 
-    Entries are separated by new lines, commas, semicolons or spaces. A line that holds a user id
-    counts by that id alone (so a directory CSV `user_id,name,email` names each learner once); a line
-    with no id counts by its emails; a line with neither is one invalid entry, except a header line.
+    Entries are separated by new lines, commas, semicolons or spaces; other words on a line that
+    holds an id or an email (a name in a directory CSV) are ignored. A line with neither is one
+    invalid entry, except a header line (`user_id,name,email`).
     """
     entries: list[tuple[int, str]] = []
     first = True
@@ -154,10 +154,9 @@ def bulk_entries(text: str) -> list[tuple[int, str]]:
         tokens = [token.strip("\"'<>") for token in _ENTRY_SEPARATORS.split(line.strip()) if token.strip("\"'<>")]
         if not tokens:
             continue
-        ids = [token for token in tokens if as_uuid(token) is not None]
-        emails = [token for token in tokens if _EMAIL.match(token)]
-        if ids or emails:
-            entries.extend((number, token) for token in (ids or emails))
+        named = [token for token in tokens if as_uuid(token) is not None or _EMAIL.match(token)]
+        if named:
+            entries.extend((number, token) for token in named)
         elif not (first and {"user_id", "email"} & {token.lower() for token in tokens}):
             entries.append((number, line.strip()))
         first = False
@@ -175,7 +174,7 @@ def as_uuid(text: str) -> uuid.UUID | None:
 def enrollment_bulk_preview(
     *, course: Course, batch_id: uuid.UUID | None, entries: list[tuple[int, str]]
 ) -> list[BulkLine]:
-    """What enrolling `entries` (from `bulk_entries`) in the course and batch would do, line by line:
+    """What enrolling `entries` (from `bulk_entries`) in the course and batch would do, entry by entry:
     a new enrollment, one already there, a repeat of an earlier line, an email the tenant's
     learner directory does not know (or shares among several learners), or an invalid entry.
 
@@ -185,8 +184,18 @@ def enrollment_bulk_preview(
     batch_id = batch_id or course.id
     emails = [text for _, text in entries if as_uuid(text) is None and _EMAIL.match(text)]
     by_email = learner_directory_by_email(tenant_id=course.tenant_id, emails=emails)
+    ids_on_line: dict[int, set[uuid.UUID]] = {}
+    for number, text in entries:
+        if (user_id := as_uuid(text)) is not None:
+            ids_on_line.setdefault(number, set()).add(user_id)
     lines: list[BulkLine] = []
     for number, text in entries:
+        if number in ids_on_line and as_uuid(text) is None:
+            # An email beside a user id (a directory CSV row) names that learner again, or is
+            # there for information: it counts only when it is another learner's.
+            matches = by_email.get(text.lower(), [])
+            if len(matches) != 1 or matches[0].user_id in ids_on_line[number]:
+                continue
         user_id = as_uuid(text)
         if user_id is not None:
             lines.append(BulkLine(line=number, text=text, outcome=BULK_NEW, user_id=user_id))

@@ -54,12 +54,22 @@ def _follow(obj, path: str):
     return obj
 
 
-class LearnerChangeList(ChangeList):
+class LearnerChangeListMixin:
     """A change list that reads the directory entries of its page's learners in one query."""
 
     def get_results(self, request):
         super().get_results(request)
         self.model_admin.attach_learners(self.result_list)
+
+
+_learner_change_lists: dict[type, type] = {}
+
+
+def learner_change_list(base: type[ChangeList]) -> type[ChangeList]:
+    """`base` (the admin's own change list class, whatever other mixins chose) with the directory read."""
+    if base not in _learner_change_lists:
+        _learner_change_lists[base] = type(f"Learner{base.__name__}", (LearnerChangeListMixin, base), {})
+    return _learner_change_lists[base]
 
 
 class LearnerColumnsMixin:
@@ -74,7 +84,7 @@ class LearnerColumnsMixin:
     learner_tenant_field = "tenant_id"
 
     def get_changelist(self, request, **kwargs):
-        return LearnerChangeList
+        return learner_change_list(super().get_changelist(request, **kwargs))
 
     def _learner_key(self, obj) -> tuple:
         return _follow(obj, self.learner_tenant_field), _follow(obj, self.learner_user_field)

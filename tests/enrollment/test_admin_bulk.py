@@ -69,14 +69,16 @@ def test_preview_sorts_every_line_and_changes_nothing(site_admin, course, enroll
 
     assert response.status_code == 200
     assert 'id="bulk-preview-table"' in response.content.decode()
-    # A line holding a user id counts by it alone; the repeats of a learner (by id or by email) are flagged.
+    # An email beside a user id counts only when it names another learner (the ALICE line); a
+    # directory CSV row (the Bob line) names its learner once. Repeats (by id or by email) are flagged.
     assert [(line.text, line.outcome) for line, _ in response.context["lines"]] == [
         (newcomer, "new"),
+        ("ALICE@school.example", "new"),
         (str(already.user_id), "existing"),
         ("nobody@school.example", "unknown"),
         ("not-an-id", "invalid"),
         (newcomer, "duplicate"),
-        (str(directory["alice"]), "new"),
+        (str(directory["alice"]), "duplicate"),
         (str(directory["bob"]), "new"),
     ]
     html = response.content.decode()
