@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from courses import services as course_services
+from courses.management.commands.seed_demo import AUTHOR_PERMISSIONS
 from courses.models import ContentStatus
 from lms.api.identity import staff_user_uuid
 from lms.models import Tenant, TenantMembership
@@ -26,8 +27,6 @@ from lms.services import learner_directory_import
 
 # Long enough for Django's password validators, and never used outside the test database.
 PASSWORD = "browser-suite-password-1366"
-# The apps an author works in; the tenant and membership pages stay with superusers.
-AUTHORING_APPS = ("courses", "enrollment", "tracking", "viewer")
 
 
 @dataclass(frozen=True)
@@ -73,10 +72,14 @@ def _author(*, username: str, tenant: Tenant) -> StaffLogin:
     user = get_user_model().objects.create_user(
         username, f"{username}@example.invalid", PASSWORD, is_staff=True, first_name=username.title()
     )
-    authoring = Q(content_type__app_label__in=AUTHORING_APPS) | Q(
-        content_type__app_label="lms", content_type__model="learnerdirectoryentry"
-    )
-    user.user_permissions.set(Permission.objects.filter(authoring))
+    # The demo author's permissions (`make run`'s `author` login), held directly rather than through
+    # its group, so that nothing outlives the suite on a shared database.
+    wanted = Q()
+    for app_label, models in AUTHOR_PERMISSIONS.items():
+        for model, actions in models.items():
+            codenames = [f"{action}_{model}" for action in actions.split()]
+            wanted |= Q(content_type__app_label=app_label, codename__in=codenames)
+    user.user_permissions.set(Permission.objects.filter(wanted))
     TenantMembership.objects.create(tenant=tenant, user=user, role=TenantMembership.Role.ADMIN)
     return StaffLogin(username=username, password=PASSWORD, tenant_name=tenant.name)
 
