@@ -266,6 +266,9 @@ class ModuleInlineFormSet(forms.BaseInlineFormSet):
         kwargs = super().get_form_kwargs(index)
         if index is not None and index >= self.initial_form_count():
             kwargs["initial"] = {"ordering": self.next_ordering + index - self.initial_form_count()}
+        elif index is None:
+            # The template of rows added in the browser ("Add another Module"): empty, not the model's 0.
+            kwargs["initial"] = {"ordering": None}
         return kwargs
 
     @property
@@ -436,6 +439,9 @@ class PlacementInlineForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["ordering"].required = False
         self.fields["ordering"].help_text = "Empty appends."
+        if self.instance._state.adding:
+            # A new row shows empty, as the help says, not the model's 0 (seen in the browser suite).
+            self.initial["ordering"] = None
 
     def clean_lesson(self):
         lesson = self.cleaned_data["lesson"]

@@ -85,6 +85,8 @@ def test_author_builds_publishes_and_duplicates_a_course(page, live_admin):
     page.fill("#id_modules-0-title", MODULES[0])
     page.fill("#id_modules-0-description", "Bowline, clove hitch and reef knot.")
     page.locator(".lms-module-inline .add-row a, #modules-group .add-row a").first.click()
+    expect(page.locator("#id_modules-0-ordering")).to_have_value("1")  # the next position
+    expect(page.locator("#id_modules-1-ordering")).to_have_value("")  # added here: appended
     page.fill("#id_modules-1-title", MODULES[1])
     page.fill("#id_modules-1-description", "Eye splice and back splice.")
     look(page, "1-course-add-filled")
@@ -112,6 +114,7 @@ def test_author_builds_publishes_and_duplicates_a_course(page, live_admin):
         "a.inlinechangelink"
     ).click()
     expect(page.locator("#id_title")).to_have_value(MODULES[0])
+    expect(page.locator("#id_placements-0-ordering")).to_have_value("")  # empty appends
     page.select_option("#id_placements-0-lesson", label=LESSONS[0])
     page.locator("#placements-group .add-row a").click()
     page.select_option("#id_placements-1-lesson", label=LESSONS[1])
@@ -120,6 +123,8 @@ def test_author_builds_publishes_and_duplicates_a_course(page, live_admin):
     _saved(page, f"“{MODULES[0]}” was changed successfully")
     placed = page.locator("#placements-group tbody tr.has_original")
     expect(placed).to_have_count(2)
+    expect(page.locator("#id_placements-0-ordering")).to_have_value("1")
+    expect(page.locator("#id_placements-1-ordering")).to_have_value("2")
     look(page, "1-module-saved")
 
     # --- the second lesson requires the first, chosen by title ---
