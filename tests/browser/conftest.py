@@ -27,7 +27,10 @@ Data: the server needs committed data, which a test's own transaction is not. On
 runs on a file copy of the test database taken at start; on PostgreSQL on the test database itself.
 So the package seeds `world.seed_world()` before the server starts (on SQLite the seed is copied and
 rolled back; on PostgreSQL committed, and removed again, with whatever the browser wrote in its
-tenants, when the package ends). Anything else a test needs it creates through the browser.
+tenants, when the package ends). A test that needs other rows adds them to world.py (a function
+called from `seed_world`, a field of `BrowserWorld`, in tenant A or B or a tenant of its own that
+`forget_world` removes too), or creates them through the browser. Tests share the server: create
+what you assert on under names of your own, and assert on your rows, not on totals.
 """
 
 from __future__ import annotations
