@@ -40,14 +40,15 @@ LIST_QUERIES = {
     "admin:courses_module_changelist": 9,
     # ... count, full count, lessons with media and placement counter, the format filter's values.
     "admin:courses_lesson_changelist": 9,
-    # ... the course filter's choices, count, full count, enrollments with course, the date
-    # hierarchy's range and years.
-    "admin:enrollment_enrollment_changelist": 11,
+    # ... the course filter's choices, count, full count, enrollments with course, the page's
+    # learners from the directory (one read, lms/admin_people.py), the date hierarchy's range and years.
+    "admin:enrollment_enrollment_changelist": 12,
     # Progress pages: ... the course filter's choices, the page's count (no full count on these
-    # large tables), the rows with their course (and lesson), the date hierarchy's range and years.
-    "admin:tracking_coursetrack_changelist": 10,
-    "admin:tracking_lessonattempt_changelist": 10,
-    "admin:tracking_issuedcertificate_changelist": 10,
+    # large tables), the rows with their course (and lesson), the page's learners from the
+    # directory, the date hierarchy's range and years.
+    "admin:tracking_coursetrack_changelist": 11,
+    "admin:tracking_lessonattempt_changelist": 11,
+    "admin:tracking_issuedcertificate_changelist": 11,
 }
 
 
