@@ -335,6 +335,12 @@ class AdminStyles:
     css = {"all": ("lms/admin.css",)}
 
 
+class CoursePageAssets(AdminStyles):
+    """Plus dragging the module rows to reorder them (static/lms/module_order.js)."""
+
+    js = ("lms/module_order.js",)
+
+
 @admin.register(Course)
 class CourseAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = CourseAdminForm
@@ -346,7 +352,7 @@ class CourseAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin,
     list_display = ("title", "thumbnail", "tenant", "status", "module_count", "lesson_count", "schedule")
     list_filter = ("status", ArchivedFilter, "featured", "free", "certificate_term", "tenant")
     list_select_related = ("tenant",)
-    Media = AdminStyles
+    Media = CoursePageAssets
     search_fields = ("title", "short_description")
     date_hierarchy = "start_datetime"
     actions = [*StatusActionsMixin.actions, "duplicate"]
