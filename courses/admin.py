@@ -200,14 +200,16 @@ class StatusActionsMixin:
         return False
 
 
-def _module_save(form: VerifiedImageForm, *, course: Course | None, actor) -> Module:
+def _module_save(form: VerifiedImageForm, *, course: Course | None, actor, move: bool = True) -> Module:
     """Creates (in `course`) or updates the form's module through the services, from the module
-    page and from the course page's inline alike. Returns the saved Module."""
+    page and from the course page's inline alike; with `move` false an update leaves the position
+    to `_modules_reorder`. Returns the saved Module."""
     image = form.image_change()
     if not form.instance._state.adding:
-        return services.module_update(
-            module=form.instance, updated_by=actor, changes=form.changes(services.MODULE_EDITABLE), image=image
-        )
+        changes = form.changes(services.MODULE_EDITABLE)
+        if not move:
+            changes.pop("ordering", None)
+        return services.module_update(module=form.instance, updated_by=actor, changes=changes, image=image)
     data = form.cleaned_data
     return services.module_create(
         course=course,
@@ -218,6 +220,27 @@ def _module_save(form: VerifiedImageForm, *, course: Course | None, actor) -> Mo
         ordering=data.get("ordering") or None,
         image=None if image is services.UNCHANGED else image,
     )
+
+
+def _modules_reorder(forms_of_existing: list, *, actor) -> None:
+    """Puts the course page's modules at the positions the author typed, whichever rows changed.
+
+    Each move shifts its siblings, so moving only the renumbered rows, in any one order, can leave
+    some where they were not typed. Moving every typed row in ascending target order, each only
+    when it is not there yet, ends in the typed order: the rows already placed sit before the next
+    target and no later move shifts them.
+    """
+    if not any("ordering" in form.changed_data for form in forms_of_existing):
+        return
+    typed = sorted(
+        (form for form in forms_of_existing if form.cleaned_data.get("ordering")),
+        key=lambda form: form.cleaned_data["ordering"],
+    )
+    for form in typed:
+        current = Module.objects.filter(pk=form.instance.pk).values("ordering", "status").get()
+        target = form.cleaned_data["ordering"]
+        if current["status"] != ContentStatus.ARCHIVED and current["ordering"] != target:
+            services.module_update(module=form.instance, updated_by=actor, changes={"ordering": target})
 
 
 # --- courses ----------------------------------------------------------------------------------
@@ -315,6 +338,12 @@ class AdminStyles:
     css = {"all": ("lms/admin.css",)}
 
 
+class CoursePageAssets(AdminStyles):
+    """Plus dragging the module rows to reorder them (static/lms/module_order.js)."""
+
+    js = ("lms/module_order.js",)
+
+
 @admin.register(Course)
 class CourseAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = CourseAdminForm
@@ -326,7 +355,7 @@ class CourseAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin,
     list_display = ("title", "thumbnail", "tenant", "status", "module_count", "lesson_count", "schedule")
     list_filter = ("status", ArchivedFilter, "featured", "free", "certificate_term", "tenant")
     list_select_related = ("tenant",)
-    Media = AdminStyles
+    Media = CoursePageAssets
     search_fields = ("title", "short_description")
     date_hierarchy = "start_datetime"
     actions = [*StatusActionsMixin.actions, "duplicate"]
@@ -389,15 +418,16 @@ class CourseAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin,
             return super().save_formset(request, form, formset, change)
         course, actor = formset.instance, _actor(request)
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for module_form in formset.forms:
-            if not module_form.has_changed():
-                continue
-            adding = module_form.instance._state.adding
-            module = _module_save(module_form, course=course, actor=actor)
-            if adding:
-                formset.new_objects.append(module)
-            else:
+        existing = [module_form for module_form in formset.forms if not module_form.instance._state.adding]
+        for module_form in existing:
+            if module_form.has_changed():
+                module = _module_save(module_form, course=course, actor=actor, move=False)
                 formset.changed_objects.append((module, module_form.changed_data))
+        _modules_reorder(existing, actor=actor)
+        # New rows last, so that a typed position counts in the order just set.
+        for module_form in formset.forms:
+            if module_form.instance._state.adding and module_form.has_changed():
+                formset.new_objects.append(_module_save(module_form, course=course, actor=actor))
 
     @admin.action(description="Archive selected (with their modules and placements)")
     def archive(self, request, queryset):

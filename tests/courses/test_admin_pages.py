@@ -3,6 +3,7 @@ position, moving modules, the lesson page's labels and prerequisites chosen by t
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -166,3 +167,29 @@ def test_the_single_tenant_author_never_sees_the_tenant_chooser_on_lessons(autho
     assert form["tenant"].is_hidden and str(form["tenant"].value()) == str(tenant.pk)
     assert Tenant.objects.count() == 1 and get_user_model().objects.count() == 1
     assert Course.objects.count() == 0 and Lesson.objects.count() == 0
+
+
+@pytest.mark.parametrize("typed", list(itertools.permutations(range(1, 5))))
+def test_renumbering_rows_on_the_course_page_puts_the_modules_in_the_typed_order(author_client, tenant, typed):
+    course = build_course(tenant=tenant, modules=4, lessons_per_module=0)
+    modules = list(Module.objects.filter(course=course).order_by("ordering"))
+    change = reverse("admin:courses_course_change", args=[course.pk])
+    page = author_client.get(change)
+    form = page.context["adminform"].form
+    data = _initial_post(form)
+    del data["placements-TOTAL_FORMS"], data["placements-INITIAL_FORMS"]
+    del data["placements-MIN_NUM_FORMS"], data["placements-MAX_NUM_FORMS"]
+    data.update({
+        "modules-TOTAL_FORMS": "4", "modules-INITIAL_FORMS": "4", "modules-MIN_NUM_FORMS": "0",
+        "modules-MAX_NUM_FORMS": "1000", "csrfmiddlewaretoken": csrf_token(page), "_save": "Save",
+    })
+    for index, (module, position) in enumerate(zip(modules, typed, strict=True)):
+        data.update({
+            f"modules-{index}-id": str(module.pk), f"modules-{index}-course": str(course.pk),
+            f"modules-{index}-ordering": str(position), f"modules-{index}-title": module.title,
+            f"modules-{index}-description": module.description, f"modules-{index}-status": module.status,
+        })
+    saved = author_client.post(change, data)
+    assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved
+    expected = [module for _, module in sorted(zip(typed, modules, strict=True), key=lambda pair: pair[0])]
+    assert list(Module.objects.filter(course=course).order_by("ordering")) == expected
