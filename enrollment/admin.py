@@ -6,9 +6,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import path
 
-from enrollment import admin_bulk, selectors, services
+# admin_courses: the course list's enrollment count; admin_bulk: the class enrolment page.
+from enrollment import admin_bulk, admin_courses, selectors, services  # noqa: F401
 from enrollment.models import Enrollment
 from lms.admin_people import LearnerColumnsMixin
+from lms.admin_tenancy import TenantScopedAdminMixin
 from lms.api.errors import ConflictError
 from lms.api.identity import staff_user_uuid
 from lms.selectors import learner_directory_by_email
@@ -22,7 +24,7 @@ IDENTITY_FIELDS = (
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(LearnerColumnsMixin, admin.ModelAdmin):
+class EnrollmentAdmin(TenantScopedAdminMixin, LearnerColumnsMixin, admin.ModelAdmin):
     list_display = ("learner", "course", "tenant", "state", "active", "unlimited_plan", "end_time", "enrolled_at")
     list_filter = (("course", admin.RelatedOnlyFieldListFilter), "state", "active", "unlimited_plan", "tenant")
     list_select_related = ("course", "tenant")

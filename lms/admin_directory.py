@@ -14,6 +14,7 @@ from django.urls import path, reverse
 
 from lms import directory_import
 from lms.admin_people import staff_tenant_ids
+from lms.admin_tenancy import TenantScopedAdminMixin
 from lms.models import LearnerDirectoryEntry, Tenant
 from lms.services import learner_directory_import
 
@@ -75,7 +76,7 @@ class DirectoryImportForm(forms.Form):
 
 
 @admin.register(LearnerDirectoryEntry)
-class LearnerDirectoryAdmin(admin.ModelAdmin):
+class LearnerDirectoryAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "email", "user_id", "tenant", "updated_at")
     list_filter = ("tenant",)
     list_select_related = ("tenant",)

@@ -57,7 +57,8 @@ from viewer.models import Program, ProgramCourse
 # Routes that are not the tenant API, each with the reason it is outside the matrix.
 EXCLUDED: dict[str, str] = {
     "admin": "redirects to /admin/; the Django admin is session-only and scoped in its own issue",
-    "admin/": "the Django admin (its own login, permissions and tests)",
+    "admin/": "the Django admin (its own login, permissions and tests; tenant scoping of every page: "
+              "tests/lms/test_admin_tenancy.py)",
     "health": "public liveness probe with no tenant data (tests/lms/test_health_and_docs.py)",
     "api/schema/": "public OpenAPI document with no tenant data",
     "api/docs/": "public Swagger UI page with no tenant data",

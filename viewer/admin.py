@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from lms.admin_people import LearnerColumnsMixin
+from lms.admin_tenancy import TenantScopedAdminMixin, TenantScopedMixin
 from lms.api.errors import ApiError
 from lms.api.identity import staff_user_uuid
 from viewer import services
@@ -25,8 +26,9 @@ class ProgramCourseFormSet(forms.BaseInlineFormSet):
                 raise ValidationError(f"“{course}” belongs to another tenant; a program holds its own tenant's courses.")
 
 
-class ProgramCourseInline(admin.TabularInline):
+class ProgramCourseInline(TenantScopedMixin, admin.TabularInline):
     model = ProgramCourse
+    tenant_path = "program__tenant"
     formset = ProgramCourseFormSet
     fields = ("ordering", "course")
     raw_id_fields = ("course",)
@@ -38,7 +40,7 @@ class ProgramEnrolForm(forms.Form):
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "identifier", "tenant", "created_at")
     list_filter = ("tenant",)
     search_fields = ("name", "identifier")
@@ -81,7 +83,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     """Read-only: rows are written by program enrolment and consumed by the program-enrolment task."""
 
     list_display = ("kind", "status", "attempts", "tenant", "created_at", "processed_at")
@@ -102,7 +104,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(SummaryDeletion)
-class SummaryDeletionAdmin(LearnerColumnsMixin, admin.ModelAdmin):
+class SummaryDeletionAdmin(TenantScopedAdminMixin, LearnerColumnsMixin, admin.ModelAdmin):
     """Deleting a row here restores the summary; consumption was never deleted."""
 
     list_display = ("learner", "collection_id", "batch_id", "tenant", "deleted_by", "deleted_at")

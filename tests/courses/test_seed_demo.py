@@ -96,3 +96,27 @@ def test_seed_refuses_production_without_force(settings):
     assert not Course.objects.exists()
     _seed("--force")
     assert Course.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_seed_creates_an_author_of_the_demo_tenant_only(client):
+    from lms.models import TenantMembership
+    from tests.factories import CourseFactory
+
+    output = _seed("--show-login")
+    assert "author / lms-demo-author" in output and "admin / lms-demo-admin" in output
+    author = get_user_model().objects.get(username="author")
+    assert author.is_staff and not author.is_superuser and author.check_password("lms-demo-author")
+    assert list(TenantMembership.objects.filter(user=author).values_list("tenant_id", "role")) == [
+        (DEMO_TENANT_ID, "admin")
+    ]
+    assert author.has_perm("courses.add_course") and author.has_perm("courses.change_lesson")
+    assert not author.has_perm("auth.change_user") and not author.has_perm("tracking.change_coursetrack")
+    other = CourseFactory(title="Another tenant's course")
+    assert client.login(username="author", password="lms-demo-author")
+    listing = client.get("/admin/courses/course/")
+    assert listing.status_code == 200
+    assert {course.tenant_id for course in listing.context["cl"].result_list} == {DEMO_TENANT_ID}
+    assert client.get(f"/admin/courses/course/{other.pk}/change/").status_code == 404
+    _seed()
+    assert get_user_model().objects.filter(username="author").count() == 1

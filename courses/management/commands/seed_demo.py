@@ -1,8 +1,9 @@
-"""`manage.py seed_demo [--show-login] [--force]`: a demo tenant, an `admin` superuser and a
-small published catalogue, for `make run` and for trying the API.
+"""`manage.py seed_demo [--show-login] [--force]`: a demo tenant, an `admin` superuser, an
+`author` who belongs to the demo tenant only, and a small published catalogue, for `make run`
+and for trying the API and the admin.
 
-Idempotent: a second run creates nothing (the admin's password is set only when the account
-is created; each demo course is created whole, in one transaction, or not at all). The
+Idempotent: a second run creates nothing (each password is set only when its account is
+created; each demo course is created whole, in one transaction, or not at all). The
 catalogue is written through `courses.services`, like every other write. Refuses to run
 when `LMS_ENV=production` unless `--force`.
 """
@@ -15,6 +16,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -23,12 +25,28 @@ from courses import services
 from courses.models import CertificateTerm, ContentStatus, Course
 from lms.api.authentication import mint_token
 from lms.api.identity import staff_user_uuid
-from lms.models import Tenant
+from lms.models import Tenant, TenantMembership
 
 DEMO_TENANT_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")
 DEMO_TENANT_NAME = "Demo tenant"
 ADMIN_USERNAME = "admin"
 DEFAULT_ADMIN_PASSWORD = "lms-demo-admin"
+AUTHOR_USERNAME = "author"
+DEFAULT_AUTHOR_PASSWORD = "lms-demo-author"
+AUTHORS_GROUP = "Course authors"
+# What a tenant's author does in the admin: content, enrollments, programs and the tenant's
+# memberships; progress is read-only everywhere. The tenant membership (role admin) limits all of
+# it to the demo tenant; users and groups stay with superusers.
+AUTHOR_PERMISSIONS = {
+    "courses": {"course": "add change view", "module": "add change view", "lesson": "add change view",
+                "lessonplacement": "add change view", "media": "view"},
+    "enrollment": {"enrollment": "add change view"},
+    "tracking": {"coursetrack": "view", "lessonattempt": "view", "issuedcertificate": "view",
+                 "coursetrackoverride": "view"},
+    "viewer": {"program": "add change view", "programcourse": "add change view delete"},
+    "lms": {"tenant": "view change", "tenantmembership": "add change delete view",
+            "learnerdirectoryentry": "add change view"},
+}
 TOKEN_TTL_SECONDS = 24 * 3600
 
 PUBLISHED = ContentStatus.PUBLISHED
@@ -105,15 +123,24 @@ class Command(BaseCommand):
         tenant, tenant_created = self._tenant()
         password = os.environ.get("LMS_DEMO_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
         admin, admin_created = self._admin(password)
+        author_password = os.environ.get("LMS_DEMO_AUTHOR_PASSWORD") or DEFAULT_AUTHOR_PASSWORD
+        author, author_created = self._author(tenant, author_password)
         actor = staff_user_uuid(admin.pk)
         created_courses = [spec["title"] for spec in DEMO_CATALOGUE if self._course(tenant, actor, spec)]
         self.stdout.write(
             f"Demo data: tenant {'created' if tenant_created else 'exists'}, "
             f"admin {'created' if admin_created else 'exists'}, "
+            f"author {'created' if author_created else 'exists'}, "
             f"{_courses(len(created_courses))} created, {len(DEMO_CATALOGUE) - len(created_courses)} existed."
         )
         if show_login:
-            self._show_login(tenant=tenant, admin=admin, password=password, admin_created=admin_created)
+            self._show_login(
+                tenant=tenant,
+                logins=[
+                    (admin, password, admin_created, "superuser: every tenant, users and groups"),
+                    (author, author_password, author_created, f"author: {tenant.name} only"),
+                ],
+            )
 
     def _tenant(self) -> tuple[Tenant, bool]:
         raw = settings.LMS_DEFAULT_TENANT
@@ -129,6 +156,34 @@ class Command(BaseCommand):
         if admin is not None:
             return admin, False
         return users.objects.create_superuser(ADMIN_USERNAME, "admin@example.invalid", password), True
+
+    @transaction.atomic
+    def _author(self, tenant: Tenant, password: str):
+        """The demo tenant's author: staff, not superuser, an admin membership of the demo tenant
+        and the "Course authors" group's model permissions. Returns (user, created)."""
+        users = get_user_model()
+        group, _ = Group.objects.get_or_create(name=AUTHORS_GROUP)
+        wanted = [
+            (app_label, f"{action}_{model}")
+            for app_label, models in AUTHOR_PERMISSIONS.items()
+            for model, actions in models.items()
+            for action in actions.split()
+        ]
+        found = Permission.objects.filter(content_type__app_label__in=AUTHOR_PERMISSIONS).select_related("content_type")
+        group.permissions.add(
+            *[permission for permission in found if (permission.content_type.app_label, permission.codename) in wanted]
+        )
+        author = users.objects.filter(username=AUTHOR_USERNAME).first()
+        created = author is None
+        if created:
+            author = users.objects.create_user(
+                AUTHOR_USERNAME, "author@example.invalid", password, is_staff=True
+            )
+            author.groups.add(group)
+            TenantMembership.objects.get_or_create(
+                tenant=tenant, user=author, defaults={"role": TenantMembership.Role.ADMIN}
+            )
+        return author, created
 
     @transaction.atomic
     def _course(self, tenant: Tenant, actor: uuid.UUID, spec: dict) -> bool:
@@ -170,17 +225,17 @@ class Command(BaseCommand):
                 )
         return True
 
-    def _show_login(self, *, tenant: Tenant, admin, password: str, admin_created: bool) -> None:
+    def _show_login(self, *, tenant: Tenant, logins: list) -> None:
         base = f"http://127.0.0.1:{settings.PORT}"
-        if admin_created or admin.check_password(password):
-            login = f"{ADMIN_USERNAME} / {password}"
-        else:
-            login = f"{ADMIN_USERNAME} / (password changed since it was created; not shown)"
-        lines = [
-            "",
-            "LMS demo is ready.",
-            f"  Admin:     {base}/admin/",
-            f"  Login:     {login}",
+        admin = logins[0][0]
+        lines = ["", "LMS demo is ready.", f"  Admin:     {base}/admin/"]
+        for user, password, created, what in logins:
+            if created or user.check_password(password):
+                login = f"{user.username} / {password}"
+            else:
+                login = f"{user.username} / (password changed since it was created; not shown)"
+            lines.append(f"  Login:     {login}   ({what})")
+        lines += [
             f"  API docs:  {base}/api/docs/",
             f"  Tenant:    {tenant.pk} ({tenant.name})",
         ]
