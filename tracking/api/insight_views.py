@@ -39,6 +39,16 @@ def _csv_lines(rows: Iterator[dict]) -> Iterator[str]:
         ])
 
 
+def learner_csv_response(*, tenant_id, course_id) -> StreamingHttpResponse:
+    """The report's per-learner CSV, streamed (the API's `?format=csv` and the dashboard's download).
+    Raises NotFoundError for an unknown course before any byte is sent."""
+    rows = insight.course_learner_export(tenant_id=tenant_id, course_id=course_id)
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{course_id}_course_report.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 class CourseReportView(TenantScopedAPIView):
     api_id = "api.course.report"
     permission_classes = [IsAuthor]
@@ -54,11 +64,7 @@ class CourseReportView(TenantScopedAPIView):
         query = s.ReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         if query.validated_data["format"] == "csv":
-            rows = insight.course_learner_export(tenant_id=self.tenant_id, course_id=pk)
-            response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{pk}_course_report.csv"'
-            response["Cache-Control"] = "private, no-store"
-            return response
+            return learner_csv_response(tenant_id=self.tenant_id, course_id=pk)
         return Response(insight.course_report(tenant_id=self.tenant_id, course_id=pk).as_result())
 
 
