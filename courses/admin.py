@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.http import JsonResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from courses import services
@@ -33,6 +37,7 @@ from courses.models import (
     Module,
 )
 from lms.admin import ReadOnlyAdminMixin
+from lms.admin_tenancy import TenantScopedAdminMixin, TenantScopedMixin, scope_to_tenants
 from lms.api.errors import ApiError
 from lms.api.identity import staff_user_uuid
 from lms.validators import validate_content_link
@@ -237,25 +242,52 @@ class ModuleInlineForm(VerifiedImageForm):
     class Meta:
         model = Module
         fields = ("ordering", "title", "description", "status", "image")
-        widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 40})}
+        # Narrow inputs, so that the row fits a 1366 px screen beside the admin's navigation.
+        widgets = {
+            "ordering": forms.NumberInput(attrs={"class": "vSmallField", "min": 1}),
+            "title": forms.TextInput(attrs={"size": 28}),
+            "description": forms.Textarea(attrs={"rows": 2, "cols": 28}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ordering"].required = False
-        self.fields["ordering"].help_text = "Empty appends."
+        self.fields["ordering"].label = "Position"
+        self.fields["ordering"].help_text = "1 is first; empty appends."
         if self.instance._state.adding:
             self.fields["status"].choices = LIVE_STATUS_CHOICES
 
 
-class ModuleInline(admin.TabularInline):
+class ModuleInlineFormSet(forms.BaseInlineFormSet):
+    """Offers the next free position in the course's first new row, rather than the model's 0;
+    rows added in the browser stay empty and are appended in their order."""
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if index is not None and index >= self.initial_form_count():
+            kwargs["initial"] = {"ordering": self.next_ordering + index - self.initial_form_count()}
+        return kwargs
+
+    @property
+    def next_ordering(self) -> int:
+        if self.instance.pk is None:
+            return 1
+        # The formset's own rows (fetched once for its forms): no query of its own.
+        live = [module.ordering for module in self.get_queryset() if module.status != ContentStatus.ARCHIVED]
+        return max(live, default=0) + 1
+
+
+class ModuleInline(TenantScopedMixin, admin.TabularInline):
     model = Module
     form = ModuleInlineForm
+    formset = ModuleInlineFormSet
     fields = ("ordering", "title", "description", "status", "image", "image_preview", "lesson_count")
     readonly_fields = ("image_preview", "lesson_count")
     extra = 1
     can_delete = False
     show_change_link = True
     ordering = ("ordering", "created_at")
+    classes = ("lms-module-inline",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
@@ -274,16 +306,24 @@ class ModuleInline(admin.TabularInline):
         return obj is None or obj.status != ContentStatus.ARCHIVED
 
 
+class AdminStyles:
+    """The few rules that make the authoring pages fit a 1366 px screen (static/lms/admin.css)."""
+
+    css = {"all": ("lms/admin.css",)}
+
+
 @admin.register(Course)
-class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
+class CourseAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = CourseAdminForm
     inlines = [ModuleInline]
+    # The tenant column shows only to users of several tenants (TenantScopedAdminMixin); the
+    # enrollment app adds its count (enrollment/admin_courses.py), since courses may not import it.
     list_display = (
-        "title", "thumbnail", "tenant", "status", "featured", "free", "module_count", "lesson_count",
-        "start_datetime", "end_datetime",
+        "title", "thumbnail", "tenant", "status", "featured", "free", "module_count", "lesson_count", "schedule",
     )
     list_filter = ("status", ArchivedFilter, "featured", "free", "certificate_term", "tenant")
     list_select_related = ("tenant",)
+    Media = AdminStyles
     search_fields = ("title", "short_description")
     date_hierarchy = "start_datetime"
     actions = [*StatusActionsMixin.actions, "duplicate"]
@@ -319,6 +359,11 @@ class CourseAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     @admin.display(description="Lessons", ordering="live_lessons")
     def lesson_count(self, obj):
         return obj.live_lessons
+
+    @admin.display(description="Runs", ordering="start_datetime")
+    def schedule(self, obj):
+        # Dates only, on one line: the full datetimes took two wide columns.
+        return f"{obj.start_datetime:%Y-%m-%d} – {obj.end_datetime:%Y-%m-%d}"
 
     def save_model(self, request, obj, form, change):
         image = form.image_change()
@@ -378,7 +423,8 @@ class ModuleAdminForm(VerifiedImageForm):
             self.fields["ordering"].help_text = "Position in the course; empty appends."
         if self.instance._state.adding:
             self.fields["status"].choices = LIVE_STATUS_CHOICES
-            self.fields["course"].queryset = Course.objects.exclude(status=ContentStatus.ARCHIVED)
+            # Narrows the admin's choices (already the user's tenants' courses), never widens them.
+            self.fields["course"].queryset = self.fields["course"].queryset.exclude(status=ContentStatus.ARCHIVED)
 
 
 class PlacementInlineForm(forms.ModelForm):
@@ -398,7 +444,7 @@ class PlacementInlineForm(forms.ModelForm):
         return lesson
 
 
-class PlacementInline(admin.TabularInline):
+class PlacementInline(TenantScopedMixin, admin.TabularInline):
     model = LessonPlacement
     form = PlacementInlineForm
     fk_name = "module"
@@ -430,13 +476,16 @@ class PlacementInline(admin.TabularInline):
 
 
 @admin.register(Module)
-class ModuleAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
+class ModuleAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = ModuleAdminForm
+    Media = AdminStyles
     inlines = [PlacementInline]
     list_display = ("title", "course", "ordering", "status", "lesson_count", "thumbnail")
-    list_filter = ("status", ArchivedFilter, "course__tenant")
+    list_filter = ("course", "status", ArchivedFilter, "course__tenant")
     list_select_related = ("course",)
     search_fields = ("title", "course__title")
+    ordering = ("course__title", "ordering", "created_at")
+    actions = [*StatusActionsMixin.actions, "move_up", "move_down"]
     status_services = StatusServices(
         content="module",
         set_status=services.module_set_status,
@@ -462,6 +511,28 @@ class ModuleAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     @admin.display(description="Lessons", ordering="live_lessons")
     def lesson_count(self, obj):
         return obj.live_lessons
+
+    def _move(self, request, queryset, step: int, verb: str) -> None:
+        # Top first when moving up and bottom first when moving down, so that adjacent selected
+        # modules move together instead of swapping with each other.
+        live = queryset.exclude(status=ContentStatus.ARCHIVED).order_by(
+            "course_id", "ordering" if step < 0 else "-ordering"
+        )
+        actor = _actor(request)
+        _run_action(
+            self, request, live, verb,
+            lambda module: services.module_update(
+                module=module, updated_by=actor, changes={"ordering": max(module.ordering + step, 1)}
+            ),
+        )
+
+    @admin.action(description="Move selected up one place in their course", permissions=["change"])
+    def move_up(self, request, queryset):
+        self._move(request, queryset, -1, "Moved up")
+
+    @admin.action(description="Move selected down one place in their course", permissions=["change"])
+    def move_down(self, request, queryset):
+        self._move(request, queryset, +1, "Moved down")
 
     def save_model(self, request, obj, form, change):
         # The course is read-only once the module exists; it is in the form only when adding.
@@ -501,14 +572,73 @@ class ModuleAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
 # --- lessons ----------------------------------------------------------------------------------
 
 
+# The lesson and its media both have a `format` and `params`; the page showed each label twice.
+# The media fields say "media"/"player", and every field says what to enter.
+LESSON_LABELS = {
+    "format": "Lesson format",
+    "params": "Lesson params",
+}
+LESSON_HELP = {
+    "title": "What learners see in the course outline.",
+    "alias": "Optional short name used by client apps (e.g. a slug); learners do not see it.",
+    "short_desc": "One line for lists and search results.",
+    "description": "What the lesson covers; shown on the lesson page.",
+    "content": "Optional text or HTML shown with the media (e.g. a transcript or instructions).",
+    "format": "The kind of lesson, for lists and filters: video, document, quiz, … (often the media's format).",
+    "duration": "Length of the media in seconds (e.g. 600 for ten minutes); empty if unknown.",
+    "ideal_time": "Minutes a learner should plan for the lesson.",
+    "start_date": "Optional: the lesson opens at this time.",
+    "end_date": "Optional: the lesson closes at this time (after the start).",
+    "no_of_attempts": "How many attempts a learner has; 0 means unlimited.",
+    "attempts_grade": "Which attempt's score counts when there are several.",
+    "consider_marks": "Tick when the lesson is passed by score (then set total and passing marks).",
+    "total_marks": "The highest possible score.",
+    "passing_marks": "The score needed to pass; at most the total marks.",
+    "resume": "Tick to let learners continue an unfinished attempt instead of starting a new one.",
+    "free_lesson": "Tick to let anyone open it without enrolling.",
+    "in_lib": "Tick to list the lesson in the library, outside any course.",
+    "storage": "Optional storage hint for client apps (e.g. s3); leave empty normally.",
+    "params": "Extra settings for client apps, as a JSON object; {} when there are none.",
+}
+
+
+class PrerequisiteWidget(AutocompleteSelectMultiple):
+    """Django's lesson autocomplete, asking the lesson admin's prerequisite search (lessons of the
+    same courses, by title) rather than the generic one."""
+
+    def __init__(self, *args, url: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.url = url
+
+    def get_url(self):
+        return self.url
+
+
 class LessonAdminForm(VerifiedImageForm):
-    media_format = forms.CharField(label="Format", max_length=50, required=False, help_text="e.g. video, pdf, quiz")
-    media_sub_format = forms.CharField(label="Sub-format", max_length=100, required=False, help_text="e.g. video.youtube.url")
-    media_source = forms.CharField(label="Source", max_length=2000, required=False, validators=[validate_content_link])
-    media_url = forms.CharField(
-        label="URL", max_length=2000, required=False, help_text="Empty: the source.", validators=[validate_content_link]
+    media_format = forms.CharField(
+        label="Media format", max_length=50, required=False, help_text="How the player opens it: video, document, quiz, …"
     )
-    media_params = forms.JSONField(label="Params", required=False, initial=dict)
+    media_sub_format = forms.CharField(
+        label="Media sub-format", max_length=100, required=False,
+        help_text="The player's variant, e.g. video.youtube.url, video.mp4, document.pdf.",
+    )
+    media_source = forms.CharField(
+        label="Media source", max_length=2000, required=False, validators=[validate_content_link],
+        help_text="Where the media lives: an https:// link or a path on this site.",
+    )
+    media_url = forms.CharField(
+        label="Media URL", max_length=2000, required=False, validators=[validate_content_link],
+        help_text="The address the player opens, when it differs from the source; leave empty to open the source.",
+    )
+    media_params = forms.JSONField(
+        label="Player params", required=False, initial=dict,
+        help_text='Settings passed to the player, as a JSON object, e.g. {"autoplay": true}; {} when there are none.',
+    )
+    # Stored as `eligibility_criteria`, a list of lesson ids, exactly as the API stores it.
+    prerequisites = forms.ModelMultipleChoiceField(
+        queryset=Lesson.objects.none(), required=False,
+        help_text="Lessons a learner must complete first. Type part of a title to find them.",
+    )
 
     MEDIA_FIELDS = {
         "media_format": "format",
@@ -520,7 +650,7 @@ class LessonAdminForm(VerifiedImageForm):
 
     class Meta:
         model = Lesson
-        fields = ("tenant", "image", *sorted(services.LESSON_EDITABLE))
+        fields = ("tenant", "image", *sorted(services.LESSON_EDITABLE - {"eligibility_criteria"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -528,8 +658,28 @@ class LessonAdminForm(VerifiedImageForm):
         if media is not None:
             for form_name, media_name in self.MEDIA_FIELDS.items():
                 self.initial[form_name] = getattr(media, media_name)
+        self.initial.setdefault("prerequisites", list(self.instance.eligibility_criteria or []))
+        for name, label in LESSON_LABELS.items():
+            if name in self.fields:
+                self.fields[name].label = label
+        for name, help_text in LESSON_HELP.items():
+            if name in self.fields:
+                self.fields[name].help_text = help_text
         if self.instance._state.adding:
             self.fields["status"].choices = LIVE_STATUS_CHOICES
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = cleaned.get("prerequisites")
+        if chosen is not None:
+            # Kept ids stay in their stored order; new ones follow in title order.
+            stored = [str(lesson_id) for lesson_id in self.instance.eligibility_criteria or []]
+            chosen_ids = [str(lesson.pk) for lesson in chosen]
+            ordered = [lesson_id for lesson_id in stored if lesson_id in chosen_ids]
+            ordered += [lesson_id for lesson_id in chosen_ids if lesson_id not in ordered]
+            cleaned["eligibility_criteria"] = ordered
+            self.instance.eligibility_criteria = ordered
+        return cleaned
 
     def _post_clean(self):
         super()._post_clean()
@@ -537,11 +687,15 @@ class LessonAdminForm(VerifiedImageForm):
             return
         # The same rules the services enforce, reported on the form instead of failing the save.
         try:
-            services.lesson_check_rules(
-                lesson=self.instance, check_eligibility="eligibility_criteria" in self.changed_data
-            )
+            services.lesson_check_rules(lesson=self.instance, check_eligibility="prerequisites" in self.changed_data)
         except ApiError as error:
             self.add_error(None, error.errmsg)
+
+    def changes(self, editable: frozenset) -> dict:
+        changes = super().changes(editable)
+        if "prerequisites" in self.changed_data:
+            changes["eligibility_criteria"] = self.cleaned_data["eligibility_criteria"]
+        return changes
 
     def media_content(self) -> dict | None:
         """The media fields that changed, as the services' `media_content`; None when none did."""
@@ -554,7 +708,7 @@ class LessonAdminForm(VerifiedImageForm):
         return content
 
 
-class LessonPlacementsInline(admin.TabularInline):
+class LessonPlacementsInline(TenantScopedMixin, admin.TabularInline):
     """Where the lesson is placed; placements are edited on the module page."""
 
     model = LessonPlacement
@@ -573,8 +727,9 @@ class LessonPlacementsInline(admin.TabularInline):
 
 
 @admin.register(Lesson)
-class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
+class LessonAdmin(TenantScopedAdminMixin, StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
     form = LessonAdminForm
+    Media = AdminStyles
     inlines = [LessonPlacementsInline]
     list_display = ("title", "format", "status", "in_lib", "placement_count", "media_summary", "tenant", "created_at")
     list_filter = ("status", ArchivedFilter, "format", "in_lib", "free_lesson", "tenant")
@@ -596,7 +751,7 @@ class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
         ("Schedule", {"fields": ("start_date", "end_date", "duration", "ideal_time")}),
         (
             "Attempts and grading",
-            {"fields": ("no_of_attempts", "attempts_grade", "consider_marks", "total_marks", "passing_marks", "resume", "eligibility_criteria")},
+            {"fields": ("no_of_attempts", "attempts_grade", "consider_marks", "total_marks", "passing_marks", "resume", "prerequisites")},
         ),
         ("Availability", {"fields": ("status", "status_before_archive", "free_lesson", "in_lib", "storage", "params")}),
         ("Audit", {"fields": AUDIT_FIELDS, "classes": ("collapse",)}),
@@ -609,6 +764,69 @@ class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "tenant") if obj is not None else self.readonly_fields
+
+    PREREQUISITE_PAGE_SIZE = 20
+
+    def get_urls(self):
+        search = self.admin_site.admin_view(self.prerequisite_search)
+        return [
+            path("prerequisites/", search, name="courses_lesson_prerequisites"),
+            path("<path:object_id>/prerequisites/", search, name="courses_lesson_prerequisites"),
+            *super().get_urls(),
+        ]
+
+    def prerequisite_candidates(self, request, lesson: Lesson | None):
+        """Lessons that may be required before `lesson`: those placed in the same courses (every
+        lesson of the user's tenants while it is new or placed nowhere), never itself or archived."""
+        candidates = scope_to_tenants(Lesson.objects.all(), request, "tenant").exclude(status=ContentStatus.ARCHIVED)
+        if lesson is None:
+            return candidates
+        candidates = candidates.filter(tenant_id=lesson.tenant_id).exclude(pk=lesson.pk)
+        courses = LessonPlacement.objects.filter(lesson_id=lesson.pk, archived=False).values("course_id")
+        if LessonPlacement.objects.filter(lesson_id=lesson.pk, archived=False).exists():
+            candidates = candidates.filter(
+                pk__in=LessonPlacement.objects.filter(course_id__in=courses, archived=False).values("lesson_id")
+            )
+        return candidates
+
+    def prerequisite_search(self, request, object_id=None):
+        """The autocomplete's JSON (select2's format, like Django's own autocomplete view)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        lesson = self.get_object(request, object_id) if object_id else None
+        term = request.GET.get("term", "").strip()
+        try:
+            page = max(int(request.GET.get("page", "1")), 1)
+        except ValueError:
+            page = 1
+        found = self.prerequisite_candidates(request, lesson)
+        if term:
+            found = found.filter(Q(title__icontains=term) | Q(alias__icontains=term))
+        start = (page - 1) * self.PREREQUISITE_PAGE_SIZE
+        rows = list(found.order_by("title", "pk").values_list("pk", "title")[start : start + self.PREREQUISITE_PAGE_SIZE + 1])
+        return JsonResponse({
+            "results": [{"id": str(pk), "text": title} for pk, title in rows[: self.PREREQUISITE_PAGE_SIZE]],
+            "pagination": {"more": len(rows) > self.PREREQUISITE_PAGE_SIZE},
+        })
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "prerequisites" in form.base_fields:
+            url_arguments = [str(obj.pk)] if obj is not None else []
+            url = reverse(f"{self.admin_site.name}:courses_lesson_prerequisites", args=url_arguments)
+            form.base_fields["prerequisites"] = forms.ModelMultipleChoiceField(
+                # Choices are checked against the same rule as the search; stored ids that no
+                # longer qualify stay selectable so that saving the page never drops them silently.
+                queryset=self.prerequisite_candidates(request, obj)
+                | scope_to_tenants(Lesson.objects.all(), request, "tenant").filter(
+                    pk__in=list(obj.eligibility_criteria or []) if obj else []
+                ),
+                required=False,
+                label="Prerequisites",
+                help_text=LessonAdminForm.base_fields["prerequisites"].help_text,
+                widget=PrerequisiteWidget(LessonPlacement._meta.get_field("lesson"), self.admin_site, url=url),
+            )
+        return form
 
     @admin.display(description="Placements", ordering="live_placements")
     def placement_count(self, obj):
@@ -651,7 +869,7 @@ class LessonAdmin(StatusActionsMixin, ImagePreviewMixin, admin.ModelAdmin):
 
 
 @admin.register(Media)
-class MediaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MediaAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only browser: media records are written with their lesson (Lesson page, or mediaContent)."""
 
     list_display = ("id", "format", "sub_format", "source", "tenant", "created_at")

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from enrollment import services
+from enrollment import admin_courses, services  # noqa: F401  (admin_courses: the course list's enrollment count)
 from enrollment.models import Enrollment
+from lms.admin_people import LearnerColumnsMixin
+from lms.admin_tenancy import TenantScopedAdminMixin
 from lms.api.identity import staff_user_uuid
 
 # What staff may change here; identity and progress are read-only (state follows the course track).
 EDITABLE_FIELDS = ("active", "end_time", "unlimited_plan", "before_expiry_mail", "after_expiry_mail", "params")
 IDENTITY_FIELDS = (
-    "id", "tenant", "user_id", "course", "batch_id", "state", "enrolled_by", "enrolled_on_time", "enrolled_at",
+    "id", "tenant", "learner", "user_id", "course", "batch_id", "state", "enrolled_by", "enrolled_on_time", "enrolled_at",
     "updated_by", "updated_at",
 )  # fmt: skip
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
-    list_display = ("user_id", "course", "tenant", "state", "active", "unlimited_plan", "end_time", "enrolled_at")
+class EnrollmentAdmin(TenantScopedAdminMixin, LearnerColumnsMixin, admin.ModelAdmin):
+    list_display = ("learner", "course", "tenant", "state", "active", "unlimited_plan", "end_time", "enrolled_at")
     list_filter = (("course", admin.RelatedOnlyFieldListFilter), "state", "active", "unlimited_plan", "tenant")
     list_select_related = ("course", "tenant")
     # Exact match: user ids are UUIDs, and a prefix search could not use the index.
     search_fields = ("=user_id",)
-    search_help_text = "Search by the learner's user id (the full UUID)."
+    search_help_text = "Search by the learner's name or email (from the learner directory), or their full user id."
     date_hierarchy = "enrolled_at"
     fields = IDENTITY_FIELDS + EDITABLE_FIELDS
     readonly_fields = IDENTITY_FIELDS

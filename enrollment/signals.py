@@ -9,3 +9,8 @@ enrollment_created = Signal()
 # earns its certificate only while its enrollment is active, so the tracking app recounts those
 # enrollments' tracks in the same transaction.
 enrollment_activated = Signal()
+
+# Sent by `enrollments_bulk_create` inside its transaction, once per call. Argument: enrollments
+# (a list of the enrollments it created, all in one course). The tracking app creates their course
+# tracks in the same transaction, in bulk statements (one INSERT, whatever their number).
+enrollments_created = Signal()

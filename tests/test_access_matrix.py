@@ -191,6 +191,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("lessons/<uuid:pk>", "DELETE"): Entry(403, 404, 403, pk="lesson"),
     ("enrollments", "GET"): Entry(403, Shows(), Shows(), query=lambda s: {"user_id": str(s.actor), "course_id": str(s.course)}),
     ("enrollments", "POST"): Entry(403, 404, 404, body=lambda s: {"course_id": str(s.course), "user_id": str(s.actor)}),
+    ("enrollments/bulk", "POST"): Entry(403, 404, 403, body=lambda s: {"course_id": str(s.course), "user_ids": [str(s.actor)]}),
     ("enrollments/<uuid:pk>", "PUT"): Entry(403, 404, 403, pk="enrollment", body=lambda s: {"active": False}),
     ("enrollments/<uuid:pk>", "DELETE"): Entry(404, 404, 404, pk="enrollment"),
     ("lessons/tracking", "GET"): Entry(403, Shows(), Shows(), query=lambda s: {"user_id": str(s.actor), "course_id": str(s.course)}),

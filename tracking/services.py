@@ -25,6 +25,7 @@ from courses.models import CertificateTerm, ContentStatus, Course, Lesson, Lesso
 from courses.selectors import RELEASED, course_required_lesson_ids
 from enrollment.models import Enrollment, EnrollmentState
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+from lms.bulk import insert_rows
 from lms.rawsql import adapt_params
 from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
 from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
@@ -62,6 +63,7 @@ __all__ = [
     "certificate_rule_met",
     "eligibility_lesson_ids",
     "course_track_create_for_enrollment",
+    "course_tracks_create_for_enrollments",
     "course_track_differences",
     "course_track_mark_started",
     "course_track_override",
@@ -458,6 +460,58 @@ def course_track_create_for_enrollment(*, enrollment: Enrollment) -> CourseTrack
         course_track_recount(track=locked, carry=True)
         return locked
     return track
+
+
+@transaction.atomic
+def course_tracks_create_for_enrollments(*, enrollments: list[Enrollment], now: dt.datetime | None = None) -> list[CourseTrack]:
+    """The course tracks of enrollments created together (`enrollments_bulk_create`), in their
+    transaction: what `course_track_create_for_enrollment` makes for one, in bulk statements.
+
+    Per course: one count of its lessons, one INSERT of every track, and with carry-forward one
+    bulk recount of those tracks (a track it completes is then finished alone, since completion
+    issues a certificate). Returns the tracks. Raises nothing.
+    """
+    now = now or timezone.now()
+    by_course: dict[uuid.UUID, list[Enrollment]] = {}
+    for enrollment in enrollments:
+        by_course.setdefault(enrollment.course_id, []).append(enrollment)
+    carry_of_tenant: dict[uuid.UUID, bool] = {}
+    created: list[CourseTrack] = []
+    for course_id, course_enrollments in by_course.items():
+        no_of_lessons = course_required_lesson_ids(course_id=course_id).count()
+        tracks = [
+            CourseTrack(
+                user_id=enrollment.user_id, tenant_id=enrollment.tenant_id, course_id=course_id,
+                enrollment=enrollment, batch_id=enrollment.batch_id, timestart=enrollment.enrolled_on_time,
+                no_of_lessons=no_of_lessons,
+            )
+            for enrollment in course_enrollments
+        ]
+        insert_rows(tracks)
+        created.extend(tracks)
+        tenant_id = course_enrollments[0].tenant_id
+        if tenant_id not in carry_of_tenant:
+            carry_of_tenant[tenant_id] = tenant_carries_forward(tenant_id=tenant_id)
+        if carry_of_tenant[tenant_id]:
+            # With carry-forward, completions from other contexts count from the first moment.
+            _recount_new_tracks(track_ids=[track.pk for track in tracks], course_id=course_id, now=now)
+    return created
+
+
+def _recount_new_tracks(*, track_ids: list[uuid.UUID], course_id: uuid.UUID, now: dt.datetime) -> None:
+    """The bulk recount of `course_tracks_recount_for_course`, on tracks this transaction just
+    created (no other transaction sees them yet, so they need no lock)."""
+    tracks = CourseTrack.objects.filter(pk__in=track_ids)
+    tracks.update(completed_lessons=completed_lessons_count(course_id=course_id, carry=True), updated_at=now)
+    tracks.filter(status=CourseTrackStatus.NOT_STARTED).filter(
+        Q(completed_lessons__gt=0) | Q(track_activity_exists())
+    ).update(status=CourseTrackStatus.IN_PROGRESS, updated_at=now)
+    Enrollment.objects.filter(
+        track__in=track_ids, state=EnrollmentState.NOT_STARTED, track__status=CourseTrackStatus.IN_PROGRESS
+    ).update(state=EnrollmentState.IN_PROGRESS)
+    newly_complete = tracks.select_for_update().filter(no_of_lessons__gt=0, completed_lessons__gte=F("no_of_lessons"))
+    for track in newly_complete.order_by("id"):
+        course_track_recount(track=track, now=now, carry=True)
 
 
 @transaction.atomic

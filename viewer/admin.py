@@ -8,6 +8,8 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
+from lms.admin_people import LearnerColumnsMixin
+from lms.admin_tenancy import TenantScopedAdminMixin, TenantScopedMixin
 from lms.api.errors import ApiError
 from lms.api.identity import staff_user_uuid
 from viewer import services
@@ -24,8 +26,9 @@ class ProgramCourseFormSet(forms.BaseInlineFormSet):
                 raise ValidationError(f"“{course}” belongs to another tenant; a program holds its own tenant's courses.")
 
 
-class ProgramCourseInline(admin.TabularInline):
+class ProgramCourseInline(TenantScopedMixin, admin.TabularInline):
     model = ProgramCourse
+    tenant_path = "program__tenant"
     formset = ProgramCourseFormSet
     fields = ("ordering", "course")
     raw_id_fields = ("course",)
@@ -37,7 +40,7 @@ class ProgramEnrolForm(forms.Form):
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "identifier", "tenant", "created_at")
     list_filter = ("tenant",)
     search_fields = ("name", "identifier")
@@ -80,7 +83,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     """Read-only: events are written by services and consumed by `run_enrolment_updater`."""
 
     list_display = ("kind", "status", "attempts", "tenant", "created_at", "processed_at")
@@ -101,12 +104,12 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(SummaryDeletion)
-class SummaryDeletionAdmin(admin.ModelAdmin):
+class SummaryDeletionAdmin(TenantScopedAdminMixin, LearnerColumnsMixin, admin.ModelAdmin):
     """Deleting a row here restores the summary; consumption was never deleted."""
 
-    list_display = ("user_id", "collection_id", "batch_id", "tenant", "deleted_by", "deleted_at")
+    list_display = ("learner", "collection_id", "batch_id", "tenant", "deleted_by", "deleted_at")
     search_fields = ("user_id", "collection_id")
-    readonly_fields = ("user_id", "tenant", "collection_id", "batch_id", "deleted_by", "deleted_at")
+    readonly_fields = ("learner", "user_id", "tenant", "collection_id", "batch_id", "deleted_by", "deleted_at")
 
     def has_add_permission(self, request):
         return False

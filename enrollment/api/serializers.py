@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from enrollment.services import BULK_ENROLLMENT_MAX
 from lms.api.fields import (
     AwareDateTimeField,
     JSONObjectField,
     TextField,
     UUIDStringField,
     absolute_url,
+    json_kind_phrase,
 )
 
 
@@ -105,3 +109,62 @@ class EnrollmentConflictSerializer(serializers.Serializer):
 
 class EnrollmentHasProgressSerializer(EnrollmentConflictSerializer):
     state = serializers.IntegerField(help_text="The enrollment's progress state (1 or 2).")
+
+
+class EnrollmentBulkInputSerializer(serializers.Serializer):
+    course_id = UUIDStringField()
+    batch_id = UUIDStringField(
+        required=False, help_text="The batch (consumption context); the course id when left out."
+    )
+    user_ids = serializers.ListField(
+        child=serializers.JSONField(allow_null=True),
+        allow_empty=False,
+        help_text=(
+            "The users to enroll, as UUID strings; at most 1,000 entries. An entry that is not a UUID string "
+            "is reported in `invalid` and the others are enrolled; a user named twice counts once."
+        ),
+        error_messages={
+            "empty": "Send at least one user id in user_ids.",
+            "not_a_list": "Send user_ids as a JSON array of UUID strings; got {input_type}.",
+        },
+    )
+
+    def validate_user_ids(self, value: list) -> list:
+        if len(value) > BULK_ENROLLMENT_MAX:
+            raise serializers.ValidationError(
+                f"At most {BULK_ENROLLMENT_MAX} user ids per call (got {len(value)}); split the list into several calls."
+            )
+        return value
+
+
+class EnrollmentBulkCreatedSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    id = serializers.UUIDField(help_text="The enrollment's id.")
+
+
+class EnrollmentBulkInvalidSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The entry's position in user_ids, from 0.")
+    value = serializers.JSONField(help_text="The entry as sent.")
+    reason = serializers.CharField(help_text="Why it was not enrolled, as a sentence.")
+
+
+class EnrollmentBulkOutputSerializer(serializers.Serializer):
+    created = EnrollmentBulkCreatedSerializer(many=True, help_text="Enrolled now (a course track each), in list order.")
+    existing = EnrollmentBulkCreatedSerializer(
+        many=True, help_text="Already enrolled in this course and batch; `id` is that enrollment. Unchanged."
+    )
+    invalid = EnrollmentBulkInvalidSerializer(many=True, help_text="Entries that name no user; nothing was done for them.")
+
+
+def bulk_user_ids(entries: list) -> tuple[list[uuid.UUID], list[dict]]:
+    """The entries of a bulk call's `user_ids` that are user ids, and the others as `invalid` items."""
+    user_ids, invalid = [], []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, str):
+            invalid.append({"index": index, "value": entry, "reason": f"A user id is a UUID string; got {json_kind_phrase(entry)}."})
+            continue
+        try:
+            user_ids.append(uuid.UUID(entry))
+        except ValueError:
+            invalid.append({"index": index, "value": entry, "reason": "Not a UUID; a user id looks like 3fa85f64-5717-4562-b3fc-2c963f66afa6."})
+    return user_ids, invalid

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -12,6 +12,8 @@ from courses.api.rendering import image_url_builder
 from enrollment import selectors, services
 from enrollment.api import rendering
 from enrollment.api.serializers import (
+    EnrollmentBulkInputSerializer,
+    EnrollmentBulkOutputSerializer,
     EnrollmentConflictSerializer,
     EnrollmentCreateInputSerializer,
     EnrollmentDeleteQuerySerializer,
@@ -20,13 +22,14 @@ from enrollment.api.serializers import (
     EnrollmentListQuerySerializer,
     EnrollmentOutputSerializer,
     EnrollmentUpdateInputSerializer,
+    bulk_user_ids,
 )
 from enrollment.models import Enrollment
 from lms.api.errors import ApiError, ForbiddenError
 from lms.api.pagination import PageQuerySerializer, page_from_request
 from lms.api.permissions import listed_user_id
 from lms.api.schema import EnvelopeAutoSchema
-from lms.api.views import TenantScopedViewSet, json_parsers
+from lms.api.views import TenantScopedAPIView, TenantScopedViewSet, json_parsers
 
 _UPDATABLE = (
     "end_time", "unlimited_plan", "before_expiry_mail", "after_expiry_mail", "params", "active",
@@ -160,3 +163,94 @@ class EnrollmentViewSet(TenantScopedViewSet):
         else:
             services.enrollment_deactivate(enrollment_ids=[enrollment.pk], deactivated_by=request.user.user_id)
         return Response(None)
+
+
+_BULK_EXAMPLE_USER = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+_BULK_EXAMPLE_EXISTING = "9b2e4c1a-7d0f-4e5a-8c3b-2f1d6a7e8b90"
+
+
+class EnrollmentBulkView(TenantScopedAPIView):
+    """Enroll a class: many users in one course (and batch) in one call, in one transaction."""
+
+    parser_classes = json_parsers()
+    api_id = "api.enrollment.bulk"
+
+    @extend_schema(
+        request=EnrollmentBulkInputSerializer,
+        responses={200: EnrollmentBulkOutputSerializer},
+        summary="Enroll many users in a course (admin/instructor)",
+        description=(
+            "Enrolls each listed user in the course and batch (the course's own batch when `batch_id` is left "
+            "out), with a course track each, in one transaction and a constant number of queries. The answer "
+            "sorts every entry: `created` (enrolled now), `existing` (already enrolled there, left unchanged) and "
+            "`invalid` (not a UUID string; its index and a reason). A user named twice counts once. At most "
+            "1,000 entries per call (400 beyond). Concurrent calls naming the same users enroll each once."
+        ),
+        examples=[
+            OpenApiExample(
+                "Enroll three entries",
+                request_only=True,
+                value={
+                    "course_id": "0b7a2c3e-1f4d-4a5b-9c6d-7e8f9a0b1c2d",
+                    "user_ids": [_BULK_EXAMPLE_USER, _BULK_EXAMPLE_EXISTING, "alice@example.org"],
+                },
+            ),
+            OpenApiExample(
+                "One created, one existing, one invalid",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "id": "api.enrollment.bulk",
+                    "ver": "1.0",
+                    "ts": "2026-12-03T09:00:00Z",
+                    "params": {
+                        "resmsgid": "5d3c9a1e-2b4f-4c6d-8e7f-9a0b1c2d3e4f",
+                        "status": "successful",
+                        "err": None,
+                        "errmsg": None,
+                    },
+                    "responseCode": 200,
+                    "result": {
+                        "created": [{"user_id": _BULK_EXAMPLE_USER, "id": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"}],
+                        "existing": [
+                            {"user_id": _BULK_EXAMPLE_EXISTING, "id": "e5f6a7b8-c9d0-4e1f-a2b3-c4d5e6f7a8b9"}
+                        ],
+                        "invalid": [
+                            {
+                                "index": 2,
+                                "value": "alice@example.org",
+                                "reason": "Not a UUID; a user id looks like 3fa85f64-5717-4562-b3fc-2c963f66afa6.",
+                            }
+                        ],
+                    },
+                },
+            ),
+        ],
+    )
+    def post(self, request):
+        if not request.user.is_staff_role:
+            raise ForbiddenError(
+                "Only admins and instructors may enroll users in bulk; a learner enrolls with POST /enrollments."
+            )
+        body = EnrollmentBulkInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user_ids, invalid = bulk_user_ids(body.validated_data["user_ids"])
+        course = selectors.course_for_enrollment(tenant_id=self.tenant_id, course_id=body.validated_data["course_id"])
+        result = services.enrollments_bulk_create(
+            tenant_id=self.tenant_id,
+            course=course,
+            user_ids=user_ids,
+            enrolled_by=request.user.user_id,
+            batch_id=body.validated_data.get("batch_id"),
+        )
+        created = {enrollment.user_id: enrollment.pk for enrollment in result.created}
+        listed = list(dict.fromkeys(user_ids))
+        return Response(
+            {
+                "created": [{"user_id": user_id, "id": created[user_id]} for user_id in listed if user_id in created],
+                "existing": [
+                    {"user_id": user_id, "id": result.existing[user_id]} for user_id in listed if user_id in result.existing
+                ],
+                "invalid": invalid,
+            }
+        )
