@@ -30,6 +30,8 @@ def _nice_max(value: float) -> float:
     """A round axis maximum at or above `value` (1, 2, 5 × 10^n)."""
     if value <= 0:
         return 1
+    if value <= 20:  # small counts: whole numbers on each of the four gridlines
+        return float(-(-int(value) // 4) * 4) if value > 4 else 4.0
     magnitude = 1.0
     while magnitude * 10 <= value:
         magnitude *= 10
