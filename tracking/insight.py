@@ -56,12 +56,13 @@ SCORE_BINS = 10
 DEFAULT_SCORE_SCALE = 100
 
 
-def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Course:
+def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, published_only: bool = False) -> Course:
     """The course a report or dashboard is about (drafts included: staff read it), with its
     tenant's carry-forward policy (`carries_forward`). One query. Raises NotFoundError for an
-    archived course, or one of another tenant."""
+    archived course, one of another tenant, or with `published_only` (learners) a draft.""" 
     course = (
-        Course.objects.filter(tenant_id=tenant_id, pk=course_id, status__in=LIVE_STATUSES)
+        Course.objects.filter(tenant_id=tenant_id, pk=course_id,
+                              status__in=(ContentStatus.PUBLISHED,) if published_only else LIVE_STATUSES)
         # The tenant's carry-forward policy comes along: every reader of the course needs it.
         .annotate(tenant_carry_forward=F("tenant__carry_forward"))
         .first()
@@ -497,7 +498,9 @@ def _explained_enrollment(*, tenant_id, course_id, user_id) -> Enrollment:
     return enrollment
 
 
-def course_progress_explain(*, tenant_id: uuid.UUID, course_id: uuid.UUID, user_id: uuid.UUID) -> Explanation:
+def course_progress_explain(
+    *, tenant_id: uuid.UUID, course_id: uuid.UUID, user_id: uuid.UUID, published_only: bool = False
+) -> Explanation:
     """Where the learner stands in the course and why it is (not) complete and (not) certified.
 
     The figures are the track's; eligibility is the recount's own certificate decision
@@ -506,11 +509,12 @@ def course_progress_explain(*, tenant_id: uuid.UUID, course_id: uuid.UUID, user_
     track and certificate, carry setting, lessons in order, completions, starts, marked lessons'
     attempts and assessments for the grades, and for a complete PASS_ALL track the rule's own
     marked lessons, attempts and assessments).
-    Raises NotFoundError (unknown course; no enrollment: ERR_NOT_ENROLLED).
+    Raises NotFoundError (unknown course, or a draft with `published_only`, as learners see the
+    catalogue; no enrollment: ERR_NOT_ENROLLED).
     """
     from tracking.services import certificate_rule_met  # services read these selectors: imported late
 
-    course = report_course(tenant_id=tenant_id, course_id=course_id)
+    course = report_course(tenant_id=tenant_id, course_id=course_id, published_only=published_only)
     enrollment = _explained_enrollment(tenant_id=tenant_id, course_id=course_id, user_id=user_id)
     track = enrollment.track
     batch_id = enrollment.batch_id

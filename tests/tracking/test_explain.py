@@ -156,6 +156,13 @@ class TestAccessAndInput:
         response = explain(other_admin_client, world.course, world.finished)
         assert response.status_code == 404 and err(response) == "ERR_NOT_FOUND"
 
+    def test_a_learner_does_not_see_a_draft_course(self, tenant):
+        course = build_course(tenant=tenant, status="unpublished")
+        user_id = enroll(course).user_id
+        learner = make_client(tenant_id=tenant.id, roles=["learner"], user_id=user_id)
+        response = explain(learner, course)
+        assert response.status_code == 404 and err(response) == "ERR_NOT_FOUND"
+
     def test_someone_not_enrolled_is_a_404_that_says_so(self, admin_client, tenant):
         world = build_world(tenant)
         response = explain(admin_client, world.course, uuid.uuid4())

@@ -86,6 +86,7 @@ class CourseExplainView(TenantScopedAPIView):
             tenant_id=self.tenant_id,
             course_id=query.validated_data["course_id"],
             user_id=acting_user_id(request.user, query.validated_data.get("user_id")),
+            published_only=not request.user.is_staff_role,
         )
         return Response(explanation.as_result())
 
