@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import uuid
+from dataclasses import dataclass
 
 from django.db import connections, router
 from django.db.models import QuerySet
@@ -13,6 +15,7 @@ from courses.models import ContentStatus, Course
 from enrollment.models import Enrollment
 from lms.api.errors import NotFoundError
 from lms.rawsql import sql_column, sql_param, sql_select_list, sql_values_rows
+from lms.selectors import learner_directory, learner_directory_by_email
 
 ENROLLMENT_VALUES = (
     "id", "course_id", "user_id", "tenant_id", "batch_id", "enrolled_on_time", "end_time", "state", "active",
@@ -109,3 +112,119 @@ def enrollments_due_for_expiry_notice(*, now: dt.datetime) -> QuerySet[Enrollmen
     return Enrollment.objects.filter(
         active=True, unlimited_plan=False, after_expiry_mail=False, end_time__lte=now
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Enrolling a class from a pasted or uploaded list (the admin's bulk enrolment page)
+
+BULK_NEW = "new"
+BULK_EXISTING = "existing"
+BULK_DUPLICATE = "duplicate"
+BULK_UNKNOWN = "unknown"
+BULK_INVALID = "invalid"
+
+_ENTRY_SEPARATORS = re.compile(r"[\s,;]+")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class BulkLine:
+    """One learner named in a bulk enrolment list, and what enrolling the list does for them."""
+
+    line: int  # the line of the list it is on, from 1
+    text: str  # as typed: a user id or an email
+    outcome: str  # BULK_NEW, BULK_EXISTING, BULK_DUPLICATE, BULK_UNKNOWN or BULK_INVALID
+    reason: str = ""
+    user_id: uuid.UUID | None = None
+    name: str | None = None
+    email: str | None = None
+    enrollment_id: uuid.UUID | None = None
+
+
+def bulk_entries(text: str) -> list[tuple[int, str]]:
+    """The learners a pasted or uploaded list names, as (line, user id or email) pairs.
+
+    Entries are separated by new lines, commas, semicolons or spaces. A line that holds a user id
+    counts by that id alone (so a directory CSV `user_id,name,email` names each learner once); a line
+    with no id counts by its emails; a line with neither is one invalid entry, except a header line.
+    """
+    entries: list[tuple[int, str]] = []
+    first = True
+    for number, line in enumerate(text.splitlines(), start=1):
+        tokens = [token.strip("\"'<>") for token in _ENTRY_SEPARATORS.split(line.strip()) if token.strip("\"'<>")]
+        if not tokens:
+            continue
+        ids = [token for token in tokens if as_uuid(token) is not None]
+        emails = [token for token in tokens if _EMAIL.match(token)]
+        if ids or emails:
+            entries.extend((number, token) for token in (ids or emails))
+        elif not (first and {"user_id", "email"} & {token.lower() for token in tokens}):
+            entries.append((number, line.strip()))
+        first = False
+    return entries
+
+
+def as_uuid(text: str) -> uuid.UUID | None:
+    """`text` as a UUID, or None when it is not one."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def enrollment_bulk_preview(
+    *, course: Course, batch_id: uuid.UUID | None, entries: list[tuple[int, str]]
+) -> list[BulkLine]:
+    """What enrolling `entries` (from `bulk_entries`) in the course and batch would do, line by line:
+    a new enrollment, one already there, a repeat of an earlier line, an email the tenant's
+    learner directory does not know (or shares among several learners), or an invalid entry.
+
+    Three queries whatever the number of entries: the directory by email, the enrollments already
+    in the context, the directory entries of the named learners. Writes nothing.
+    """
+    batch_id = batch_id or course.id
+    emails = [text for _, text in entries if as_uuid(text) is None and _EMAIL.match(text)]
+    by_email = learner_directory_by_email(tenant_id=course.tenant_id, emails=emails)
+    lines: list[BulkLine] = []
+    for number, text in entries:
+        user_id = as_uuid(text)
+        if user_id is not None:
+            lines.append(BulkLine(line=number, text=text, outcome=BULK_NEW, user_id=user_id))
+        elif _EMAIL.match(text):
+            matches = by_email.get(text.lower(), [])
+            if len(matches) == 1:
+                lines.append(BulkLine(line=number, text=text, outcome=BULK_NEW, user_id=matches[0].user_id))
+            elif matches:
+                lines.append(BulkLine(line=number, text=text, outcome=BULK_UNKNOWN,
+                                      reason=f"{len(matches)} learners share this email; enter their user id instead."))
+            else:
+                lines.append(BulkLine(line=number, text=text, outcome=BULK_UNKNOWN,
+                                      reason="No learner with this email in the learner directory; enter their user id "
+                                             "or import them first."))
+        else:
+            lines.append(BulkLine(line=number, text=text, outcome=BULK_INVALID,
+                                  reason="Neither a user id (UUID) nor an email address."))
+    first_line: dict[uuid.UUID, int] = {}
+    for line in lines:
+        if line.user_id is None:
+            continue
+        if line.user_id in first_line:
+            line.outcome, line.reason = BULK_DUPLICATE, f"The same learner as line {first_line[line.user_id]}."
+        else:
+            first_line[line.user_id] = line.line
+    enrolled = dict(
+        Enrollment.objects.filter(
+            user_id__in=list(first_line), tenant_id=course.tenant_id, course=course, batch_id=batch_id
+        ).values_list("user_id", "id")
+    ) if first_line else {}
+    directory = learner_directory(tenant_id=course.tenant_id, user_ids=first_line)
+    for line in lines:
+        if line.user_id is None:
+            continue
+        entry = directory.get(line.user_id)
+        if entry is not None:
+            line.name, line.email = entry.name, entry.email
+        if line.outcome == BULK_NEW and line.user_id in enrolled:
+            line.outcome, line.reason = BULK_EXISTING, "Already enrolled in this course and batch."
+            line.enrollment_id = enrolled[line.user_id]
+    return lines

@@ -433,7 +433,7 @@ def enrollment_expiry_mail_claim(*, due: models.QuerySet[Enrollment], flag: str,
     `flag` (`before_expiry_mail` or `after_expiry_mail`) is set on the claimed rows in one
     UPDATE, so the mail can never go out twice. Rows that a concurrent run holds are skipped,
     so two runs never claim the same enrollment. Returns the claimed rows' mail details
-    (`id`, `user_id`, `end_time`, `state`, `course__title`), [] when none is left.
+    (`id`, `user_id`, `tenant_id`, `end_time`, `state`, `course__title`), [] when none is left.
     Raises ValueError for an unknown flag.
     """
     if flag not in EXPIRY_MAIL_FLAGS:
@@ -442,7 +442,7 @@ def enrollment_expiry_mail_claim(*, due: models.QuerySet[Enrollment], flag: str,
         due.filter(**{flag: False})
         .select_for_update(skip_locked=True, of=("self",))
         .order_by("end_time", "id")
-        .values("id", "user_id", "end_time", "state", "course__title")[:limit]
+        .values("id", "user_id", "tenant_id", "end_time", "state", "course__title")[:limit]
     )
     if rows:
         Enrollment.objects.filter(pk__in=[row["id"] for row in rows]).update(**{flag: True})

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 
+from lms import admin_directory  # noqa: F401 (registers the learner directory page)
 from lms.admin_tenancy import (
     SuperuserOnlyAdminMixin,
     TenantScopedAdminMixin,

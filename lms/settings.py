@@ -323,8 +323,8 @@ CSRF_FAILURE_VIEW = "lms.urls.csrf_failure"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lms@localhost")
-# Learners are identified by UUID from the IdP; their address comes from a template
-# until a directory integration exists (documented in README).
+# Learners are identified by UUID from the IdP; reminder mails go to the learner directory's
+# address (DECISIONS §10), and to this template's for learners it has none for.
 LMS_LEARNER_EMAIL_TEMPLATE = env.str("LMS_LEARNER_EMAIL_TEMPLATE", default="{user_id}@learners.invalid")
 
 LOGGING = {

@@ -2,6 +2,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
+from django.shortcuts import render
 from django.urls import include, path, re_path
 from django.views import csrf
 from django.views.generic import RedirectView
@@ -12,9 +13,30 @@ from lms.api.envelope import FORBIDDEN_ERRMSG, INTERNAL_ERRMSG, error_response, 
 from lms.api.middleware import is_api_path
 from lms.health import health
 
+ADMIN_NOT_FOUND = "Nothing here: this address matches no page, or no record you may see."
+ADMIN_FORBIDDEN = "Your account may not open this page; an administrator of your tenant can grant it."
+
+
+def _admin_error_page(request, *, status: int, title: str, message: str):
+    """The admin is an HTML app: its 403 and 404 are admin pages (header, navigation, a way home),
+    not the API's JSON envelope."""
+    context = {**admin.site.each_context(request), "title": title, "message": message}
+    return render(request, "lms/admin_error.html", context, status=status)
+
+
+def _admin_message(exception, default: str) -> str:
+    # The admin's own messages ("No course with this id.") are plain strings; the URL resolver's
+    # carry the patterns tried, which are not for the page.
+    message = exception.args[0] if exception is not None and exception.args else None
+    return message if isinstance(message, str) and message else default
+
 
 @plain_json_view(api_id="api.error")  # every method: no route is no route
-def api_not_found(request, *args, **kwargs):
+def api_not_found(request, exception=None, *args, **kwargs):
+    if request.path.startswith("/admin/"):
+        return _admin_error_page(
+            request, status=404, title="Not found", message=_admin_message(exception, ADMIN_NOT_FOUND)
+        )
     return error_response(
         request,
         http_status=404,
@@ -43,6 +65,8 @@ def bad_request(request, exception=None, *args, **kwargs):
 
 
 def forbidden(request, exception=None, *args, **kwargs):
+    if request.path.startswith("/admin/"):
+        return _admin_error_page(request, status=403, title="Not allowed", message=ADMIN_FORBIDDEN)
     return error_response(request, http_status=403, err="ERR_FORBIDDEN", errmsg=FORBIDDEN_ERRMSG)
 
 

@@ -4,7 +4,8 @@ The interface (other suites' browser tests build on it; keep it stable):
 
 - Mark the tests `browser` and `django_db` (pytest-django then creates the test database):
   `pytestmark = [pytest.mark.browser, pytest.mark.django_db]`. They run in the normal suite, on
-  SQLite and PostgreSQL alike, and are skipped, with the reason, when /usr/bin/chromium is missing.
+  SQLite and PostgreSQL alike, and are skipped, with the reason, when /usr/bin/chromium is missing
+  (in CI, CI=true, they fail instead). `-m "not browser"` leaves them out.
 - `live_admin`: the production entry point (gunicorn, tests/live.py) serving the app on the test
   database, one for the whole tests/browser package. `.url` is its base URL
   ("http://127.0.0.1:181xx", no trailing slash), `.world` the rows it starts with
@@ -31,6 +32,7 @@ tenants, when the package ends). Anything else a test needs it creates through t
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -55,10 +57,19 @@ TIMEOUT_MS = 20_000
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
+MISSING_CHROMIUM = f"the browser suite needs Debian's Chromium at {CHROMIUM} (`apt-get install -y chromium`)"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
 def pytest_collection_modifyitems(config, items):
-    if CHROMIUM.exists():
+    # Skipped without Chromium, except in CI (CI=true), where the `chromium` fixture fails instead:
+    # .ci/run installs it, and a browser suite that silently skips proves nothing.
+    if CHROMIUM.exists() or _in_ci():
         return
-    skip = pytest.mark.skip(reason=f"needs Debian's Chromium at {CHROMIUM}: `apt-get install -y chromium`")
+    skip = pytest.mark.skip(reason=MISSING_CHROMIUM)
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
@@ -118,6 +129,8 @@ def chromium(live_admin):
     """
     from playwright.sync_api import sync_playwright
 
+    if not CHROMIUM.exists():
+        pytest.fail(MISSING_CHROMIUM, pytrace=False)
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     with pytest.MonkeyPatch.context() as patch:

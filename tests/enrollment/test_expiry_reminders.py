@@ -128,3 +128,50 @@ def test_a_mail_that_fails_is_released_for_the_next_run(course, enroll, settings
 def test_bad_arguments_are_refused(args):
     with pytest.raises(CommandError):
         run(*args)
+
+
+def test_mails_go_to_the_directory_address_when_it_has_one(tenant, course, enroll, mailoutbox, learner_addresses):
+    # `mailoutbox` is Django's locmem mail backend.
+    from lms.services import learner_directory_import
+
+    named = [ending_in(enroll, course, dt.timedelta(days=2)) for _ in range(4)]
+    unnamed = ending_in(enroll, course, dt.timedelta(days=2))
+    learner_directory_import(
+        tenant_id=tenant.id, rows=[(e.user_id, f"Learner {i}", f"learner{i}@school.example") for i, e in enumerate(named)]
+    )
+
+    run("--batch-size", "2")
+
+    by_address = {message.to[0]: message for message in mailoutbox}
+    assert set(by_address) == {f"learner{i}@school.example" for i in range(4)} | {learner_addresses(unnamed)}
+    assert by_address["learner0@school.example"].body.startswith("Hello Learner 0,")
+    assert by_address[learner_addresses(unnamed)].body.startswith("Hello,")
+    dry = run("--dry-run", "--days", "3")
+    assert "Dry run: 0 expiry reminders" in dry
+
+
+def test_the_directory_is_read_once_per_batch_not_per_mail(tenant, course, enroll, mailoutbox):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lms.models import LearnerDirectoryEntry
+
+    def directory_reads(count: int) -> int:
+        Enrollment.objects.all().delete()
+        for _ in range(count):
+            ending_in(enroll, course, dt.timedelta(days=2))
+        with CaptureQueriesContext(connection) as captured:
+            run("--batch-size", "500")
+        table = LearnerDirectoryEntry._meta.db_table
+        return sum(table in query["sql"] for query in captured.captured_queries)
+
+    assert directory_reads(3) == directory_reads(30) == 1
+
+
+def test_dry_run_lists_the_directory_address(tenant, course, enroll, mailoutbox):
+    from lms.services import learner_directory_import
+
+    enrollment = ending_in(enroll, course, dt.timedelta(days=1))
+    learner_directory_import(tenant_id=tenant.id, rows=[(enrollment.user_id, "Ana", "ana@school.example")])
+
+    assert "Would send expiry reminder to ana@school.example" in run("--dry-run")

@@ -1,5 +1,8 @@
 """Mails learners whose enrollment ends soon, and those whose enrollment has ended (DECISIONS §4).
 
+Each mail goes to the learner's address in the learner directory (DECISIONS §10), read once per
+batch, or to LMS_LEARNER_EMAIL_TEMPLATE's address when the directory has none.
+
 Each mail goes out at most once: a batch of enrollments is claimed (its flag set in one
 UPDATE, rows held by a concurrent run skipped) before its mails are sent, and the claim of
 a mail that fails to send is given back for the next run.
@@ -11,6 +14,7 @@ import logging
 import math
 import sys
 from dataclasses import dataclass
+from itertools import islice
 
 from django.conf import settings
 from django.core import mail
@@ -21,6 +25,8 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from enrollment import selectors, services
+from lms.models import LearnerDirectoryEntry
+from lms.selectors import learner_directory_of_pairs
 
 logger = logging.getLogger("enrollment.reminders")
 
@@ -33,8 +39,16 @@ class MailKind:
     due: QuerySet
 
 
-def learner_address(user_id) -> str:
+def learner_address(user_id, entry: LearnerDirectoryEntry | None = None) -> str:
+    """The directory's address of the learner when it has one, else the configured template's."""
+    if entry is not None and entry.email:
+        return entry.email
     return settings.LMS_LEARNER_EMAIL_TEMPLATE.format(user_id=user_id)
+
+
+def directory_of(rows: list[dict]) -> dict:
+    """The directory entries of a batch of claimed rows, in one query."""
+    return learner_directory_of_pairs((row["tenant_id"], row["user_id"]) for row in rows)
 
 
 class Command(BaseCommand):
@@ -82,14 +96,18 @@ class Command(BaseCommand):
             raise CommandError(f"{failures} mails could not be sent; they will be retried on the next run.")
 
     def _list_due(self, kind: MailKind, *, now) -> None:
-        rows = kind.due.order_by("end_time", "id").values("id", "user_id", "end_time", "course__title")
+        rows = kind.due.order_by("end_time", "id").values("id", "user_id", "tenant_id", "end_time", "course__title")
         count = 0
-        for row in rows.iterator(chunk_size=500):
-            count += 1
-            self.stdout.write(
-                f"Would send {kind.label} to {learner_address(row['user_id'])}: "
-                f"\"{row['course__title']}\" ends {row['end_time'].isoformat()} (enrollment {row['id']})"
-            )
+        listed = rows.iterator(chunk_size=500)
+        while batch := list(islice(listed, 500)):
+            directory = directory_of(batch)
+            for row in batch:
+                count += 1
+                address = learner_address(row["user_id"], directory.get((row["tenant_id"], row["user_id"])))
+                self.stdout.write(
+                    f"Would send {kind.label} to {address}: "
+                    f"\"{row['course__title']}\" ends {row['end_time'].isoformat()} (enrollment {row['id']})"
+                )
         self.stdout.write(f"Dry run: {count} {kind.label}{'s' if count != 1 else ''} would be sent; nothing changed.")
 
     def _send_due(self, kind: MailKind, *, now, batch_size: int, connection) -> tuple[int, int]:
@@ -104,9 +122,11 @@ class Command(BaseCommand):
                 if not rows:
                     break
                 unsent = []
+                directory = directory_of(rows)
                 for row in rows:
+                    entry = directory.get((row["tenant_id"], row["user_id"]))
                     try:
-                        if not connection.send_messages([self._message(kind, row, now=now)]):
+                        if not connection.send_messages([self._message(kind, row, entry, now=now)]):
                             raise RuntimeError("the mail backend accepted no message")
                     except Exception:
                         # One bad address or a transient SMTP error must not stop the others.
@@ -122,7 +142,7 @@ class Command(BaseCommand):
                     due = kind.due.exclude(pk__in=failed_ids)
         return sent, len(failed_ids)
 
-    def _message(self, kind: MailKind, row: dict, *, now) -> mail.EmailMessage:
+    def _message(self, kind: MailKind, row: dict, entry: LearnerDirectoryEntry | None, *, now) -> mail.EmailMessage:
         seconds_left = (row["end_time"] - now).total_seconds()
         context = {
             "course_title": row["course__title"],
@@ -130,6 +150,7 @@ class Command(BaseCommand):
             "days_left": max(1, math.ceil(seconds_left / 86400)) if seconds_left > 0 else 0,
             "state": row["state"],
             "user_id": row["user_id"],
+            "learner_name": entry.name if entry is not None else None,
         }
         subject = " ".join(render_to_string(f"enrollment/{kind.template}_subject.txt", context).split())
         body = render_to_string(f"enrollment/{kind.template}_body.txt", context)
@@ -137,5 +158,5 @@ class Command(BaseCommand):
             subject=subject,
             body=body,
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[learner_address(row["user_id"])],
+            to=[learner_address(row["user_id"], entry)],
         )
