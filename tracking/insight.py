@@ -5,8 +5,9 @@ These are selectors, kept beside `selectors.py` rather than in it because they r
 whole course (every learner at once) where `selectors.py` reads one learner's facts. The report
 is the one source of the course's figures: the report API, its CSV and the admin dashboards all
 call `course_report` / `course_learner_rows`, so they can never disagree. Explain reuses the
-recount's own facts and certificate rule (`course_track_facts`, `certificate_rule_met`,
-`lesson_grades`), so its answer is the decision the service takes, put into words.
+recount's own definitions: what counts as completed (`completed_consumption`), the certificate
+rule (`certificate_rule_met`) and the grading policy (`lesson_grades`), so its answer is the
+decision the service takes, put into words.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ DEFAULT_SCORE_SCALE = 100
 def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, published_only: bool = False) -> Course:
     """The course a report or dashboard is about (drafts included: staff read it), with its
     tenant's carry-forward policy (`carries_forward`). One query. Raises NotFoundError for an
-    archived course, one of another tenant, or with `published_only` (learners) a draft.""" 
+    archived course, one of another tenant, or with `published_only` (learners) a draft."""
     course = (
         Course.objects.filter(tenant_id=tenant_id, pk=course_id,
                               status__in=(ContentStatus.PUBLISHED,) if published_only else LIVE_STATUSES)
