@@ -54,6 +54,9 @@ SCENARIOS = [
     # until it lands they are read against drf-hello, as the issue asks.
     Scenario("users_courses", "GET /enrollments/users-courses?hasEnroll=true", "read", 0.4),
     Scenario("course_search", "GET /courses/search?q=", "read", 0.5),
+    # Issue 13. At scale L every course has ~1,000 learners (directly enrolled) of 20 x 20 lessons.
+    Scenario("course_report", "GET /courses/:id/report", "read", 0.1),
+    Scenario("course_explain", "GET /courses/tracking/explain", "read", 0.3),
 ]
 
 # p50 at L must stay within this factor of p50 at S (index-backed reads).
@@ -79,6 +82,7 @@ class Workload:
     attempts: list[tuple[str, int, str, int]]  # (attempt id, user index, lesson id, course index)
     csv_user: tuple[str, str, int]  # (user id, token, enrolments)
     small_csv_user: tuple[str, str]
+    admin_token: str = ""  # a tenant admin's, for the staff-only reads (course report)
 
     def write(self, directory: Path) -> tuple[Path, Path]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -90,6 +94,8 @@ class Workload:
         # lua tables are 1-based
         lines += [f"enrol {u + 1} {c + 1}" for u, c in self.enrolments]
         lines += [f"attempt {a} {u + 1} {lesson} {c + 1}" for a, u, lesson, c in self.attempts]
+        if self.admin_token:
+            lines.append(f"admin {self.admin_token}")
         text.write_text("\n".join(lines) + "\n")
         summary = directory / "data.json"
         summary.write_text(json.dumps({
@@ -151,6 +157,10 @@ def sample_request(name: str, workload: Workload, rng: random.Random) -> tuple[s
     if name == "summary_read":
         body = {"request": {"userId": user_id, "collectionId": course_id, "batchId": course_id}}
         return "POST", "/v1/viewer/summary/read", body, token
+    if name == "course_report":
+        return "GET", f"/courses/{course_id}/report", None, workload.admin_token
+    if name == "course_explain":
+        return "GET", f"/courses/tracking/explain?course_id={course_id}", None, token
     raise KeyError(name)
 
 
@@ -235,4 +245,6 @@ def build_workload(*, scale, seed: int, token_ttl_seconds: int = 12 * 3600) -> W
         attempts=attempts,
         csv_user=(str(csv_user), token(csv_user), csv_rows),
         small_csv_user=users[0],
+        admin_token=mint_token(user_id=seeding.stable_id(seed, scale.name, "bench-admin"), tenant_id=tenant_id,
+                               roles=["admin"], ttl_seconds=token_ttl_seconds),
     )

@@ -308,6 +308,9 @@ SPECTACULAR_SETTINGS = {
 LMS_THROTTLE_USER = env.str("LMS_THROTTLE_USER", default="12000/min")
 LMS_THROTTLE_TENANT = env.str("LMS_THROTTLE_TENANT", default="600000/min")
 parse_rate(LMS_THROTTLE_USER), parse_rate(LMS_THROTTLE_TENANT)  # a malformed rate stops the start-up
+# Per client address on the public endpoints that take no token (certificate verification).
+LMS_THROTTLE_PUBLIC = env.str("LMS_THROTTLE_PUBLIC", default="120/min")
+parse_rate(LMS_THROTTLE_PUBLIC)
 
 # Browsers on other origins (DECISIONS §8). Bearer tokens, not cookies, so no credentials.
 if "LMS_CORS_ALLOWED_ORIGINS" in env:

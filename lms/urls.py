@@ -93,6 +93,8 @@ handler500 = server_error
 urlpatterns = [
     path("health", health, name="health"),
     path("admin", RedirectView.as_view(url="/admin/", permanent=True)),
+    # Insight dashboards (staff views behind the admin login), ahead of the admin's own catch-all.
+    path("admin/insight/", include("tracking.dashboards")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

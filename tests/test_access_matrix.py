@@ -65,6 +65,8 @@ EXCLUDED: dict[str, str] = {
     "api/redoc/": "public Redoc page with no tenant data",
     "v1/viewer/summary/file/<str:token>": "public by design: the signed link is the credential (DECISIONS §8); its "
     "binding to tenant, user and format, tampering and expiry are tested in tests/viewer/test_download.py",
+    "certificates/verify/<str:token>": "public by design: the unguessable certificate token is the credential "
+    "(DECISIONS §10); unknown tokens, throttling and the PDF are tested in tests/tracking/test_certificate_verify.py",
     "^media/(?P<path>.+)$": "serves uploaded images by unguessable generated name, like a CDN would",
     "^(?!admin/|static/).*$": "the catch-all JSON 404 for unrouted paths (tests/lms/test_envelope.py)",
     "bench/": "benchmark floors, mounted only with LMS_BENCH_ENDPOINTS=true by the benchmark harness",
@@ -203,6 +205,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("lessons/tracking", "POST"): Entry(403, 404, 404, body=lambda s: {"lesson_id": str(s.lesson), "course_id": str(s.course), "user_id": str(s.actor)}),
     ("lessons/tracking/<uuid:pk>", "PUT"): Entry(403, 404, 404, pk="attempt", body=lambda s: {"status": "completed"}),
     ("courses/tracking", "GET"): Entry(403, Shows(), Shows(), query=lambda s: {"user_id": str(s.actor), "course_id": str(s.course)}),
+    ("courses/<uuid:pk>/report", "GET"): Entry(403, 404, 403, pk="course"),
+    ("courses/tracking/explain", "GET"): Entry(403, 404, 404, query=lambda s: {"course_id": str(s.course), "user_id": str(s.actor)}),
     ("courses/tracking/<uuid:pk>", "PUT"): Entry(403, 404, 403, pk="course_track", body=lambda s: {"status": "completed"}),
     ("v1/view/start", "POST"): Entry(403, _NO_COURSE, _NO_COURSE, body=lambda s: _view(s)),
     ("v1/view/update", "POST"): Entry(403, _NO_COURSE, _NO_COURSE, body=lambda s: _view(s, progress=50)),

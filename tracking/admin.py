@@ -6,7 +6,7 @@ drift; the admin shows them, filters them and finds a learner by name, email or 
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from lms.admin import ReadOnlyAdminMixin
 from lms.admin_people import LearnerColumnsMixin
@@ -65,12 +65,18 @@ class LessonAttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(IssuedCertificate)
 class IssuedCertificateAdmin(ReadOnlyAdmin):
-    list_display = ("name", "learner", "course", "issued_at", "token", "see")
+    list_display = ("name", "learner", "course", "issued_at", "token", "see", "verification")
     list_filter = ("course", "tenant")
     list_select_related = ("course",)
     search_fields = ("user_id", "token")
     date_hierarchy = "issued_at"
     see = related_links("track", "attempts")
+
+    @admin.display(description="Verification")
+    def verification(self, certificate):
+        # The public page anyone holding the certificate can show (DECISIONS §10), and its PDF.
+        url = reverse("certificate-verify", kwargs={"token": certificate.token})
+        return format_html('<a href="{}">Verify</a> · <a href="{}?format=pdf">PDF</a>', url, url)
 
 
 @admin.register(CourseTrackOverride)

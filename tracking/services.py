@@ -63,6 +63,8 @@ from tracking.selectors import (
 )
 
 __all__ = [
+    "certificate_rule_met",
+    "eligibility_lesson_ids",
     "course_track_create_for_enrollment",
     "course_tracks_create_for_enrollments",
     "course_track_differences",
@@ -116,6 +118,12 @@ def _certificate_rule_met(*, track: CourseTrack, course: Course) -> bool:
         lessons=marked_lessons,
     )
     return all(grade.passed for grade in grades.values())
+
+
+def certificate_rule_met(*, track: CourseTrack, course: Course) -> bool:
+    """Whether the course's certificate term is met on the track's counters and the learner's
+    grades: the recount's own decision, for reads that explain it (`tracking.insight`)."""
+    return _certificate_rule_met(track=track, course=course)
 
 
 @dataclass
@@ -631,6 +639,11 @@ def _eligibility_lesson_ids(lesson: Lesson) -> list[uuid.UUID]:
         if lesson_id != lesson.id and lesson_id not in ids:
             ids.append(lesson_id)
     return ids
+
+
+def eligibility_lesson_ids(lesson: Lesson) -> list[uuid.UUID]:
+    """The lesson's prerequisites as the attempt start reads them, for reads that explain them."""
+    return _eligibility_lesson_ids(lesson)
 
 
 def _prerequisites_completed(*, lesson: Lesson, tenant_id, user_id, course_id, batch_id, carry: bool) -> set[uuid.UUID]:

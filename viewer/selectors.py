@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 
 from courses.models import Course
 from courses.selectors import required_placements
@@ -338,6 +339,8 @@ def _issued_certificates(enrollment: dict[str, Any]) -> list[dict[str, Any]]:
         "id": str(enrollment["track__certificate__id"]),
         "token": enrollment["track__certificate__token"],
         "lastIssuedOn": iso_utc(enrollment["track__certificate__issued_at"]),
+        # The public verification page (DECISIONS §10); the API makes it absolute.
+        "verifyUrl": reverse("certificate-verify", kwargs={"token": enrollment["track__certificate__token"]}),
     }]
 
 

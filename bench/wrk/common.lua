@@ -21,6 +21,8 @@ local function load_data(path)
     elseif kind == "attempt" then
       local id, u, lesson, c = rest:match("^(%S+)%s+(%d+)%s+(%S+)%s+(%d+)$")
       d.attempts[#d.attempts + 1] = { id = id, u = tonumber(u), l = lesson, c = tonumber(c) }
+    elseif kind == "admin" then
+      d.admin_token = rest
     elseif kind == "tenant" then
       d.tenant = rest
     elseif kind == "epoch" then
@@ -44,6 +46,9 @@ local function with_headers(list)
 end
 with_headers(data.users)
 with_headers(data.heavy)
+-- A tenant admin, for the staff-only reads (the course report).
+data.admin = { token = data.admin_token or "" }
+with_headers({ data.admin })
 
 -- Number the threads: each seeds its own random stream and takes its own slice of the attempts.
 local threads = {}

@@ -104,3 +104,34 @@ class UserAndTenantThrottle(BaseThrottle):
                 exc.wait = wait
                 raise exc
         return True
+
+
+class PublicClientThrottle(BaseThrottle):
+    """LMS_THROTTLE_PUBLIC per client address, for the public endpoints that take no token
+    (certificate verification): a token's user and tenant limits cannot stop a scraper there.
+    Counts on the same fixed windows and cache as `UserAndTenantThrottle`; the address is
+    REMOTE_ADDR, so a deployment behind a proxy sets it from the proxy's header in the proxy."""
+
+    def allow_request(self, request, view) -> bool:
+        rate = parse_rate(settings.LMS_THROTTLE_PUBLIC)
+        if rate is None:
+            return True
+        allowed, period = rate
+        now = _clock()
+        address = request.META.get("REMOTE_ADDR") or "unknown"
+        window = (f"throttle:public:{address}:{period}:{int(now // period)}", period + 1)
+        try:
+            (count,) = count_hits([window])
+        except Exception as error:  # noqa: BLE001 -- as UserAndTenantThrottle: serve rather than answer 500
+            logger.warning("Public rate limit not counted, the throttle cache failed: %s: %s",
+                           type(error).__name__, error)
+            return True
+        if count > allowed:
+            wait = max(1, math.ceil(period - now % period))
+            exc = Throttled(detail=(
+                f"This address sent more than {allowed} requests this {_PERIOD_NAMES[period]}; "
+                f"retry after {wait} seconds (Retry-After)."
+            ))
+            exc.wait = wait
+            raise exc
+        return True

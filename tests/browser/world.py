@@ -24,6 +24,7 @@ from courses.models import ContentStatus
 from lms.api.identity import staff_user_uuid
 from lms.models import Tenant, TenantMembership
 from lms.services import learner_directory_import
+from tests.browser.insight_world import seed_insight_course
 
 # Long enough for Django's password validators, and never used outside the test database.
 PASSWORD = "browser-suite-password-1366"
@@ -136,6 +137,7 @@ def seed_world() -> BrowserWorld:
     learner_directory_import(
         tenant_id=tenant_a.pk, rows=[(learner.user_id, learner.name, learner.email) for learner in learners_a]
     )
+    seed_insight_course(tenant=tenant_a, author=author_a.username)  # issue 13's dashboard test
     return BrowserWorld(
         tenant_a=tenant_a, tenant_b=tenant_b, author_a=author_a, author_b=author_b,
         course_a=course_a, course_b=course_b, learners_a=learners_a,

@@ -90,6 +90,7 @@ def test_summary_follows_views_assessments_and_completion(learner_client, course
     assert summary["issuedCertificates"] == [{
         "name": certificate.name, "id": str(certificate.id), "token": certificate.token,
         "lastIssuedOn": certificate.issued_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),  # UTC with Z, as every datetime
+        "verifyUrl": f"http://testserver/certificates/verify/{certificate.token}",
     }]
 
 

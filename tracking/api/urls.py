@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tracking.api.home import LearnerHomeViewSet
+from tracking.api.insight_views import CertificateVerifyView, CourseExplainView, CourseReportView
 from tracking.api.views import CourseTrackingViewSet, LessonTrackingViewSet
 
 urlpatterns = [
@@ -14,6 +15,9 @@ urlpatterns = [
         LessonTrackingViewSet.as_view({"put": "update"}),
         name="lesson-tracking-detail",
     ),
+    path("courses/tracking/explain", CourseExplainView.as_view(), name="course-tracking-explain"),
+    path("courses/<uuid:pk>/report", CourseReportView.as_view(), name="course-report"),
+    path("certificates/verify/<str:token>", CertificateVerifyView.as_view(), name="certificate-verify"),
     path("courses/tracking", CourseTrackingViewSet.as_view({"get": "list"}), name="course-tracking"),
     path(
         "courses/tracking/<uuid:pk>",

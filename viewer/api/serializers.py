@@ -209,6 +209,7 @@ class IssuedCertificateSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     token = TextField()
     lastIssuedOn = serializers.DateTimeField()
+    verifyUrl = serializers.URLField(help_text="The public verification page; `?format=pdf` prints the certificate.")
 
 
 class ScoreSerializer(serializers.Serializer):

@@ -140,6 +140,8 @@ class ViewReadView(ViewerAPIView):
 def _absolute_logos(request, summaries: list[dict]) -> list[dict]:
     for summary in summaries:
         summary["collection"]["logo"] = absolute_url(request, summary["collection"]["logo"])
+        for certificate in summary["issuedCertificates"]:
+            certificate["verifyUrl"] = absolute_url(request, certificate["verifyUrl"])
     return summaries
 
 

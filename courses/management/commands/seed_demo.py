@@ -127,6 +127,7 @@ class Command(BaseCommand):
         author, author_created = self._author(tenant, author_password)
         actor = staff_user_uuid(admin.pk)
         created_courses = [spec["title"] for spec in DEMO_CATALOGUE if self._course(tenant, actor, spec)]
+        self._progress(tenant, actor)
         self.stdout.write(
             f"Demo data: tenant {'created' if tenant_created else 'exists'}, "
             f"admin {'created' if admin_created else 'exists'}, "
@@ -224,6 +225,17 @@ class Command(BaseCommand):
                     media_content={"format": lesson_format, "sub_format": sub_format, "source": source, "params": {}},
                 )
         return True
+
+    def _progress(self, tenant: Tenant, actor: uuid.UUID) -> None:
+        """Learners at every stage in the demo courses, so the insight dashboards have something to
+        show. A command is an entry point, not library code: it may drive the apps above `courses`."""
+        from tracking.demo import seed_demo_progress
+
+        course_ids = list(Course.objects.filter(tenant=tenant, title__in=[spec["title"] for spec in DEMO_CATALOGUE])
+                          .values_list("id", flat=True))
+        seeded = seed_demo_progress(tenant_id=tenant.pk, course_ids=course_ids, enrolled_by=actor)
+        if seeded:
+            self.stdout.write(f"Demo progress: learners enrolled at every stage in {_courses(seeded)}.")
 
     def _show_login(self, *, tenant: Tenant, logins: list) -> None:
         base = f"http://127.0.0.1:{settings.PORT}"

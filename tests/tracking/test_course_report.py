@@ -1,0 +1,182 @@
+"""GET /courses/:id/report (DECISIONS §10): the figures, their agreement with the tracks and the
+summaries, the streamed CSV, access and a constant query count."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from tests.conftest import make_client
+from tests.factories import build_course
+from tests.tracking.helpers import err, errmsg, result
+from tests.tracking.insight_world import build_world, complete_lesson
+from tracking.insight import course_report
+from tracking.models import CourseTrack, CourseTrackStatus, IssuedCertificate
+from viewer.selectors import summary_list
+
+pytestmark = pytest.mark.django_db
+
+
+def report_url(course) -> str:
+    return f"/courses/{course.id}/report"
+
+
+def csv_rows(response) -> list[dict]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+class TestFigures:
+    def test_the_report_has_the_shape_and_numbers_of_the_course(self, admin_client, tenant):
+        world = build_world(tenant)
+
+        response = admin_client.get(report_url(world.course))
+
+        assert response.status_code == 200 and response.json()["id"] == "api.course.report"
+        report = result(response)
+        assert report["courseId"] == str(world.course.id)
+        assert (report["enrolled"], report["active"]) == (4, 4)
+        assert report["byStatus"] == {"not_started": 1, "in_progress": 1, "completed": 2}
+        assert report["completionRate"] == 50.0
+        assert report["certificatesIssued"] == 1
+        first, second, third, quiz = report["lessons"]
+        assert [lesson["lessonId"] for lesson in report["lessons"]] == [str(lesson.id) for lesson in world.lessons]
+        assert (first["completed"], first["started"]) == (3, 3)
+        assert (second["completed"], second["started"]) == (2, 3)
+        assert (third["completed"], third["started"]) == (2, 2)
+        assert (quiz["title"], quiz["completed"], quiz["started"]) == ("Quiz 2", 2, 2)
+        assert first["averageBestScore"] is None  # no considerMarks
+        assert quiz["averageBestScore"] == 60.0  # (80 + 40) / 2
+        assert quiz["moduleId"] == str(world.lessons[-1].placements.get().module_id)
+        assert len(report["weekly"]) == 12
+        this_week = report["weekly"][-1]
+        monday = timezone.now().date() - dt.timedelta(days=timezone.now().weekday())
+        assert this_week == {"weekStart": monday.isoformat(), "enrolled": 4, "completed": 2}
+        assert all(week["enrolled"] == 0 for week in report["weekly"][:-1])
+
+    def test_the_report_agrees_with_the_course_tracks_and_the_summaries(self, tenant):
+        world = build_world(tenant, extra_idle=3)
+
+        report = course_report(tenant_id=tenant.id, course_id=world.course.id).as_result()
+
+        tracks = CourseTrack.objects.filter(course=world.course, batch_id=world.course.id)
+        for status in CourseTrackStatus.values:
+            assert report["byStatus"][status] == tracks.filter(status=status).count()
+        # Each learner's completed lessons are counted once per lesson: the sums are equal.
+        assert sum(lesson["completed"] for lesson in report["lessons"]) == sum(t.completed_lessons for t in tracks)
+        assert report["certificatesIssued"] == IssuedCertificate.objects.filter(course=world.course).count()
+        summaries = [summary for user_id in world.learners for summary in summary_list(tenant_id=tenant.id,
+                                                                                         user_id=user_id)]
+        assert report["byStatus"]["completed"] == sum(summary["status"] == 2 for summary in summaries)
+        assert report["certificatesIssued"] == sum(len(summary["issuedCertificates"]) for summary in summaries)
+
+    def test_a_course_without_learners_or_lessons_reports_zeros(self, admin_client, tenant):
+        course = build_course(tenant=tenant, modules=0)
+
+        report = result(admin_client.get(report_url(course)))
+
+        assert (report["enrolled"], report["completionRate"], report["lessons"]) == (0, 0.0, [])
+        assert report["byStatus"] == {"not_started": 0, "in_progress": 0, "completed": 0}
+
+    def test_other_batches_do_not_count(self, admin_client, tenant):
+        world = build_world(tenant)
+        from tests.tracking.helpers import enroll
+
+        enroll(world.course, uuid.uuid4(), batch_id=uuid.uuid4())
+
+        assert result(admin_client.get(report_url(world.course)))["enrolled"] == 4
+
+    def test_query_count_is_constant_in_learners(self, admin_client, tenant, django_assert_max_num_queries):
+        small = build_world(tenant)
+        large = build_world(tenant, extra_idle=30)
+        complete_lesson(large.course, large.learners[-1], large.lessons[0])
+
+        for world in (small, large):
+            # tenant, course with its tenant's policy, lessons in order, enrollment/track/certificate
+            # counts, per-lesson started/completed, best-score bins, weekly enrollments, weekly completions
+            with django_assert_max_num_queries(8):
+                assert admin_client.get(report_url(world.course)).status_code == 200
+
+
+    def test_carried_completions_count_as_the_recount_counts_them(self, admin_client, tenant):
+        from tracking.services import standalone_completion_record
+
+        tenant.carry_forward = "carry"
+        tenant.save(update_fields=["carry_forward"])
+        world = build_world(tenant)
+        standalone_completion_record(tenant_id=tenant.id, user_id=world.idle, content_id=world.lessons[2].id)
+
+        report = result(admin_client.get(report_url(world.course)))
+
+        assert (report["lessons"][2]["completed"], report["lessons"][2]["started"]) == (3, 3)
+        tracks = CourseTrack.objects.filter(course=world.course)
+        assert sum(lesson["completed"] for lesson in report["lessons"]) == sum(t.completed_lessons for t in tracks)
+        assert report["byStatus"]["not_started"] == 0  # the carried lesson started the idle learner's track
+
+
+class TestCsv:
+    def test_one_row_per_learner_with_directory_names_and_summary_progress(self, admin_client, tenant):
+        world = build_world(tenant)
+
+        rows = csv_rows(admin_client.get(report_url(world.course), {"format": "csv"}))
+
+        assert len(rows) == 4
+        assert list(rows[0]) == ["userId", "name", "email", "status", "progress", "completedLessons",
+                                 "noOfLessons", "lastAccessedOn", "certificateIssuedOn"]
+        by_user = {row["userId"]: row for row in rows}
+        ada = by_user[str(world.finished)]
+        assert (ada["name"], ada["email"], ada["status"], ada["progress"]) == (
+            "Ada Lovelace", "ada@example.org", "completed", "100")
+        assert ada["certificateIssuedOn"].endswith("Z") and ada["lastAccessedOn"]
+        assert by_user[str(world.idle)]["name"] == "" and by_user[str(world.idle)]["lastAccessedOn"] == ""
+        assert by_user[str(world.failing)]["certificateIssuedOn"] == ""
+        for user_id in world.learners:
+            (summary,) = summary_list(tenant_id=tenant.id, user_id=user_id)
+            assert int(by_user[str(user_id)]["progress"]) == summary["progress"]
+
+    def test_csv_query_count_is_constant(self, admin_client, tenant, django_assert_max_num_queries):
+        for extra in (0, 20):
+            world = build_world(tenant, extra_idle=extra)
+            # tenant, course, tracks with enrollment and certificate, directory names of the chunk
+            with django_assert_max_num_queries(4):
+                assert len(csv_rows(admin_client.get(report_url(world.course), {"format": "csv"}))) == 4 + extra
+
+
+class TestAccess:
+    def test_instructors_read_it_too(self, instructor_client, tenant):
+        world = build_world(tenant)
+        assert instructor_client.get(report_url(world.course)).status_code == 200
+
+    def test_learners_may_not(self, learner_client, tenant):
+        world = build_world(tenant)
+        response = learner_client.get(report_url(world.course))
+        assert response.status_code == 403 and err(response) == "ERR_FORBIDDEN"
+
+    def test_another_tenants_course_is_not_found(self, other_admin_client, tenant):
+        world = build_world(tenant)
+        for params in ({}, {"format": "csv"}):
+            response = other_admin_client.get(report_url(world.course), params)
+            assert response.status_code == 404 and err(response) == "ERR_NOT_FOUND"
+
+    def test_an_unknown_or_archived_course_is_not_found(self, admin_client, tenant):
+        course = build_course(tenant=tenant, status="archived")
+        assert admin_client.get(report_url(course)).status_code == 404
+        assert admin_client.get(f"/courses/{uuid.uuid4()}/report").status_code == 404
+
+    def test_an_unknown_format_is_a_400_that_names_the_choices(self, admin_client, tenant):
+        course = build_course(tenant=tenant)
+        response = admin_client.get(report_url(course), {"format": "xlsx"})
+        assert response.status_code == 400
+        assert "csv" in errmsg(response) or "format" in errmsg(response)
+
+    def test_anonymous_is_401(self, tenant):
+        course = build_course(tenant=tenant)
+        client = make_client(tenant_id=tenant.id, roles=["admin"])
+        client.credentials(HTTP_TENANTID=str(tenant.id))
+        assert client.get(report_url(course)).status_code == 401
