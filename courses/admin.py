@@ -981,7 +981,8 @@ def _changed_category_ids(form) -> list | None:
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    # The tenant column and filter show only to users of several tenants (TenantScopedAdminMixin).
     list_display = ("name", "slug", "parent", "ordering", "course_count", "lesson_count", "tenant")
     list_filter = ("tenant",)
     list_select_related = ("tenant", "parent")

@@ -11,17 +11,22 @@ from django.utils.html import format_html, format_html_join
 from lms.events import catalogue, services
 from lms.events.models import Event, WebhookDelivery, WebhookSubscription
 from lms.events.urlrules import WebhookUrlRefused, webhook_url_check
+from lms.admin_tenancy import TenantScopedAdminMixin, admin_memberships
 from lms.models import Tenant, TenantMembership
 
 RECENT_DELIVERIES = 20
 
 
-def _admin_tenant_ids(request):
+def _admin_tenant_ids(request) -> list:
     """The tenants whose webhooks this staff user manages: where they are an admin member."""
-    return TenantMembership.objects.filter(user=request.user, role=TenantMembership.Role.ADMIN).values("tenant_id")
+    memberships = admin_memberships(request) or {}
+    return [tenant_id for tenant_id, role in memberships.items() if role == TenantMembership.Role.ADMIN]
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+class TenantScopedAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    """The admin's tenant scoping (lms.admin_tenancy), narrowed to the tenants where the user is an
+    admin member: webhooks are a tenant admin's business (DECISIONS §9), not an instructor's."""
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:

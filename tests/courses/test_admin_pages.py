@@ -140,6 +140,8 @@ def _initial_post(form) -> dict:
                 data[name] = "on"
         elif isinstance(field, JSONField):
             data[name] = field.prepare_value(value)
+        elif isinstance(value, (list, tuple)):  # a multiple choice (the categories): one value each
+            data[name] = [str(item) for item in value]
         else:
             data[name] = "" if value is None else str(value)
     data.update({

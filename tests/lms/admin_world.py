@@ -15,8 +15,10 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.utils import timezone
 
-from courses.models import Course, Lesson, LessonPlacement, Media, Module
+from courses.models import Category, Course, Lesson, LessonPlacement, Media, Module
 from enrollment.models import Enrollment
+from lms.events.models import Event, WebhookDelivery, WebhookSubscription
+from lms.events.services import events_relay, webhook_subscription_create
 from lms.models import LearnerDirectoryEntry, Tenant, TenantMembership
 from tests.factories import build_course
 from tests.tracking.helpers import enroll, lessons_of
@@ -50,6 +52,11 @@ def tenant_rows(tenant: Tenant, *, label: str) -> dict:
     )
     program = Program.objects.create(tenant=tenant, identifier=f"{label}-program", name=f"{label} program")
     ProgramCourse.objects.create(program=program, course=course, ordering=1)
+    category = Category.objects.create(tenant=tenant, name=f"{label} category", slug=f"{label.lower()}-category")
+    webhook = webhook_subscription_create(
+        tenant_id=tenant.id, url=f"http://127.0.0.1:9/{label.lower()}-hook", events=["*"], description=f"{label} hook"
+    )
+    events_relay()  # the enrollment's and the lessons' events become deliveries to the webhook
     member = get_user_model().objects.create_user(f"{label.lower()}-member", password=PASSWORD, is_staff=True)
     TenantMembership.objects.create(tenant=tenant, user=member, role=TenantMembership.Role.ADMIN)
     return {
@@ -74,6 +81,10 @@ def tenant_rows(tenant: Tenant, *, label: str) -> dict:
             tenant=tenant, user_id=enrollment.user_id, name=f"{label} learner", email=f"{label.lower()}@example.org",
             updated_at=timezone.now(),
         ),
+        Category: category,
+        WebhookSubscription: webhook,
+        Event: Event.objects.filter(tenant=tenant).first(),
+        WebhookDelivery: WebhookDelivery.objects.filter(subscription=webhook).first(),
         get_user_model(): member,
         Group: Group.objects.get_or_create(name="Authors")[0],
     }

@@ -32,14 +32,16 @@ LISTS = [
 # Every page starts with five: session, user, the user's and their groups' model permissions,
 # and the memberships that scope the page (one per request, kept on it).
 LIST_QUERIES = {
-    # ... count, full count, courses with their module/lesson/enrollment counters (subqueries),
-    # the date hierarchy's range and its years.
-    "admin:courses_course_changelist": 10,
+    # ... count, full count, courses with their module/lesson/enrollment/category counters
+    # (subqueries), the category filter's choices (the user's tenants' categories), the date
+    # hierarchy's range and its years.
+    "admin:courses_course_changelist": 11,
     # ... the course filter's choices (the user's tenants' courses), count, full count, modules
     # with their course and lesson counter.
     "admin:courses_module_changelist": 9,
-    # ... count, full count, lessons with media and placement counter, the format filter's values.
-    "admin:courses_lesson_changelist": 9,
+    # ... count, full count, lessons with media and placement counter, the format filter's values,
+    # the category filter's choices.
+    "admin:courses_lesson_changelist": 10,
     # ... the course filter's choices, count, full count, enrollments with course, the page's
     # learners from the directory (one read, lms/admin_people.py), the date hierarchy's range and years.
     "admin:enrollment_enrollment_changelist": 12,
@@ -125,14 +127,16 @@ def test_the_course_module_and_lesson_pages_are_constant_in_their_rows(
     lesson.save(update_fields=["eligibility_criteria"])
     large = [_queries(author_client, url) for url in pages]
     assert large == small
-    # Course page: the five, course, its tenant (shown read-only), modules with lesson counters.
-    with django_assert_max_num_queries(8):
+    # Course page: the five, course, its tenant (shown read-only), modules with lesson counters,
+    # the category chooser's choices (the tenant's categories) and the course's chosen ones.
+    with django_assert_max_num_queries(10):
         author_client.get(pages[0])
     # Module page: the five, module, its course, placements with lessons and modules, the lessons
     # offered to new rows (count and rows, read once for all rows), the blank row's lessons.
     with django_assert_max_num_queries(11):
         author_client.get(pages[1])
     # Lesson page: the five, lesson, whether it is placed, placements with course, module and
-    # lesson, its tenant, the prerequisites shown by title.
-    with django_assert_max_num_queries(10):
+    # lesson, its tenant, the prerequisites shown by title, the category chooser's choices and the
+    # lesson's chosen ones.
+    with django_assert_max_num_queries(12):
         author_client.get(pages[2])

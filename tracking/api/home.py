@@ -33,7 +33,7 @@ from lms.models import Tenant
 from tracking import home, services
 from tracking.api.rendering import attempt_data
 from tracking.api.serializers import CourseTrackSerializer, LessonAttemptSerializer
-from tracking.models import CourseTrack
+from tracking.models import CourseTrack, CourseTrackStatus
 
 CATEGORY_PARAMETERS = [
     OpenApiParameter("categoryIds", str, description="Category ids, repeated or comma-separated: courses in any of them."),
@@ -120,7 +120,7 @@ class ModuleProgressSerializer(serializers.Serializer):
     title = serializers.CharField()
     totalLessons = serializers.IntegerField()  # noqa: N815
     completedLessons = serializers.IntegerField()  # noqa: N815
-    status = serializers.ChoiceField(choices=["not_started", "in_progress", "completed"])
+    status = serializers.ChoiceField(choices=CourseTrackStatus.choices)
 
 
 class ModuleProgressOutputSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from lms.api.fields import TextField
+from tracking.models import CourseTrackStatus
 
 
 class ReportQuerySerializer(serializers.Serializer):
@@ -81,7 +82,7 @@ class ExplainCertificateSerializer(serializers.Serializer):
 
 
 class ExplainSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["not_started", "in_progress", "completed"])
+    status = serializers.ChoiceField(choices=CourseTrackStatus.choices)
     completedLessons = serializers.IntegerField()
     noOfLessons = serializers.IntegerField()
     missing = ExplainMissingLessonSerializer(many=True, help_text="In course order.")
