@@ -19,8 +19,8 @@ The interface (other suites' browser tests build on it; keep it stable):
 - `shot(page, name)`: a full-page screenshot into tests/browser/screenshots/<name>.png (git-ignored,
   emptied at the start of each run), so that every step can be looked at afterwards.
 - `assert_no_horizontal_scroll(page)`: fails, naming the culprits, when the page scrolls sideways,
-  the #content element ends past the window, or a box inside it scrolls sideways (a change list's
-  table does, rather than widen the page).
+  the #content element ends past the window, a box inside it scrolls sideways (a change list's
+  table does, rather than widen the page), or a form section's rows stick out of it.
 - `look(page, name)`: both of the above, for each page a scenario reaches (issue 11's scenario 4).
 
 Data: the server needs committed data, which a test's own transaction is not. On SQLite the server
@@ -198,6 +198,13 @@ _WIDER_THAN_WINDOW = """() => {
         const right = Math.round(content.getBoundingClientRect().right);
         if (right > root.clientWidth) {
             problems.push(`#content ends at ${right}px, past the ${root.clientWidth}px window`);
+        }
+        // A form section whose rows stick out of its box (an inline's table wider than its
+        // fieldset) widens nothing and scrolls nothing, but the rows end past the section's bar.
+        for (const box of content.querySelectorAll('fieldset.module')) {
+            if (box.clientWidth > 0 && box.scrollWidth > box.clientWidth + 1) {
+                problems.push(`${describe(box)} holds ${box.scrollWidth}px of rows in ${box.clientWidth}px`);
+            }
         }
         for (const el of content.querySelectorAll('*')) {
             const overflow = getComputedStyle(el).overflowX;
