@@ -43,7 +43,9 @@ def related_links(*pages: str):
 
 @admin.register(CourseTrack)
 class CourseTrackAdmin(ReadOnlyAdmin):
-    list_display = ("learner", "course", "batch_id", "status", "completed_lessons", "no_of_lessons", "timestart",
+    # No batch column: a batch id is a UUID (a column of its own at 1366 px), and it is the course's
+    # own for direct enrolments; the track's page shows it.
+    list_display = ("learner", "course", "status", "completed_lessons", "no_of_lessons", "timestart",
                     "timeend", "cert_gen_date", "see")
     list_filter = ("status", "course", "tenant")
     list_select_related = ("course",)
@@ -65,7 +67,8 @@ class LessonAttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(IssuedCertificate)
 class IssuedCertificateAdmin(ReadOnlyAdmin):
-    list_display = ("name", "learner", "course", "issued_at", "token", "see", "verification")
+    # No token column: it is one long unbreakable word, and the verification links carry it.
+    list_display = ("name", "learner", "course", "issued_at", "see", "verification")
     list_filter = ("course", "tenant")
     list_select_related = ("course",)
     search_fields = ("user_id", "token")
