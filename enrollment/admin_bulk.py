@@ -16,6 +16,7 @@ from django.urls import reverse
 from courses.models import ContentStatus, Course
 from enrollment import selectors, services
 from lms.admin_people import staff_tenant_ids
+from lms.admin_uploads import uploaded_text
 from lms.api.identity import staff_user_uuid
 
 UPLOAD_MAX_BYTES = 1_000_000
@@ -67,12 +68,9 @@ class BulkEnrolForm(forms.Form):
         text = cleaned.get("entries") or ""
         upload = cleaned.get("upload")
         if upload is not None:
-            if upload.size > UPLOAD_MAX_BYTES:
-                raise forms.ValidationError("The file is larger than 1 MB; split it into several runs.")
-            try:
-                text += "\n" + upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise forms.ValidationError("The file is not UTF-8 text; save it as CSV (UTF-8) and upload it again.") from None
+            text += "\n" + uploaded_text(
+                upload, max_bytes=UPLOAD_MAX_BYTES, too_large="The file is larger than 1 MB; split it into several runs."
+            )
         entries = selectors.bulk_entries(text)
         if not entries:
             raise forms.ValidationError("Enter at least one user id or email, or upload a file that holds some.")

@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from lms import directory_import
 from lms.admin_people import staff_tenant_ids
 from lms.admin_tenancy import TenantScopedAdminMixin
+from lms.admin_uploads import uploaded_text
 from lms.models import LearnerDirectoryEntry, Tenant
 from lms.services import learner_directory_import
 
@@ -57,12 +58,9 @@ class DirectoryImportForm(forms.Form):
         text = cleaned.get("text") or ""
         upload = cleaned.get("upload")
         if upload is not None:
-            if upload.size > UPLOAD_MAX_BYTES:
-                raise forms.ValidationError("The file is larger than 2 MB; split it into several imports.")
-            try:
-                content = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise forms.ValidationError("The file is not UTF-8 text; save it as CSV (UTF-8) and upload it again.") from None
+            content = uploaded_text(
+                upload, max_bytes=UPLOAD_MAX_BYTES, too_large="The file is larger than 2 MB; split it into several imports."
+            )
             text = f"{text.rstrip()}\n{content}" if text.strip() else content
         lines = directory_import.directory_csv_lines(text)
         if not lines:

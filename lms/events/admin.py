@@ -8,10 +8,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from lms.admin import ReadOnlyAdminMixin
+from lms.admin_tenancy import TenantScopedAdminMixin, admin_memberships
 from lms.events import catalogue, services
 from lms.events.models import Event, WebhookDelivery, WebhookSubscription
 from lms.events.urlrules import WebhookUrlRefused, webhook_url_check
-from lms.admin_tenancy import TenantScopedAdminMixin, admin_memberships
 from lms.models import Tenant, TenantMembership
 
 RECENT_DELIVERIES = 20
@@ -162,19 +163,10 @@ class WebhookDeliveryAdmin(TenantScopedAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(TenantScopedAdmin):
+class EventAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     """The outbox, read-only: events are written by the services of the change they describe."""
 
     list_display = ("type", "tenant", "created_at", "relayed_at")
     list_filter = ("type",)
     search_fields = ("id",)
     readonly_fields = ("id", "tenant", "type", "data", "dedupe_key", "created_at", "relayed_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
