@@ -6,7 +6,7 @@ admins write them. A category in use cannot be deleted (409).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -49,6 +49,7 @@ class CategoryOutputSerializer(serializers.Serializer):
     updatedAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
 
 
+@extend_schema_serializer(many=False)  # the list action answers one {count, categories} object
 class CategoryListOutputSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Total across all pages.")
     categories = CategoryOutputSerializer(many=True)

@@ -109,3 +109,17 @@ def test_a_duplicated_course_keeps_its_categories(tenant):
     categories_assign(instance=course, category_ids=[data.id])
     copy = course_duplicate(course=course, created_by=None)
     assert list(copy.categories.all()) == [data] and copy.category_ids == [str(data.id)]
+
+
+def test_the_schema_documents_the_list_as_one_object(client, db):
+    # Found by the schemathesis pass: the schema said the list's `result` was an array.
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+
+    def resolve(node):
+        return components[node["$ref"].rsplit("/", 1)[1]] if "$ref" in node else node
+
+    envelope = resolve(schema["paths"]["/categories"]["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+    result = resolve(envelope["properties"]["result"])
+    assert set(result["properties"]) == {"count", "categories"}
+    assert result["properties"]["categories"]["type"] == "array"

@@ -72,6 +72,13 @@ def test_an_unknown_format_is_400(certificate):
     assert response.status_code == 400 and "format" in response.json()["result"]["errors"]
 
 
+def test_an_empty_format_is_400_not_the_default(certificate):
+    # Found by the schemathesis pass: `?format=` used to fall back to JSON.
+    response = APIClient().get(verify_url(certificate.token) + "?format=")
+    assert response.status_code == 400
+    assert response.json()["result"]["errors"]["format"] == ["`format` is empty; give it a value or leave it out."]
+
+
 def test_an_unknown_token_as_pdf_is_a_json_404(db):
     response = APIClient().get(verify_url("nope"), {"format": "pdf"})
     assert response.status_code == 404 and response.json()["params"]["err"] == "ERR_CERTIFICATE_NOT_FOUND"

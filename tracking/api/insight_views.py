@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from lms.api.fields import iso_utc
 from lms.api.permissions import IsAuthor, acting_user_id
 from lms.api.throttling import PublicClientThrottle
-from lms.api.views import ApiContentNegotiation, TenantScopedAPIView
+from lms.api.views import ApiContentNegotiation, TenantScopedAPIView, refuse_empty_query_parameters
 from tracking import insight
 from tracking.api import insight_serializers as s
 from tracking.certificate_pdf import certificate_pdf
@@ -112,6 +112,7 @@ class CertificateVerifyView(APIView):
         summary="Verify an issued certificate (public: no token, no tenant header); ?format=pdf prints it",
     )
     def get(self, request, token: str):
+        refuse_empty_query_parameters(request)
         query = s.VerifyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         verified = insight.certificate_verify(token=token)
