@@ -52,7 +52,7 @@ class EnrollmentAdmin(TenantScopedAdminMixin, LearnerColumnsMixin, admin.ModelAd
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "course":
-            kwargs["queryset"] = admin_bulk.courses_for_staff(request.user)
+            kwargs["queryset"] = admin_bulk.courses_for_staff(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_urls(self):

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from courses.models import ContentStatus, Course
 from enrollment import selectors, services
-from lms.admin_people import staff_tenant_ids
+from lms.admin_tenancy import admin_tenant_ids
 from lms.admin_uploads import uploaded_text
 from lms.api.identity import staff_user_uuid
 
@@ -30,19 +30,19 @@ OUTCOME_LABELS = {
 RESULT_LABELS = {**OUTCOME_LABELS, selectors.BULK_NEW: "Enrolled"}
 
 
-def courses_for_staff(user):
+def courses_for_staff(request):
     """The courses a staff user may enrol into: not archived, in their tenants."""
     courses = Course.objects.exclude(status=ContentStatus.ARCHIVED).select_related("tenant").order_by("title")
-    tenant_ids = staff_tenant_ids(user)
+    tenant_ids = admin_tenant_ids(request)
     return courses if tenant_ids is None else courses.filter(tenant_id__in=tenant_ids)
 
 
 class CourseChoiceForm(forms.Form):
     course = forms.ModelChoiceField(queryset=Course.objects.none(), label="Course", empty_label="Choose a course")
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["course"].queryset = courses_for_staff(user)
+        self.fields["course"].queryset = courses_for_staff(request)
 
 
 class BulkEnrolForm(forms.Form):
@@ -84,7 +84,7 @@ class BulkEnrolForm(forms.Form):
 
 
 def _course_or_404(request, course_id) -> Course:
-    course = courses_for_staff(request.user).filter(pk=course_id).first()
+    course = courses_for_staff(request).filter(pk=course_id).first()
     if course is None:
         raise Http404("No course with that id that you may enrol into.")
     return course
@@ -93,7 +93,7 @@ def _course_or_404(request, course_id) -> Course:
 def choose_course_view(model_admin, request):
     if not model_admin.has_add_permission(request):
         raise PermissionDenied
-    form = CourseChoiceForm(request.GET or None, user=request.user)
+    form = CourseChoiceForm(request.GET or None, request=request)
     if request.GET and form.is_valid():
         return redirect(reverse("admin:enrollment_enrollment_enrol_class", args=[form.cleaned_data["course"].pk]))
     return TemplateResponse(request, "admin/enrollment/enrollment/enrol_class_choose.html", {

@@ -13,8 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from lms import directory_import
-from lms.admin_people import staff_tenant_ids
-from lms.admin_tenancy import TenantScopedAdminMixin
+from lms.admin_tenancy import TenantScopedAdminMixin, admin_tenant_ids
 from lms.admin_uploads import uploaded_text
 from lms.models import LearnerDirectoryEntry, Tenant
 from lms.services import learner_directory_import
@@ -28,8 +27,8 @@ OUTCOME_LABELS = {
 }
 
 
-def _tenants_of(user):
-    tenant_ids = staff_tenant_ids(user)
+def _tenants_of(request):
+    tenant_ids = admin_tenant_ids(request)
     tenants = Tenant.objects.order_by("name")
     return tenants if tenant_ids is None else tenants.filter(pk__in=tenant_ids)
 
@@ -44,9 +43,9 @@ class DirectoryImportForm(forms.Form):
     )
     upload = forms.FileField(required=False, label="Or upload a CSV file", help_text="UTF-8, the same columns.")
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
-        tenants = _tenants_of(user)
+        tenants = _tenants_of(request)
         self.fields["tenant"].queryset = tenants
         if len(tenants) == 1:
             # One tenant: nothing to choose.
@@ -84,16 +83,6 @@ class LearnerDirectoryAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = ("updated_at",)
     change_list_template = "admin/lms/learnerdirectoryentry/change_list.html"
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        tenant_ids = staff_tenant_ids(request.user)
-        return queryset if tenant_ids is None else queryset.filter(tenant_id__in=tenant_ids)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "tenant":
-            kwargs["queryset"] = _tenants_of(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     def get_readonly_fields(self, request, obj=None):
         # A row is a user in a tenant: edit the name and email, never whose they are.
         return ("tenant", "user_id", "updated_at") if obj is not None else self.readonly_fields
@@ -113,7 +102,7 @@ class LearnerDirectoryAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def import_view(self, request):
         if not (self.has_add_permission(request) and self.has_change_permission(request)):
             raise PermissionDenied
-        if not _tenants_of(request.user).exists():
+        if not _tenants_of(request).exists():
             raise PermissionDenied("You are a member of no tenant.")
         context = {
             **self.admin_site.each_context(request),
@@ -122,9 +111,9 @@ class LearnerDirectoryAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         }
         template = "admin/lms/learnerdirectoryentry/import.html"
         if request.method != "POST":
-            context["form"] = DirectoryImportForm(user=request.user)
+            context["form"] = DirectoryImportForm(request=request)
             return TemplateResponse(request, template, context)
-        form = DirectoryImportForm(request.POST, request.FILES, user=request.user)
+        form = DirectoryImportForm(request.POST, request.FILES, request=request)
         context["form"] = form
         if not form.is_valid():
             return TemplateResponse(request, template, context)
@@ -149,6 +138,6 @@ class LearnerDirectoryAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             lines=[(line, OUTCOME_LABELS[line.outcome]) for line in lines],
             to_import=counts["new"] + counts["changed"],
             confirm_form=DirectoryImportForm(initial={"tenant": tenant.pk, "text": form.cleaned_data["csv_text"]},
-                                             user=request.user),
+                                             request=request),
         )
         return TemplateResponse(request, template, context)

@@ -15,19 +15,11 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import Exists, OuterRef
 from django.utils.html import format_html
 
-from lms.models import LearnerDirectoryEntry, TenantMembership
+from lms.models import LearnerDirectoryEntry
 from lms.selectors import learner_directory_matching, learner_directory_of_pairs
 
 # The directory entry of a row, once looked up (None: the directory does not know the learner).
 _ENTRY_ATTRIBUTE = "_learner_directory_entry"
-
-
-def staff_tenant_ids(user) -> set[uuid.UUID] | None:
-    """The tenants a staff user acts in through the admin pages of this module: None (every tenant)
-    for a superuser, else those of their memberships (DECISIONS §8)."""
-    if user.is_superuser:
-        return None
-    return set(TenantMembership.objects.filter(user=user).values_list("tenant_id", flat=True))
 
 
 def learner_html(*, user_id, entry: LearnerDirectoryEntry | None):

@@ -157,9 +157,8 @@ class WebhookDeliveryAdmin(TenantScopedAdmin):
 
     @admin.action(description="Redeliver the selected deliveries")
     def redeliver(self, request, queryset):
-        for delivery in queryset:
-            services.webhook_delivery_redeliver(delivery=delivery)
-        self.message_user(request, f"{queryset.count()} delivery(ies) queued again.", messages.SUCCESS)
+        count = services.webhook_deliveries_redeliver(delivery_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} delivery(ies) queued again.", messages.SUCCESS)
 
 
 @admin.register(Event)

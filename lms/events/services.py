@@ -365,14 +365,26 @@ def webhook_subscription_test(*, subscription: WebhookSubscription) -> WebhookDe
 
 
 @transaction.atomic
-def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Sends the delivery again from now, with a fresh retry schedule, whatever its status (a
-    receiver de-duplicates on `webhook-id`). Returns it."""
+@transaction.atomic
+def webhook_deliveries_redeliver(*, delivery_ids: Iterable[uuid.UUID]) -> int:
+    """Sends the deliveries again from now, with a fresh retry schedule, whatever their status (a
+    receiver de-duplicates on `webhook-id`): one UPDATE, then one task each after the commit.
+    Returns how many were queued."""
     now = timezone.now()
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+    ids = list(
+        WebhookDelivery.objects.filter(pk__in=list(delivery_ids)).values_list("pk", flat=True)
+    )
+    WebhookDelivery.objects.filter(pk__in=ids).update(
         status=WebhookDelivery.Status.PENDING, next_attempt_at=now, first_attempt_at=now
     )
-    send_task_after_commit(DELIVER_TASK, str(delivery.pk))
+    for delivery_id in ids:
+        send_task_after_commit(DELIVER_TASK, str(delivery_id))
+    return len(ids)
+
+
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """One delivery sent again (see `webhook_deliveries_redeliver`). Returns it, refreshed."""
+    webhook_deliveries_redeliver(delivery_ids=[delivery.pk])
     delivery.refresh_from_db()
     return delivery
 
@@ -386,6 +398,7 @@ __all__ = [
     "events_prune",
     "events_record",
     "events_relay",
+    "webhook_deliveries_redeliver",
     "retry_delay",
     "webhook_delivery_redeliver",
     "webhook_subscription_create",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from lms.events import services
 from lms.events.models import WebhookDelivery, WebhookSubscription
@@ -74,6 +76,23 @@ def test_the_redeliver_action_requeues_the_selected_deliveries(admin_user, clien
 
     assert response.status_code == 302
     assert WebhookDelivery.objects.get().status == "pending"
+
+
+def _redeliver_statements(tenant, deliveries: int) -> list[str]:
+    subscription = services.webhook_subscription_create(tenant_id=tenant.id, url="http://127.0.0.1:9/a", events=["*"])
+    chosen = [services.webhook_subscription_test(subscription=subscription).pk for _ in range(deliveries)]
+    WebhookDelivery.objects.filter(pk__in=chosen).update(status="failed", next_attempt_at=None)
+    with CaptureQueriesContext(connection) as captured:
+        assert services.webhook_deliveries_redeliver(delivery_ids=chosen) == deliveries
+    assert set(WebhookDelivery.objects.filter(pk__in=chosen).values_list("status", flat=True)) == {"pending"}
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_redelivering_many_costs_what_redelivering_one_does(tenant):
+    one, twelve = _redeliver_statements(tenant, 1), _redeliver_statements(tenant, 12)
+    assert len(twelve) == len(one)
+    # The chosen deliveries' ids, then one UPDATE of them all (besides the transaction's savepoints).
+    assert [sql.split()[0] for sql in twelve if not sql.upper().startswith(("SAVEPOINT", "RELEASE"))] == ["SELECT", "UPDATE"]
 
 
 def test_the_change_page_lists_recent_deliveries(admin_user, client, tenant):
