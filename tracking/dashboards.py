@@ -18,8 +18,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from courses.models import LIVE_STATUSES, Course
+from lms.admin_tenancy import admin_tenant_ids
 from lms.api.errors import NotFoundError
-from lms.models import Tenant, TenantMembership, learner_label
+from lms.models import Tenant, learner_label
 from lms.selectors import learner_directory
 from tracking import insight
 from tracking.charts import PRIMARY, SECONDARY, Series, bar_chart, column_chart
@@ -30,22 +31,15 @@ LEARNERS_PER_PAGE = 25
 OVERVIEW_TENANTS = 10  # the index shows the first tenants by name; the overview page links the rest
 
 
-def member_tenant_ids(user) -> set[uuid.UUID] | None:
-    """The tenants a staff account may look into: None (all) for a superuser."""
-    if user.is_superuser:
-        return None
-    return set(TenantMembership.objects.filter(user=user).values_list("tenant_id", flat=True))
-
-
-def _visible_tenants(user):
+def _visible_tenants(request):
     tenants = Tenant.objects.order_by("name")
-    allowed = member_tenant_ids(user)
+    allowed = admin_tenant_ids(request)
     return tenants if allowed is None else tenants.filter(id__in=allowed)
 
 
 def _course_or_404(request, course_id) -> Course:
     course = Course.objects.filter(pk=course_id, status__in=LIVE_STATUSES).select_related("tenant").first()
-    allowed = member_tenant_ids(request.user)
+    allowed = admin_tenant_ids(request)
     if course is None or (allowed is not None and course.tenant_id not in allowed):
         raise Http404("No course with that id in your tenants.")
     return course
@@ -124,7 +118,7 @@ def learner_dashboard(request, track_id):
     """One enrollment: each lesson's status, attempts and best score under its policy, the explain
     answer, the certificate and the history of staff overrides."""
     track = CourseTrack.objects.filter(pk=track_id).select_related("course", "enrollment").first()
-    allowed = member_tenant_ids(request.user)
+    allowed = admin_tenant_ids(request)
     if track is None or (allowed is not None and track.tenant_id not in allowed):
         raise Http404("No course track with that id in your tenants.")
     try:
@@ -169,10 +163,10 @@ def learner_dashboard(request, track_id):
     ))
 
 
-def tenant_overviews(user, limit: int = OVERVIEW_TENANTS) -> list[dict]:
+def tenant_overviews(request, limit: int = OVERVIEW_TENANTS) -> list[dict]:
     """The overview of each tenant the account may see (four queries per tenant, at most `limit`)."""
     overviews = []
-    for tenant in _visible_tenants(user)[:limit]:
+    for tenant in _visible_tenants(request)[:limit]:
         overview = insight.tenant_overview(tenant=tenant)
         overviews.append({
             "overview": overview,
@@ -186,7 +180,7 @@ def tenant_overviews(user, limit: int = OVERVIEW_TENANTS) -> list[dict]:
 def overview(request):
     """Every visible tenant's overview, with its courses linked to their dashboards."""
     return TemplateResponse(request, "admin/insight/overview.html", _context(
-        request, title="Insight", overviews=tenant_overviews(request.user, limit=100),
+        request, title="Insight", overviews=tenant_overviews(request, limit=100),
     ))
 
 

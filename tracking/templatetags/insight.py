@@ -13,4 +13,4 @@ def insight_overviews(context) -> list[dict]:
     request = context.get("request")
     if request is None or not getattr(request.user, "is_staff", False):
         return []
-    return tenant_overviews(request.user)
+    return tenant_overviews(request)
