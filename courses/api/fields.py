@@ -129,10 +129,14 @@ def choice_field(choices, **kwargs) -> serializers.ChoiceField:
 
 
 class CatalogueInputSerializer(serializers.Serializer):
-    """Multipart sends "" for an empty optional field; nullable fields read it as null."""
+    """Multipart sends "" for an empty optional field; there, nullable fields read it as null.
+
+    A JSON body can say null, so a JSON "" where an id or number belongs stays the 400 the schema
+    promises (the caller sets `form_encoded` in the context from the body's kind).
+    """
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
+        if isinstance(data, dict) and self.context.get("form_encoded"):
             nullable = {field.field_name for field in self.fields.values() if field.allow_null}
             data = {key: (None if value == "" and key in nullable else value) for key, value in data.items()}
         return super().to_internal_value(data)

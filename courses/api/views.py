@@ -55,7 +55,11 @@ COURSE_ALIASES = {"Certificate_term": "certificate_term", "Certificate_id": "cer
 
 
 def _body(serializer_class, request, *, partial: bool = False, aliases: dict | None = None) -> dict:
-    serializer = serializer_class(data=request_body(request, aliases=aliases), partial=partial)
+    serializer = serializer_class(
+        data=request_body(request, aliases=aliases),
+        partial=partial,
+        context={"form_encoded": hasattr(request.data, "getlist")},
+    )
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 

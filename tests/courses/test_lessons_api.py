@@ -308,6 +308,23 @@ def test_update_with_module_id_places_the_lesson(admin_client, lesson, module):
     assert LessonPlacement.objects.filter(lesson=lesson, module=module).exists()
 
 
+def test_json_empty_string_for_an_id_or_number_is_a_400_not_a_null(admin_client, lesson):
+    # The schema says uuid-or-null; only multipart (which has no null) reads "" as null.
+    body = failed(admin_client.put(f"/lessons/{lesson.pk}", {"moduleId": "", "totalMarks": 14}, format="json"), 400)
+    assert "moduleId" in body["result"]["errors"]
+    lesson.refresh_from_db()
+    assert lesson.total_marks != 14
+    failed(admin_client.put(f"/lessons/{lesson.pk}", {"idealTime": ""}, format="json"), 400)
+
+
+def test_multipart_empty_string_clears_a_nullable_field(admin_client, lesson):
+    ok(admin_client.put(f"/lessons/{lesson.pk}", {"idealTime": "5"}, format="multipart"))
+    result = ok(admin_client.put(f"/lessons/{lesson.pk}", {"idealTime": "", "moduleId": ""}, format="multipart"))
+    assert result["idealTime"] is None
+    lesson.refresh_from_db()
+    assert lesson.ideal_time is None
+
+
 def test_update_ordering_needs_a_placement_to_name(admin_client, lesson, tenant):
     failed(admin_client.put(f"/lessons/{lesson.pk}", {"ordering": 2}, format="json"), 400)
     for _ in range(2):
