@@ -1,4 +1,5 @@
-"""One gunicorn started the production way, `gunicorn -c lms/gunicorn.conf.py lms.wsgi`, on loopback.
+"""One gunicorn started the production way, `gunicorn -c lms/gunicorn.conf.py lms.wsgi`, on loopback
+(or another WSGI app under the same configuration: the benchmark's bare `wsgi-hello` ceiling).
 
 Shared by the benchmark (bench/server.py), the suite's live server (tests/live.py) and the
 reliability proofs (tests/reliability/live.py); each builds its own environment and picks its own port.
@@ -49,7 +50,8 @@ class GunicornProcess:
     Use as a context manager, or call start() and stop().
     """
 
-    def __init__(self, *, env: Mapping[str, str], port: int, log_path: Path):
+    def __init__(self, *, env: Mapping[str, str], port: int, log_path: Path, app: str = "lms.wsgi"):
+        self.app = app
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.env = {**env, "BIND_HOST": "127.0.0.1", "PORT": str(port)}
@@ -70,7 +72,7 @@ class GunicornProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "lms.wsgi"],
+                [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), self.app],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         try:

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         targets = [s.strip().upper() for s in (args.scale or "S,L").split(",") if s.strip()]
         duration, rounds = args.duration or 10, args.rounds or 3
         warmup = 3 if args.warmup is None else args.warmup
-        segment = 3
+        segment = 4
     for target in targets:
         if target not in ("smoke", "S", "L"):
             print(f"bench: unknown scale {target!r}; use S, L or S,L", file=sys.stderr)

@@ -28,7 +28,7 @@ def service_environment(*, database_url: str, secret_key: str, jwt_secret: str) 
 class Server(GunicornProcess):
     """The benchmark's gunicorn on a free port; ready once all its workers are up. Use as a context manager."""
 
-    def __init__(self, *, env: dict[str, str], workers: int, threads: int, log_path: Path):
+    def __init__(self, *, env: dict[str, str], workers: int, threads: int, log_path: Path, app: str = "lms.wsgi"):
         super().__init__(
             env={
                 **env,
@@ -39,6 +39,7 @@ class Server(GunicornProcess):
             },
             port=free_port(),
             log_path=log_path,
+            app=app,
         )
         self.workers = workers
 

@@ -10,6 +10,7 @@ interleaved), measures the CSV download's peak RSS, records EXPLAIN plans, and w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -22,7 +23,15 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bench.loadgen import HarnessError, ensure_wrk, run_wrk
-from bench.scenarios import BY_NAME, FLOORS, READ_FLOOR, SCENARIOS, WRITE_FLOOR, headers_for, sample_request
+from bench.scenarios import (
+    BY_NAME,
+    FLOORS,
+    SCENARIOS,
+    WSGI_FLOOR,
+    conditional_headers,
+    headers_for,
+    sample_request,
+)
 from bench.server import Server, memory_status, request, reset_peak_rss, service_environment
 
 EXPLAINED = ("view_read", "summary_read")
@@ -102,8 +111,14 @@ class InProcess:
         self.workload = workload
         self.client = Client(SERVER_NAME="127.0.0.1")
 
-    def call(self, method: str, path: str, body, token: str):
+    def call_sample(self, name: str, rng: random.Random):
+        method, path, body, token = sample_request(name, self.workload, rng)
+        headers = conditional_headers(name, self.workload, path)
+        return self.call(method, path, body, token, headers=headers)
+
+    def call(self, method: str, path: str, body, token: str, *, headers: dict[str, str] | None = None):
         extra = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_TENANTID": self.workload.tenant_id}
+        extra.update({f"HTTP_{key.upper().replace('-', '_')}": value for key, value in (headers or {}).items()})
         if body is None:
             return self.client.generic(method, path, **extra)
         return self.client.generic(method, path, data=json.dumps(body), content_type="application/json", **extra)
@@ -114,13 +129,13 @@ class InProcess:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        self.call(*sample_request(name, self.workload, rng))  # warm: tenant cache, lazy imports
+        self.call_sample(name, rng)  # warm: tenant cache, lazy imports
         counts, statements, status, timings = [], [], None, []
         deadline = time.monotonic() + budget_s
         while len(timings) < max(3, samples) and (len(timings) < 3 or time.monotonic() < deadline):
             with CaptureQueriesContext(connection) as captured:
                 started = time.perf_counter()
-                response = self.call(*sample_request(name, self.workload, rng))
+                response = self.call_sample(name, rng)
                 timings.append((time.perf_counter() - started) * 1000)
             status = response.status_code
             if len(counts) < 3:
@@ -134,9 +149,9 @@ class InProcess:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        self.call(*sample_request(name, self.workload, rng))
+        self.call_sample(name, rng)
         with CaptureQueriesContext(connection) as captured:
-            response = self.call(*sample_request(name, self.workload, rng))
+            response = self.call_sample(name, rng)
         plans = []
         for query in captured.captured_queries:
             text = query["sql"]
@@ -154,12 +169,12 @@ class InProcess:
         import io
         import pstats
 
-        self.call(*sample_request(name, self.workload, rng))
+        self.call_sample(name, rng)
         profiler = cProfile.Profile()
         samples = [sample_request(name, self.workload, rng) for _ in range(requests)]
         profiler.enable()
-        for sample in samples:
-            self.call(*sample)
+        for method, path, body, token in samples:
+            self.call(method, path, body, token, headers=conditional_headers(name, self.workload, path))
         profiler.disable()
         text = io.StringIO()
         stats = pstats.Stats(profiler, stream=text)
@@ -189,10 +204,10 @@ def preflight(server: Server, workload, name: str, rng: random.Random, *, timeou
     """One request against the live server: does the endpoint exist, does it answer 2xx, how long
     does one request take on an idle server."""
     method, path, body, token = sample_request(name, workload, rng)
+    headers = {**headers_for(workload, token), **conditional_headers(name, workload, path)}
     started = time.perf_counter()
     try:
-        status, parsed, raw = request(server.base_url, method, path, headers=headers_for(workload, token), body=body,
-                                      timeout=timeout)
+        status, parsed, raw = request(server.base_url, method, path, headers=headers, body=body, timeout=timeout)
     except TimeoutError:
         cancel_server_queries()
         wait_until_idle(server, limit=60)
@@ -208,8 +223,16 @@ def preflight(server: Server, workload, name: str, rng: random.Random, *, timeou
 
 
 def schedule(names: list[str], segment: int) -> list[list[str]]:
-    """Segments of scenarios, each preceded and followed by the floors: floors, s1..sk, floors, ..."""
-    return [names[i:i + segment] for i in range(0, len(names), segment)]
+    """Segments of at most `segment` scenarios sharing one baseline floor, in the given order; the floors a
+    segment needs are measured just before and just after it."""
+    segments: list[list[str]] = []
+    for name in names:
+        if segments and len(segments[-1]) < segment and \
+                BY_NAME[segments[-1][0]].baseline == BY_NAME[name].baseline:
+            segments[-1].append(name)
+        else:
+            segments.append([name])
+    return segments
 
 
 def _open_server_sockets(port: int) -> int:
@@ -245,10 +268,19 @@ def wait_until_idle(server: Server, *, limit: float = 120.0) -> float:
     return round(time.monotonic() - started, 1)
 
 
-def drive(*, server: Server, wrk: str, data_path: Path, args, names: list[str]) -> dict[str, dict]:
-    results: dict[str, dict] = {name: {"runs": [], "floor_rps": []} for name in [READ_FLOOR, WRITE_FLOOR, *names]}
+FLOOR_ORDER = [f.name for f in FLOORS]
+
+
+def drive(*, servers: dict[str, Server], wrk: str, data_path: Path, args, names: list[str]) -> dict[str, dict]:
+    """Warm-up, then rounds. Each round opens and closes with every floor, in adjacent pairs (wsgi-hello
+    then drf-hello then db-hello, and back), so each floor's ratio to its own baseline is taken between
+    neighbours; between segments only the floors of the segments on either side run. A scenario's
+    floor_rps is the mean of its baseline measured just before and just after its segment."""
+    app = servers["app"]
+    results: dict[str, dict] = {name: {"runs": [], "floor_rps": []} for name in [*FLOOR_ORDER, *names]}
 
     def measure(name: str, duration: float) -> dict:
+        server = servers.get(name, app)
         run = run_wrk(wrk=wrk, script=BY_NAME[name].script, base_url=server.base_url, data_path=data_path,
                       duration=duration, threads=args.wrk_threads)
         run["drain_s"] = wait_until_idle(server)
@@ -256,27 +288,69 @@ def drive(*, server: Server, wrk: str, data_path: Path, args, names: list[str]) 
             log(f"  {name}: the server needed {run['drain_s']:.0f}s to finish the requests queued at the end")
         return run
 
+    def measure_floors(floors: list[str]) -> dict[str, dict]:
+        measured = {f: measure(f, args.duration) for f in floors}
+        for floor, run in measured.items():
+            baseline = BY_NAME[floor].baseline
+            if baseline in measured:  # a floor with a baseline is compared with its neighbour of the same group
+                run["floor_rps"] = measured[baseline]["ok_rps"]
+                run["floor_p50_ms"] = measured[baseline]["p50_ms"]
+                results[floor]["runs"].append(run)
+            elif baseline is None:
+                results[floor]["runs"].append(run)
+        return measured
+
     if args.warmup > 0:
         log(f"warm-up: {args.warmup:.0f}s per endpoint")
-        for name in [READ_FLOOR, WRITE_FLOOR, *names]:
+        for name in [*FLOOR_ORDER, *names]:
             measure(name, args.warmup)
     segments = schedule(names, args.segment)
     for round_number in range(1, args.rounds + 1):
         log(f"round {round_number}/{args.rounds}: {len(names)} scenarios x {args.duration:.0f}s, floors interleaved")
-        floors = [{f: measure(f, args.duration) for f in (READ_FLOOR, WRITE_FLOOR)}]
-        for segment in segments:
+        latest = measure_floors(FLOOR_ORDER)
+        for index, segment in enumerate(segments):
             runs = {name: measure(name, args.duration) for name in segment}
-            floors.append({f: measure(f, args.duration) for f in (READ_FLOOR, WRITE_FLOOR)})
-            before, after = floors[-2], floors[-1]
+            if index + 1 < len(segments):
+                needed = {BY_NAME[n].baseline for n in segment + segments[index + 1]}
+                after = measure_floors([f for f in FLOOR_ORDER if f in needed])
+            else:
+                after = measure_floors(list(reversed(FLOOR_ORDER)))
             for name, run in runs.items():
-                floor = BY_NAME[name].floor_name
-                run["floor_rps"] = round((before[floor]["ok_rps"] + after[floor]["ok_rps"]) / 2, 1)
-                run["floor_p50_ms"] = round((before[floor]["p50_ms"] + after[floor]["p50_ms"]) / 2, 2)
+                floor = BY_NAME[name].baseline
+                before_run, after_run = latest[floor], after[floor]
+                run["floor_rps"] = round((before_run["ok_rps"] + after_run["ok_rps"]) / 2, 1)
+                run["floor_p50_ms"] = round((before_run["p50_ms"] + after_run["p50_ms"]) / 2, 2)
                 results[name]["runs"].append(run)
-        for floor_runs in floors:
-            for f, run in floor_runs.items():
-                results[f]["runs"].append(run)
+            latest = {**latest, **after}
     return results
+
+
+def capture_etags(server: Server, workload, *, timeout: float) -> dict[str, str]:
+    """The ETag a learner's GET /courses/:id answers for each course ({} when the service sends none)."""
+    import urllib.request
+
+    user_id, token = workload.users[0]
+    etags = {}
+    for course_id, _ in workload.courses:
+        req = urllib.request.Request(f"{server.base_url}/courses/{course_id}", headers=headers_for(workload, token))
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            response.read()
+            etag = response.headers.get("ETag")
+        if etag:
+            etags[course_id] = etag
+    return etags
+
+
+def wsgi_hello_body(server: Server, workload, work_dir: Path, *, timeout: float) -> Path:
+    """One drf-hello answer's bytes, for the bare WSGI ceiling to answer verbatim."""
+    _, token = workload.users[0]
+    status, _, raw = request(server.base_url, "GET", "/bench/drf-hello", headers=headers_for(workload, token),
+                             timeout=timeout)
+    if status != 200:
+        raise HarnessError(f"GET /bench/drf-hello answered {status}; cannot copy its body for wsgi-hello")
+    path = work_dir / "wsgi-hello-body.json"
+    path.write_bytes(raw)
+    return path
 
 
 def measure_csv_memory(*, env: dict, workload, args, log_path: Path) -> dict:
@@ -328,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--segment", type=int, default=3)
+    parser.add_argument("--segment", type=int, default=4)
     # The server's own default (lms/gunicorn.conf.py): one worker per CPU this process may use.
     parser.add_argument("--workers", type=int, default=min(len(os.sched_getaffinity(0)), 16))
     parser.add_argument("--threads", type=int, default=4)
@@ -403,16 +477,33 @@ def main(argv: list[str] | None = None) -> int:
     in_process = InProcess(workload)
     output["items"] = {}
     output["code_digest"] = code_digest()
-    with Server(env=env, workers=args.workers, threads=args.threads, log_path=work_dir / "gunicorn.log") as server:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(
+            Server(env=env, workers=args.workers, threads=args.threads, log_path=work_dir / "gunicorn.log")
+        )
         log(f"gunicorn on {server.base_url}: {args.workers} workers x {args.threads} threads")
+        body_path = wsgi_hello_body(server, workload, work_dir, timeout=args.request_timeout)
+        ceiling = stack.enter_context(
+            Server(env={**env, "BENCH_WSGI_HELLO_BODY": str(body_path)}, workers=args.workers, threads=args.threads,
+                   log_path=work_dir / "gunicorn-wsgi-hello.log", app="bench.wsgi_hello:application")
+        )
+        servers = {"app": server, WSGI_FLOOR: ceiling}
+        if "course_read_304" in wanted:
+            workload.etags = capture_etags(server, workload, timeout=args.request_timeout)
+            workload.write(work_dir)
+            log(f"  {len(workload.etags)} course ETags captured for course_read_304")
         for name in [f.name for f in FLOORS] + wanted:
-            check = preflight(server, workload, name, rng, timeout=args.request_timeout)
+            check = preflight(servers.get(name, server), workload, name, rng, timeout=args.request_timeout)
+            if name == "course_read_304" and not workload.etags:
+                check.update(missing=True, errmsg="GET /courses/:id sends no ETag")
             item = output["items"][name] = {"preflight": check}
             elapsed = check["elapsed_ms"]
             # Loading an endpoint whose single request takes seconds would queue 16 of them and leave the
             # server busy long after wrk stops; it is reported as too slow instead, with its latency.
             item["too_slow"] = not check["missing"] and (elapsed is None or elapsed > args.max_unloaded_ms)
-            if not check["missing"] and not item["too_slow"]:
+            if name == WSGI_FLOOR:
+                item.update(queries=0, unloaded_ms=elapsed)  # not Django: nothing to count in-process
+            elif not check["missing"] and not item["too_slow"]:
                 counted = in_process.queries(name, rng, samples=args.samples)
                 item.update(queries=counted["queries"], sql=counted["sql"], in_process_status=counted["status"],
                             unloaded_ms=counted["unloaded_ms"], unloaded_samples=counted["unloaded_samples"])
@@ -423,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{item.get('queries', '?')} queries, {item['unloaded_ms']} ms unloaded")
         measurable = [n for n in wanted if not output["items"][n]["preflight"]["missing"]
                       and not output["items"][n]["too_slow"]]
-        results = drive(server=server, wrk=wrk, data_path=data_path, args=args, names=measurable)
+        results = drive(servers=servers, wrk=wrk, data_path=data_path, args=args, names=measurable)
         for name, measured in results.items():
             output["items"][name].update(measured)
 

@@ -1,7 +1,8 @@
-"""The two floors. They pass through exactly what every API view passes through (JWT
-authentication, tenant resolution, permission check, the envelope renderer) and then do
+"""The floors served by the app. They pass through exactly what every API view passes through
+(JWT authentication, tenant resolution, permission check, the envelope renderer) and then do
 the least work a read or a write can do, so a scenario's ratio to them measures only the
-scenario's own cost."""
+scenario's own cost. The server's own ceiling, `wsgi-hello`, is not a Django view at all:
+see bench/wsgi_hello.py."""
 
 from __future__ import annotations
 
@@ -26,6 +27,20 @@ class DrfHelloView(TenantScopedAPIView):
 
     def get(self, request):
         return Response(_HELLO)
+
+
+class DbHelloView(TenantScopedAPIView):
+    """GET /bench/db-hello: one primary-key SELECT of one small row (the caller's tenant); the least
+    that any read endpoint must do, and the baseline of the reads' budgets (issue 15)."""
+
+    api_id = "api.bench.db"
+
+    def get(self, request):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, name FROM lms_tenant WHERE id = %s", adapt_params([request.tenant_id]))
+            row = cursor.fetchone()
+        # SQLite hands the id back as 32 hex digits, PostgreSQL as a UUID.
+        return Response({"id": str(uuid.UUID(str(row[0]))), "name": row[1]})
 
 
 class RawUpsertView(TenantScopedAPIView):

@@ -27,6 +27,40 @@ def test_drf_hello_needs_a_token(tenant):
     assert response.json()["params"]["err"] == "ERR_UNAUTHORIZED"
 
 
+def test_db_hello_reads_the_tenant_row_by_primary_key(learner_client, tenant, django_assert_num_queries):
+    learner_client.get("/bench/db-hello")  # the first request resolves the tenant once per process
+    with django_assert_num_queries(1):  # SELECT id, name FROM lms_tenant WHERE id = the caller's tenant
+        response = learner_client.get("/bench/db-hello")
+    assert response.status_code == 200
+    assert response.json()["result"] == {"id": str(tenant.id), "name": tenant.name}
+
+
+def test_db_hello_needs_a_token(tenant):
+    client = APIClient()
+    client.credentials(HTTP_TENANTID=str(tenant.id))
+    assert client.get("/bench/db-hello").status_code == 401
+
+
+def test_wsgi_hello_answers_the_captured_bytes_without_django(tmp_path, monkeypatch):
+    import importlib
+
+    body = b'{"id":"api.bench.hello","result":{"hello":"world"}}'
+    (tmp_path / "body.json").write_bytes(body)
+    monkeypatch.setenv("BENCH_WSGI_HELLO_BODY", str(tmp_path / "body.json"))
+    import bench.wsgi_hello as module
+
+    module = importlib.reload(module)
+    seen = {}
+
+    def start_response(status, headers):
+        seen.update(status=status, headers=dict(headers))
+
+    assert b"".join(module.application({"PATH_INFO": "/bench/wsgi-hello"}, start_response)) == body
+    assert seen == {"status": "200 OK",
+                    "headers": {"Content-Type": "application/json", "Content-Length": str(len(body))}}
+    assert module.application({"PATH_INFO": "/health"}, start_response) == [b'{"status":"ok"}']
+
+
 def test_raw_upsert_inserts_then_counts_hits_in_one_statement(floor_table, client_for, django_assert_num_queries):
     from lms.models import Tenant
 

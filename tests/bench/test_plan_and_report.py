@@ -72,10 +72,30 @@ def _run(ok_rps, floor_rps, p50, p99, statuses=None, floor_p50=5.0):
 def test_verdicts_take_medians_and_compare_with_the_floor():
     item = {"preflight": {"status": 200, "missing": False}, "queries": 2,
             "runs": [_run(500, 1000, 10, 20), _run(700, 1000, 10, 40), _run(650, 1000, 12, 30)]}
-    summary = summarize_item("course_read", item)  # budget 0.6x drf-hello
+    summary = summarize_item("course_search", item)  # budget 0.5x db-hello
     assert summary["ratio"] == 0.65 and summary["checks"] == {"ratio": True, "tail": True}
-    slow = summarize_item("course_details", {**item, "runs": [_run(100, 1000, 10, 50)]})
+    assert summary["baseline"] == "db_hello"
+    slow = summarize_item("course_read", {**item, "runs": [_run(100, 1000, 10, 50)]})
     assert slow["checks"] == {"ratio": False, "tail": False}
+
+
+def test_every_item_names_the_floor_its_ratio_is_taken_against():
+    # Issue 15: the reads against db-hello, drf-hello against the bare WSGI ceiling, writes against raw-upsert.
+    assert BY_NAME["drf_hello"].baseline == "wsgi_hello" and BY_NAME["drf_hello"].budget == 0.5
+    assert BY_NAME["course_read"].baseline == "db_hello" and BY_NAME["view_update"].baseline == "raw_upsert"
+    assert BY_NAME["wsgi_hello"].baseline is None and BY_NAME["raw_upsert"].baseline is None
+    floor = summarize_item("drf_hello", {"preflight": {"status": 200}, "runs": [_run(2000, 5000, 5, 20)]})
+    assert (floor["ratio"], floor["checks"], floor["baseline"]) == (0.4, {"ratio": False}, "wsgi_hello")
+    ceiling = summarize_item("wsgi_hello", {"preflight": {"status": 200}, "runs": [_run(5000, None, 2, 6)]})
+    assert (ceiling["ratio"], ceiling["checks"], ceiling["baseline"]) == (None, {}, None)
+
+
+def test_segments_share_one_baseline_so_each_is_measured_between_its_own_floor():
+    from bench.session import schedule
+
+    names = ["course_read", "course_details", "course_report", "view_update", "attempt_start", "summary_read"]
+    assert schedule(names, 2) == [["course_read", "course_details"], ["course_report"],
+                                  ["view_update", "attempt_start"], ["summary_read"]]
 
 
 def test_missing_and_failing_endpoints_are_told_apart():
