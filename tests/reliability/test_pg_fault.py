@@ -91,12 +91,12 @@ def _call(server, method: str, path: str, body: dict, token: str, tenant_id: str
         connection.close()
 
 
-def _writer(server, fixture, index: int, stop: threading.Event, answers: list[Answer]) -> None:
+def _writer(server, fixture, index: int, stop: threading.Event, answers: list[Answer], first: int = 0) -> None:
     token = fixture["learner_tokens"][index]
     attempt_id = fixture["attempt_ids"][index]
     learner_id = fixture["learner_ids"][index]
     lessons = fixture["lesson_ids"]
-    n = 0
+    n = first  # positions only rise: a later run starts above the earlier ones
     while not stop.is_set():
         n += 1
         lesson = lessons[n % len(lessons)]
@@ -238,7 +238,7 @@ def test_acknowledged_writes_survive_a_database_outage_and_every_answer_is_an_en
     late_errors = [a for a in answers if a.started > accepting + 1.0 and not (a.status and a.status < 300)]
     last_error = max((a.finished for a in answers if not (a.status and a.status < 300)), default=accepting)
     print(f"fault: last non-2xx answer {last_error - accepting:+.2f}s from the database accepting again "
-          f"({outage_end - accepting:+.2f}s: the start's call); {len(late_errors)} non-2xx started later than 1 s after it")
+          f"(the outage's end {outage_end - accepting:+.2f}s); {len(late_errors)} non-2xx started later than 1 s after it")
     assert not late_errors, f"non-2xx answers more than 1 s after the database accepted again: {late_errors[:5]}"
 
     acknowledged: dict[tuple[str, str], int] = defaultdict(int)
@@ -254,3 +254,36 @@ def test_acknowledged_writes_survive_a_database_outage_and_every_answer_is_an_en
     print(f"fault: {sum(1 for a in answers if a.status and a.status < 300)} acknowledged writes over "
           f"{len(acknowledged)} rows; {len(unavailable)} answered 503; lost: {len(lost)}")
     assert not lost, f"acknowledged writes missing from the database (acknowledged, stored): {lost}"
+
+
+def _load(server, fixture, seconds: float, *, first: int) -> list[Answer]:
+    """The writers of the first test, for `seconds`, with no outage, counting from `first`."""
+    stop = threading.Event()
+    answers: list[Answer] = []
+    threads = [
+        threading.Thread(target=_writer, args=(server, fixture, i, stop, answers, first), daemon=True)
+        for i in range(len(fixture["attempt_ids"]))
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+def test_connections_idle_through_an_outage_serve_the_first_requests_after_it(fault_service):
+    """The connection check's own proof: connections left idle while the database went away and came
+    back are found dead before their first query. Without a check each of them answers one 503 after
+    the database is back (the first test cannot show that: its load reaches every connection while
+    the database is down, which closes them)."""
+    server, fixture, url = fault_service
+    warm = _load(server, fixture, 1.0, first=100_000)
+    assert warm and all(a.status is not None and a.status < 300 for a in warm), [a for a in warm if a.status != 200][:3]
+    _database_outage(url)
+    after = _load(server, fixture, 1.0, first=200_000)
+    print(f"\nfault, idle through the outage: {len(after)} answers after it {dict(Counter(a.status for a in after))}")
+    assert after and all(a.status is not None and a.status < 300 for a in after), [
+        a for a in after if not (a.status and a.status < 300)
+    ][:5]
