@@ -133,6 +133,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and "TEST" not in DATABASES["default"]:
     DATABASES["default"]["TEST"] = {"NAME": ""}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a connection check that polls the socket instead of sending `SELECT 1`
+    # before each request's first query (lms/db/backends/postgresql/base.py); CONN_HEALTH_CHECKS
+    # stays on so that Django still asks it once per request.
+    DATABASES["default"]["ENGINE"] = "lms.db.backends.postgresql"
     # A database that does not answer must fail fast, so /health can say 503 while the LB still waits.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     # Server-side parameters let psycopg prepare a statement a connection runs repeatedly (after

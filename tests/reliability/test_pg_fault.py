@@ -14,7 +14,10 @@ for about two seconds and available again. Asserted:
 The outage is database-scoped by default (`ALTER DATABASE ... ALLOW_CONNECTIONS false` and
 terminating that database's backends only), because the PostgreSQL server may be shared.
 `LMS_FAULT_RESTART_CLUSTER=1` restarts the whole cluster with `pg_ctlcluster` instead: for CI
-machines whose PostgreSQL belongs to the CI run alone.
+machines whose PostgreSQL belongs to the CI run alone. `LMS_FAULT_CLUSTER=<version>/<name>` names that
+cluster (default: the newest version's `main`), so a private cluster on its own port (DATABASE_URL
+pointing at it) can be restarted on a shared machine; `LMS_FAULT_STOP_MODE=immediate` makes the stop a
+crash (backends killed without a checkpoint, crash recovery at the start) instead of a fast shutdown.
 """
 
 from __future__ import annotations
@@ -88,12 +91,12 @@ def _call(server, method: str, path: str, body: dict, token: str, tenant_id: str
         connection.close()
 
 
-def _writer(server, fixture, index: int, stop: threading.Event, answers: list[Answer]) -> None:
+def _writer(server, fixture, index: int, stop: threading.Event, answers: list[Answer], first: int = 0) -> None:
     token = fixture["learner_tokens"][index]
     attempt_id = fixture["attempt_ids"][index]
     learner_id = fixture["learner_ids"][index]
     lessons = fixture["lesson_ids"]
-    n = 0
+    n = first  # positions only rise: a later run starts above the earlier ones
     while not stop.is_set():
         n += 1
         lesson = lessons[n % len(lessons)]
@@ -120,19 +123,52 @@ def _writer(server, fixture, index: int, stop: threading.Event, answers: list[An
                                   error=raw[:200].decode(errors="replace") if status >= 300 else ""))
 
 
-def _database_outage(url: str) -> tuple[float, float]:
-    """Makes the database unavailable for OUTAGE_SECONDS; returns (start, end) on the monotonic clock."""
+def _restarted_cluster() -> tuple[str, str]:
+    """(version, name) of the cluster LMS_FAULT_RESTART_CLUSTER restarts: LMS_FAULT_CLUSTER, else <newest>/main."""
+    named = os.environ.get("LMS_FAULT_CLUSTER")
+    if named:
+        version, _, name = named.partition("/")
+        return version, name or "main"
+    return sorted(os.listdir("/etc/postgresql"))[-1], "main"
+
+
+def _first_accepted_connection(url: str, *, timeout: float) -> float:
+    """Connects every 20 ms until the database accepts; returns that moment on the monotonic clock."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(url.replace("postgres://", "postgresql://", 1), connect_timeout=2).close()
+            return time.monotonic()
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _database_outage(url: str) -> tuple[float, float, float]:
+    """Makes the database unavailable for OUTAGE_SECONDS.
+
+    Returns (start, end, accepting) on the monotonic clock: the outage asserted "all 503", and the
+    moment the database accepts connections again (from which the service has one second to recover).
+    """
     if os.environ.get("LMS_FAULT_RESTART_CLUSTER") == "1":
-        version = sorted(os.listdir("/etc/postgresql"))[-1]
+        version, cluster = _restarted_cluster()
+        mode = os.environ.get("LMS_FAULT_STOP_MODE", "fast")
         # The outage is the time the cluster is surely down: from the stop's return (a fast shutdown
         # still serves while it winds down) to the start's call (it accepts connections before returning).
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop", "-m", "fast"],
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "stop", "-m", mode],
                        check=True, timeout=60)
         start = time.monotonic()
         time.sleep(OUTAGE_SECONDS)
         end = time.monotonic()
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True, timeout=60)
-        return start, end
+        # pg_ctlcluster returns seconds after the server accepts (longer after a crash's recovery):
+        # the moment it accepts is taken by connecting meanwhile.
+        starting = subprocess.Popen(["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "start"])
+        accepting = _first_accepted_connection(url, timeout=60)
+        assert starting.wait(timeout=60) == 0, "pg_ctlcluster start failed"
+        return start, end, accepting
     name = sql.Identifier(live.database_name(url))
     with live.admin_connection(url) as admin:
         admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(name))
@@ -145,7 +181,8 @@ def _database_outage(url: str) -> tuple[float, float]:
             time.sleep(OUTAGE_SECONDS)
         finally:
             admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(name))
-        return start, time.monotonic()
+        end = time.monotonic()
+        return start, end, end
 
 
 def _stored(url: str, fixture) -> tuple[dict, dict]:
@@ -174,7 +211,7 @@ def test_acknowledged_writes_survive_a_database_outage_and_every_answer_is_an_en
     for thread in threads:
         thread.start()
     time.sleep(LOAD_BEFORE_SECONDS)
-    outage_start, outage_end = _database_outage(url)
+    outage_start, outage_end, accepting = _database_outage(url)
     time.sleep(LOAD_AFTER_SECONDS)
     stop.set()
     for thread in threads:
@@ -196,6 +233,13 @@ def test_acknowledged_writes_survive_a_database_outage_and_every_answer_is_an_en
     assert inside and all(a.status == 503 for a in inside), Counter(a.status for a in inside)
     recovered = [a for a in answers if a.started > outage_end + 1.0 and a.status is not None and a.status < 300]
     assert len({a.kind for a in recovered}) == 2, "the service did not serve both writes again after the outage"
+    # Stale connections are found before their first query (lms.db's connection check), so once the
+    # database accepts again the service needs no more than one second to answer 2xx throughout.
+    late_errors = [a for a in answers if a.started > accepting + 1.0 and not (a.status and a.status < 300)]
+    last_error = max((a.finished for a in answers if not (a.status and a.status < 300)), default=accepting)
+    print(f"fault: last non-2xx answer {last_error - accepting:+.2f}s from the database accepting again "
+          f"(the outage's end {outage_end - accepting:+.2f}s); {len(late_errors)} non-2xx started later than 1 s after it")
+    assert not late_errors, f"non-2xx answers more than 1 s after the database accepted again: {late_errors[:5]}"
 
     acknowledged: dict[tuple[str, str], int] = defaultdict(int)
     for answer in answers:
@@ -210,3 +254,36 @@ def test_acknowledged_writes_survive_a_database_outage_and_every_answer_is_an_en
     print(f"fault: {sum(1 for a in answers if a.status and a.status < 300)} acknowledged writes over "
           f"{len(acknowledged)} rows; {len(unavailable)} answered 503; lost: {len(lost)}")
     assert not lost, f"acknowledged writes missing from the database (acknowledged, stored): {lost}"
+
+
+def _load(server, fixture, seconds: float, *, first: int) -> list[Answer]:
+    """The writers of the first test, for `seconds`, with no outage, counting from `first`."""
+    stop = threading.Event()
+    answers: list[Answer] = []
+    threads = [
+        threading.Thread(target=_writer, args=(server, fixture, i, stop, answers, first), daemon=True)
+        for i in range(len(fixture["attempt_ids"]))
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+def test_connections_idle_through_an_outage_serve_the_first_requests_after_it(fault_service):
+    """The connection check's own proof: connections left idle while the database went away and came
+    back are found dead before their first query. Without a check each of them answers one 503 after
+    the database is back (the first test cannot show that: its load reaches every connection while
+    the database is down, which closes them)."""
+    server, fixture, url = fault_service
+    warm = _load(server, fixture, 1.0, first=100_000)
+    assert warm and all(a.status is not None and a.status < 300 for a in warm), [a for a in warm if a.status != 200][:3]
+    _database_outage(url)
+    after = _load(server, fixture, 1.0, first=200_000)
+    print(f"\nfault, idle through the outage: {len(after)} answers after it {dict(Counter(a.status for a in after))}")
+    assert after and all(a.status is not None and a.status < 300 for a in after), [
+        a for a in after if not (a.status and a.status < 300)
+    ][:5]
