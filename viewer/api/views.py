@@ -25,6 +25,7 @@ from lms.api.permissions import acting_user_id, ensure_self_or_staff
 from lms.api.views import TenantScopedAPIView, json_parsers
 from viewer import selectors, services
 from viewer.api import serializers as s
+from viewer.api.content_bodies import content_view_body
 from viewer.api.download_links import download_claims, download_token
 
 _CONTENT_MESSAGE = OpenApiResponse(
@@ -65,12 +66,15 @@ class ContentProgressView(ViewerAPIView):
     serializer_class: type[Serializer]
     message: str
 
+    def parse_body(self) -> dict:
+        return self.request_body(self.serializer_class)
+
     def record(self, context: services.ViewContext, body: dict) -> None:
         raise NotImplementedError
 
     @extend_schema(responses=_CONTENT_MESSAGE)
     def post(self, request):
-        body = self.request_body(self.serializer_class)
+        body = self.parse_body()
         context = self.view_context(body)
         self.record(context, body)
         return Response({str(context.content_id): self.message})
@@ -79,8 +83,11 @@ class ContentProgressView(ViewerAPIView):
 @extend_schema_view(post=extend_schema(summary="Start viewing a content"))
 class ViewStartView(ContentProgressView):
     api_id = "api.view.start"
-    serializer_class = s.ViewStartInput
+    serializer_class = s.ViewStartInput  # documents the body; `parse_body` validates it
     message = "Progress started"
+
+    def parse_body(self):
+        return content_view_body(self.request.data, with_progress=False)
 
     def record(self, context, body):
         services.view_start(context=context)
@@ -89,8 +96,11 @@ class ViewStartView(ContentProgressView):
 @extend_schema_view(post=extend_schema(summary="Update viewing progress"))
 class ViewUpdateView(ContentProgressView):
     api_id = "api.view.update"
-    serializer_class = s.ViewUpdateInput
+    serializer_class = s.ViewUpdateInput  # documents the body; `parse_body` validates it
     message = "SUCCESS"
+
+    def parse_body(self):
+        return content_view_body(self.request.data, with_progress=True)
 
     def record(self, context, body):
         services.view_progress_update(context=context, progress=body["progress"])
@@ -99,8 +109,11 @@ class ViewUpdateView(ContentProgressView):
 @extend_schema_view(post=extend_schema(summary="End (complete) viewing a content"))
 class ViewEndView(ContentProgressView):
     api_id = "api.view.end"
-    serializer_class = s.ViewEndInput
+    serializer_class = s.ViewEndInput  # documents the body; `parse_body` validates it
     message = "Progress ended"
+
+    def parse_body(self):
+        return content_view_body(self.request.data, with_progress=False)
 
     def record(self, context, body):
         services.view_end(context=context)
