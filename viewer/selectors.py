@@ -24,6 +24,7 @@ from courses.selectors import required_placements
 from enrollment.models import Enrollment
 from lms.api.errors import NotFoundError
 from lms.api.fields import iso_utc
+from lms.api.pagination import Page
 from lms.lru import WeightedLRU
 from tracking.models import (
     ENROLLMENT_STATE_FOR_TRACK,
@@ -233,19 +234,31 @@ def _required_lessons(
 _image_storage = Course._meta.get_field("image").storage
 
 
+# The heavy parts of a summary, which `fields` names (Sunbird's enrolment list does the same): a
+# dashboard that shows progress and status asks for none of them. `contentStatus` has an entry per
+# required lesson, so fifty enrolments in large courses make tens of thousands of entries.
+SUMMARY_PARTS = ("contentStatus", "assessmentStatus", "issuedCertificates")
+ALL_SUMMARY_PARTS = frozenset(SUMMARY_PARTS)
+
+
 def build_summaries(
     enrollments: Sequence[dict[str, Any]], *, tenant_id: uuid.UUID, user_id: uuid.UUID, carry: bool,
-    with_assessments: bool = True,
+    parts: frozenset[str] = ALL_SUMMARY_PARTS,
 ) -> list[dict[str, Any]]:
-    """Summaries of enrolment rows of one user (from `summary_enrollments`).
+    """Summaries of enrolment rows of one user (from `summary_enrollments`), with the heavy
+    `parts` (SUMMARY_PARTS) asked for; the rest of a summary is the same whichever are asked for.
 
     Three queries at most whatever their number: required lessons (only for courses whose
-    current content version is not cached), consumption, best assessments (optional).
-    `collection` is present when the rows carry the course's fields; its `logo` is the stored
-    image URL, which the API makes absolute.
+    current content version is not cached), consumption, best assessments (with
+    `assessmentStatus`). Without `contentStatus` only completed consumption is read: progress
+    needs no more. `collection` is present when the rows carry the course's fields; its `logo`
+    is the stored image URL, which the API makes absolute.
     """
     if not enrollments:
         return []
+    with_statuses = "contentStatus" in parts
+    with_assessments = "assessmentStatus" in parts
+    with_certificates = "issuedCertificates" in parts
     course_versions = {enrollment["course_id"]: enrollment["course__content_version"] for enrollment in enrollments}
     required = _required_lessons(tenant_id=tenant_id, course_versions=course_versions)
 
@@ -263,13 +276,19 @@ def build_summaries(
     # copy of the course's all-zero statuses, rather than look every lesson up.
     # Keyed by UUID ints, as RequiredLessons.by_int is.
     consumed: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    # Without contentStatus, only completions count (progress, and what carry-forward carries).
+    completed_in_context: dict[tuple[int, int], set[int]] = {}
     completed_anywhere: set[int] = set()
+    if not with_statuses:
+        consumption = consumption.filter(status=COMPLETED)
     for collection_id, batch_id, content_id, status in consumption.values_list(
         "collection_id", "batch_id", "content_id", "status"
     ):
-        consumed.setdefault((collection_id.int, batch_id.int), []).append((content_id.int, status))
+        if with_statuses:
+            consumed.setdefault((collection_id.int, batch_id.int), []).append((content_id.int, status))
         if status == COMPLETED:
             completed_anywhere.add(content_id.int)
+            completed_in_context.setdefault((collection_id.int, batch_id.int), set()).add(content_id.int)
 
     best: dict[tuple, dict[str, dict[str, float]]] = {}
     if with_assessments:
@@ -287,21 +306,30 @@ def build_summaries(
         course_id = enrollment["course_id"]
         context = (course_id, enrollment["batch_id"])
         lessons = required.get(course_id, _NO_REQUIRED_LESSONS)
-        content_status = lessons.statuses.copy()
-        for content_id, consumed_status in consumed.get((course_id.int, enrollment["batch_id"].int), ()):
-            lesson = lessons.by_int.get(content_id)
-            if lesson is not None:
-                content_status[lesson] = consumed_status
-        if carry:
-            if course_id not in carried_by_course:
-                carried_by_course[course_id] = _lessons_among(lessons, completed_anywhere)
-            for lesson in carried_by_course[course_id]:
-                content_status[lesson] = COMPLETED
-        completed = list(content_status.values()).count(COMPLETED)
+        context_key = (course_id.int, enrollment["batch_id"].int)
+        lesson_count = len(lessons.by_int)
+        content_status = None
+        if with_statuses:
+            content_status = lessons.statuses.copy()
+            for content_id, consumed_status in consumed.get(context_key, ()):
+                lesson = lessons.by_int.get(content_id)
+                if lesson is not None:
+                    content_status[lesson] = consumed_status
+            if carry:
+                if course_id not in carried_by_course:
+                    carried_by_course[course_id] = _lessons_among(lessons, completed_anywhere)
+                for lesson in carried_by_course[course_id]:
+                    content_status[lesson] = COMPLETED
+            completed = list(content_status.values()).count(COMPLETED)
+        else:
+            # The same count without the per-lesson map: the required lessons completed here
+            # (or, with carry-forward, anywhere), as sets of UUID ints.
+            completed_lessons = completed_anywhere if carry else completed_in_context.get(context_key, set())
+            completed = len(lessons.by_int.keys() & completed_lessons)
         # The track exists from enrolment; rows made outside the services may lack one.
         has_track = enrollment["track__id"] is not None
         status = int(ENROLLMENT_STATE_FOR_TRACK[enrollment["track__status"]]) if has_track else enrollment["state"]
-        progress = 100 if status == COMPLETED else (completed * 100 // len(content_status) if content_status else 0)
+        progress = 100 if status == COMPLETED else (completed * 100 // lesson_count if lesson_count else 0)
         accessed = [
             value for value in (enrollment["consumed_last_accessed"], enrollment["track__last_accessed_date"]) if value
         ]
@@ -311,20 +339,24 @@ def build_summaries(
             "batchId": str(enrollment["batch_id"]),
             "enrolledDate": epoch_ms(enrollment["enrolled_on_time"]),
             "active": enrollment["active"],
-            "contentStatus": content_status,
-            "assessmentStatus": best.get(context, {}),
-            "issuedCertificates": _issued_certificates(enrollment),
-            "completedOn": epoch_ms(enrollment["track__timeend"]),
-            "lastAccessedOn": epoch_ms(max(accessed)) if accessed else None,
-            "progress": progress,
-            "status": status,
         }
+        # The parts stay in the place they always had, so the full answer keeps its key order.
+        if with_statuses:
+            summary["contentStatus"] = content_status
+        if with_assessments:
+            summary["assessmentStatus"] = best.get(context, {})
+        if with_certificates:
+            summary["issuedCertificates"] = _issued_certificates(enrollment)
+        summary["completedOn"] = epoch_ms(enrollment["track__timeend"])
+        summary["lastAccessedOn"] = epoch_ms(max(accessed)) if accessed else None
+        summary["progress"] = progress
+        summary["status"] = status
         if "course__title" in enrollment:
             summary["collection"] = {
                 "identifier": str(course_id),
                 "name": enrollment["course__title"],
                 "logo": _image_storage.url(enrollment["course__image"]) if enrollment["course__image"] else None,
-                "leafNodesCount": len(content_status),
+                "leafNodesCount": lesson_count,
                 "description": enrollment["course__description"],
             }
         summaries.append(summary)
@@ -352,13 +384,18 @@ def _lessons_among(lessons: RequiredLessons, content_ids: set[int]) -> list[str]
     return [lesson for content_id, lesson in lessons.by_int.items() if content_id in content_ids]
 
 
-def summary_list(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Every enrolment summary of the user in the tenant (deleted ones hidden). Five queries at
-    most, four once its courses' required lessons are cached: carry setting, enrolments with
-    course, track and certificate, then those of `build_summaries`."""
+def summary_list(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, parts: frozenset[str] = ALL_SUMMARY_PARTS, page: Page | None = None
+) -> list[dict[str, Any]]:
+    """The enrolment summaries of the user in the tenant (deleted ones hidden), newest enrolment
+    first: all of them, or one `page`; with the heavy `parts` asked for. Five queries at most,
+    four once its courses' required lessons are cached, three without assessmentStatus: carry
+    setting, enrolments with course, track and certificate, then those of `build_summaries`."""
     carry = tenant_carries_forward(tenant_id=tenant_id)
-    enrollments = list(summary_enrollments(tenant_id=tenant_id, user_id=user_id))
-    return build_summaries(enrollments, tenant_id=tenant_id, user_id=user_id, carry=carry)
+    enrollments = summary_enrollments(tenant_id=tenant_id, user_id=user_id)
+    if page is not None:
+        enrollments = page.slice(enrollments)
+    return build_summaries(list(enrollments), tenant_id=tenant_id, user_id=user_id, carry=carry, parts=parts)
 
 
 def summary_read(
@@ -378,6 +415,8 @@ def summary_read(
     return build_summaries([enrollment], tenant_id=tenant_id, user_id=user_id, carry=carry)[0]
 
 
+# The export counts certificates and needs no per-lesson statuses or scores.
+_EXPORT_PARTS = frozenset({"issuedCertificates"})
 EXPORT_FIELDS = (
     "collectionId", "batchId", "status", "progress", "completedOn", "enrolledDate", "lastAccessedOn",
     "certificatesCount",
@@ -393,7 +432,7 @@ def summary_export_rows(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Iterator
     )
     while chunk := list(itertools.islice(enrollments, EXPORT_CHUNK_SIZE)):
         for summary in build_summaries(chunk, tenant_id=tenant_id, user_id=user_id, carry=carry,
-                                       with_assessments=False):
+                                       parts=_EXPORT_PARTS):
             yield {
                 "collectionId": summary["collectionId"],
                 "batchId": summary["batchId"],
