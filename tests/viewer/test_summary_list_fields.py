@@ -10,12 +10,13 @@ import uuid
 
 import pytest
 
+from lms.api.pagination import Page
 from lms.models import Tenant
 from tests.factories import build_course
 from tests.viewer.conftest import enrol, lesson_ids
 from tracking.models import AssessmentAttempt, CourseTrack
 from tracking.services import lesson_completion_record
-from viewer.selectors import SUMMARY_PARTS
+from viewer.selectors import SUMMARY_PARTS, _summary_enrollment_rows, summary_enrollments
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +179,19 @@ def test_the_lean_and_paged_calls_run_a_constant_number_of_queries(
 
     assert len(lean) == enrolments
     assert len(page) == 2
+
+
+def test_the_precompiled_enrolment_rows_are_what_the_queryset_gives(learner_client, tenant, other_tenant):
+    _learning(tenant, learner_client.user_id, enrolments=5)
+    _learning(other_tenant, learner_client.user_id, enrolments=2)  # the same user elsewhere stays out
+    user = learner_client.user_id
+    queryset = summary_enrollments(tenant_id=tenant.id, user_id=user)
+
+    rows = _summary_enrollment_rows(tenant_id=tenant.id, user_id=user, page=None)
+
+    assert rows == list(queryset)
+    assert len(rows) == 5 and any(row["user_certificate__id"] for row in rows)
+    assert _summary_enrollment_rows(tenant_id=tenant.id, user_id=user, page=Page(page=2, limit=2)) == list(
+        queryset[2:4]
+    )
+    assert _summary_enrollment_rows(tenant_id=tenant.id, user_id=uuid.uuid4(), page=None) == []
