@@ -190,7 +190,9 @@ class SummaryListView(ViewerAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "fields", OpenApiTypes.STR, explode=False,
+                # An array in form style: `?fields=a,b`; `?fields=` is the empty array.
+                "fields", {"type": "array", "items": {"type": "string", "enum": list(selectors.SUMMARY_PARTS)}},
+                style="form", explode=False,
                 description=(
                     "The heavy parts of each summary to include, comma-separated: "
                     f"{', '.join(selectors.SUMMARY_PARTS)}. Left out: all of them (the design's answer). "
@@ -198,9 +200,14 @@ class SummaryListView(ViewerAPIView):
                     "status, dates and collection."
                 ),
                 examples=[
-                    OpenApiExample("Lean (dashboards)", value=""),
-                    OpenApiExample("Certificates only", value="issuedCertificates"),
-                    OpenApiExample("Everything (as when left out)", value=",".join(selectors.SUMMARY_PARTS)),
+                    OpenApiExample("Lean", summary="?fields= (dashboards)", value=[]),
+                    OpenApiExample(
+                        "Certificates", summary="?fields=issuedCertificates", value=["issuedCertificates"]
+                    ),
+                    OpenApiExample(
+                        "Everything", summary="Every part, as when fields is left out",
+                        value=list(selectors.SUMMARY_PARTS),
+                    ),
                 ],
             ),
             OpenApiParameter(
