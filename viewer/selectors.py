@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db import connection
+from django.db.models import Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 
@@ -24,6 +25,7 @@ from courses.selectors import required_placements
 from enrollment.models import Enrollment
 from lms.api.errors import NotFoundError
 from lms.api.fields import iso_utc
+from lms.api.pagination import Page
 from lms.lru import WeightedLRU
 from tracking.models import (
     ENROLLMENT_STATE_FOR_TRACK,
@@ -125,10 +127,9 @@ def content_progress_read(
 
 _ENROLMENT_FIELDS = (
     "id", "user_id", "course_id", "batch_id", "enrolled_on_time", "active", "state", "course__content_version",
-    "track__id", "track__status", "track__timeend", "track__last_accessed_date",
+    "user_track__id", "user_track__status", "user_track__timeend", "user_track__last_accessed_date",
     # A track has at most one certificate (one-to-one), so it joins without multiplying rows.
-    "track__certificate__id", "track__certificate__name", "track__certificate__token",
-    "track__certificate__issued_at",
+    "user_certificate__id", "user_certificate__name", "user_certificate__token", "user_certificate__issued_at",
 )
 _COLLECTION_FIELDS = ("course__title", "course__description", "course__image")
 
@@ -151,7 +152,16 @@ def _undeleted_enrollments() -> QuerySet:
     )
     return (
         Enrollment.objects.exclude(Exists(deleted))
-        .annotate(consumed_last_accessed=Subquery(last_consumed))
+        .annotate(
+            consumed_last_accessed=Subquery(last_consumed),
+            # The track and certificate joins also match the enrolment's user: a redundant
+            # condition here (they belong to it), which lets a database distributed by user_id
+            # (Citus) run the join on one shard (docs/scaling.md).
+            user_track=FilteredRelation("track", condition=Q(track__user_id=F("user_id"))),
+            user_certificate=FilteredRelation(
+                "user_track__certificate", condition=Q(user_track__certificate__user_id=F("user_id"))
+            ),
+        )
         .order_by("-enrolled_on_time", "id")
     )
 
@@ -233,19 +243,31 @@ def _required_lessons(
 _image_storage = Course._meta.get_field("image").storage
 
 
+# The heavy parts of a summary, which `fields` names (Sunbird's enrolment list does the same): a
+# dashboard that shows progress and status asks for none of them. `contentStatus` has an entry per
+# required lesson, so fifty enrolments in large courses make tens of thousands of entries.
+SUMMARY_PARTS = ("contentStatus", "assessmentStatus", "issuedCertificates")
+ALL_SUMMARY_PARTS = frozenset(SUMMARY_PARTS)
+
+
 def build_summaries(
     enrollments: Sequence[dict[str, Any]], *, tenant_id: uuid.UUID, user_id: uuid.UUID, carry: bool,
-    with_assessments: bool = True,
+    parts: frozenset[str] = ALL_SUMMARY_PARTS,
 ) -> list[dict[str, Any]]:
-    """Summaries of enrolment rows of one user (from `summary_enrollments`).
+    """Summaries of enrolment rows of one user (from `summary_enrollments`), with the heavy
+    `parts` (SUMMARY_PARTS) asked for; the rest of a summary is the same whichever are asked for.
 
     Three queries at most whatever their number: required lessons (only for courses whose
-    current content version is not cached), consumption, best assessments (optional).
-    `collection` is present when the rows carry the course's fields; its `logo` is the stored
-    image URL, which the API makes absolute.
+    current content version is not cached), consumption, best assessments (with
+    `assessmentStatus`). Without `contentStatus` only completed consumption is read: progress
+    needs no more. `collection` is present when the rows carry the course's fields; its `logo`
+    is the stored image URL, which the API makes absolute.
     """
     if not enrollments:
         return []
+    with_statuses = "contentStatus" in parts
+    with_assessments = "assessmentStatus" in parts
+    with_certificates = "issuedCertificates" in parts
     course_versions = {enrollment["course_id"]: enrollment["course__content_version"] for enrollment in enrollments}
     required = _required_lessons(tenant_id=tenant_id, course_versions=course_versions)
 
@@ -263,13 +285,19 @@ def build_summaries(
     # copy of the course's all-zero statuses, rather than look every lesson up.
     # Keyed by UUID ints, as RequiredLessons.by_int is.
     consumed: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    # Without contentStatus, only completions count (progress, and what carry-forward carries).
+    completed_in_context: dict[tuple[int, int], set[int]] = {}
     completed_anywhere: set[int] = set()
+    if not with_statuses:
+        consumption = consumption.filter(status=COMPLETED)
     for collection_id, batch_id, content_id, status in consumption.values_list(
         "collection_id", "batch_id", "content_id", "status"
     ):
-        consumed.setdefault((collection_id.int, batch_id.int), []).append((content_id.int, status))
+        if with_statuses:
+            consumed.setdefault((collection_id.int, batch_id.int), []).append((content_id.int, status))
         if status == COMPLETED:
             completed_anywhere.add(content_id.int)
+            completed_in_context.setdefault((collection_id.int, batch_id.int), set()).add(content_id.int)
 
     best: dict[tuple, dict[str, dict[str, float]]] = {}
     if with_assessments:
@@ -287,23 +315,32 @@ def build_summaries(
         course_id = enrollment["course_id"]
         context = (course_id, enrollment["batch_id"])
         lessons = required.get(course_id, _NO_REQUIRED_LESSONS)
-        content_status = lessons.statuses.copy()
-        for content_id, consumed_status in consumed.get((course_id.int, enrollment["batch_id"].int), ()):
-            lesson = lessons.by_int.get(content_id)
-            if lesson is not None:
-                content_status[lesson] = consumed_status
-        if carry:
-            if course_id not in carried_by_course:
-                carried_by_course[course_id] = _lessons_among(lessons, completed_anywhere)
-            for lesson in carried_by_course[course_id]:
-                content_status[lesson] = COMPLETED
-        completed = list(content_status.values()).count(COMPLETED)
+        context_key = (course_id.int, enrollment["batch_id"].int)
+        lesson_count = len(lessons.by_int)
+        content_status = None
+        if with_statuses:
+            content_status = lessons.statuses.copy()
+            for content_id, consumed_status in consumed.get(context_key, ()):
+                lesson = lessons.by_int.get(content_id)
+                if lesson is not None:
+                    content_status[lesson] = consumed_status
+            if carry:
+                if course_id not in carried_by_course:
+                    carried_by_course[course_id] = _lessons_among(lessons, completed_anywhere)
+                for lesson in carried_by_course[course_id]:
+                    content_status[lesson] = COMPLETED
+            completed = list(content_status.values()).count(COMPLETED)
+        else:
+            # The same count without the per-lesson map: the required lessons completed here
+            # (or, with carry-forward, anywhere), as sets of UUID ints.
+            completed_lessons = completed_anywhere if carry else completed_in_context.get(context_key, set())
+            completed = len(lessons.by_int.keys() & completed_lessons)
         # The track exists from enrolment; rows made outside the services may lack one.
-        has_track = enrollment["track__id"] is not None
-        status = int(ENROLLMENT_STATE_FOR_TRACK[enrollment["track__status"]]) if has_track else enrollment["state"]
-        progress = 100 if status == COMPLETED else (completed * 100 // len(content_status) if content_status else 0)
+        has_track = enrollment["user_track__id"] is not None
+        status = int(ENROLLMENT_STATE_FOR_TRACK[enrollment["user_track__status"]]) if has_track else enrollment["state"]
+        progress = 100 if status == COMPLETED else (completed * 100 // lesson_count if lesson_count else 0)
         accessed = [
-            value for value in (enrollment["consumed_last_accessed"], enrollment["track__last_accessed_date"]) if value
+            value for value in (enrollment["consumed_last_accessed"], enrollment["user_track__last_accessed_date"]) if value
         ]
         summary = {
             "userId": str(enrollment["user_id"]),
@@ -311,20 +348,24 @@ def build_summaries(
             "batchId": str(enrollment["batch_id"]),
             "enrolledDate": epoch_ms(enrollment["enrolled_on_time"]),
             "active": enrollment["active"],
-            "contentStatus": content_status,
-            "assessmentStatus": best.get(context, {}),
-            "issuedCertificates": _issued_certificates(enrollment),
-            "completedOn": epoch_ms(enrollment["track__timeend"]),
-            "lastAccessedOn": epoch_ms(max(accessed)) if accessed else None,
-            "progress": progress,
-            "status": status,
         }
+        # The parts stay in the place they always had, so the full answer keeps its key order.
+        if with_statuses:
+            summary["contentStatus"] = content_status
+        if with_assessments:
+            summary["assessmentStatus"] = best.get(context, {})
+        if with_certificates:
+            summary["issuedCertificates"] = _issued_certificates(enrollment)
+        summary["completedOn"] = epoch_ms(enrollment["user_track__timeend"])
+        summary["lastAccessedOn"] = epoch_ms(max(accessed)) if accessed else None
+        summary["progress"] = progress
+        summary["status"] = status
         if "course__title" in enrollment:
             summary["collection"] = {
                 "identifier": str(course_id),
                 "name": enrollment["course__title"],
                 "logo": _image_storage.url(enrollment["course__image"]) if enrollment["course__image"] else None,
-                "leafNodesCount": len(content_status),
+                "leafNodesCount": lesson_count,
                 "description": enrollment["course__description"],
             }
         summaries.append(summary)
@@ -332,15 +373,15 @@ def build_summaries(
 
 
 def _issued_certificates(enrollment: dict[str, Any]) -> list[dict[str, Any]]:
-    if enrollment["track__certificate__id"] is None:
+    if enrollment["user_certificate__id"] is None:
         return []
     return [{
-        "name": enrollment["track__certificate__name"],
-        "id": str(enrollment["track__certificate__id"]),
-        "token": enrollment["track__certificate__token"],
-        "lastIssuedOn": iso_utc(enrollment["track__certificate__issued_at"]),
+        "name": enrollment["user_certificate__name"],
+        "id": str(enrollment["user_certificate__id"]),
+        "token": enrollment["user_certificate__token"],
+        "lastIssuedOn": iso_utc(enrollment["user_certificate__issued_at"]),
         # The public verification page (DECISIONS §10); the API makes it absolute.
-        "verifyUrl": reverse("certificate-verify", kwargs={"token": enrollment["track__certificate__token"]}),
+        "verifyUrl": reverse("certificate-verify", kwargs={"token": enrollment["user_certificate__token"]}),
     }]
 
 
@@ -352,13 +393,95 @@ def _lessons_among(lessons: RequiredLessons, content_ids: set[int]) -> list[str]
     return [lesson for content_id, lesson in lessons.by_int.items() if content_id in content_ids]
 
 
-def summary_list(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Every enrolment summary of the user in the tenant (deleted ones hidden). Five queries at
-    most, four once its courses' required lessons are cached: carry setting, enrolments with
-    course, track and certificate, then those of `build_summaries`."""
+@dataclass(frozen=True)
+class _CompiledRows:
+    """`summary_enrollments` compiled to SQL once per database connection alias: compiling it (two
+    correlated subqueries, four joins) cost more than running it. Holds the statement, where the
+    tenant and user go in its parameters, its column names and the expressions whose converters
+    turn the database's values into what `.values()` gives."""
+
+    sql: str
+    params: tuple
+    tenant_at: int
+    user_at: int
+    names: tuple[str, ...]
+    expressions: tuple
+
+
+_compiled_rows: dict[tuple[str, str], _CompiledRows] = {}
+# Stand-ins compiled into the statement, each found once among its parameters and replaced.
+_TENANT_STAND_IN = uuid.UUID("00000000-0000-4000-8000-00000000a001")
+_USER_STAND_IN = uuid.UUID("00000000-0000-4000-8000-00000000a002")
+
+
+def _compile_summary_rows(connection) -> _CompiledRows:
+    key = (connection.alias, connection.vendor)
+    compiled = _compiled_rows.get(key)
+    if compiled is not None:
+        return compiled
+    query = summary_enrollments(tenant_id=_TENANT_STAND_IN, user_id=_USER_STAND_IN).query
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    prepare = Enrollment._meta.get_field("user_id").get_db_prep_value
+    tenant_stand_in, user_stand_in = prepare(_TENANT_STAND_IN, connection), prepare(_USER_STAND_IN, connection)
+    # Each stand-in is exactly one parameter, or the statement is not the one this code expects.
+    [tenant_at] = [index for index, value in enumerate(params) if value == tenant_stand_in]
+    [user_at] = [index for index, value in enumerate(params) if value == user_stand_in]
+    names = list(query.selected) if query.selected else [
+        *query.extra_select, *query.values_select, *query.annotation_select
+    ]
+    compiled = _CompiledRows(
+        sql=sql, params=tuple(params), tenant_at=tenant_at, user_at=user_at, names=tuple(names),
+        expressions=tuple(select[0] for select in compiler.select[: compiler.col_count]),
+    )
+    _compiled_rows[key] = compiled
+    return compiled
+
+
+def _summary_enrollment_rows(*, tenant_id: uuid.UUID, user_id: uuid.UUID, page: Page | None) -> list[dict[str, Any]]:
+    """`list(summary_enrollments(...))` (sliced to `page`), from the statement compiled once, with
+    the same values as `.values()` gives (the same converters run). One query."""
+    compiled = _compile_summary_rows(connection)
+    prepare = Enrollment._meta.get_field("user_id").get_db_prep_value
+    params = list(compiled.params)
+    params[compiled.tenant_at] = prepare(tenant_id, connection)
+    params[compiled.user_at] = prepare(user_id, connection)
+    sql = compiled.sql
+    if page is not None:
+        sql += " LIMIT %s OFFSET %s"
+        params += [page.limit, page.offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = []
+    for position, expression in enumerate(compiled.expressions):
+        functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        if functions:
+            converters.append((position, functions, expression))
+    names = compiled.names
+    summaries = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for position, functions, expression in converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+        summaries.append(dict(zip(names, row, strict=True)))
+    return summaries
+
+
+def summary_list(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, parts: frozenset[str] = ALL_SUMMARY_PARTS, page: Page | None = None
+) -> list[dict[str, Any]]:
+    """The enrolment summaries of the user in the tenant (deleted ones hidden), newest enrolment
+    first: all of them, or one `page`; with the heavy `parts` asked for. Five queries at most,
+    four once its courses' required lessons are cached, three without assessmentStatus: carry
+    setting, enrolments with course, track and certificate, then those of `build_summaries`."""
     carry = tenant_carries_forward(tenant_id=tenant_id)
-    enrollments = list(summary_enrollments(tenant_id=tenant_id, user_id=user_id))
-    return build_summaries(enrollments, tenant_id=tenant_id, user_id=user_id, carry=carry)
+    enrollments = _summary_enrollment_rows(tenant_id=tenant_id, user_id=user_id, page=page)
+    return build_summaries(enrollments, tenant_id=tenant_id, user_id=user_id, carry=carry, parts=parts)
 
 
 def summary_read(
@@ -378,6 +501,8 @@ def summary_read(
     return build_summaries([enrollment], tenant_id=tenant_id, user_id=user_id, carry=carry)[0]
 
 
+# The export counts certificates and needs no per-lesson statuses or scores.
+_EXPORT_PARTS = frozenset({"issuedCertificates"})
 EXPORT_FIELDS = (
     "collectionId", "batchId", "status", "progress", "completedOn", "enrolledDate", "lastAccessedOn",
     "certificatesCount",
@@ -393,7 +518,7 @@ def summary_export_rows(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Iterator
     )
     while chunk := list(itertools.islice(enrollments, EXPORT_CHUNK_SIZE)):
         for summary in build_summaries(chunk, tenant_id=tenant_id, user_id=user_id, carry=carry,
-                                       with_assessments=False):
+                                       parts=_EXPORT_PARTS):
             yield {
                 "collectionId": summary["collectionId"],
                 "batchId": summary["batchId"],

@@ -1,5 +1,6 @@
 -- GET /v1/viewer/summary/list/:userId?fields= of a user with 50 enrolments: the lean call for
--- dashboards (the enrolments without their per-lesson parts).
+-- dashboards (progress, status, dates and collection of every enrolment; no contentStatus,
+-- assessmentStatus or issuedCertificates).
 dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
 
 function request()

@@ -10,10 +10,10 @@ each statement that touches a per-user table:
   a join or correlated subquery on `user_id` equality with another table counts (co-located), when
   the statement pins at least one user by value.
 
-The check counts conditions rather than proving which condition pins which table: the summary
-queries join the course track on `enrollment_id` and pass because other conditions pin the user.
-Under Citus that join also wants `track.user_id = enrollment.user_id` in its ON clause (a
-FilteredRelation), which is left for the distribution itself (docs/scaling.md).
+The check counts conditions rather than proving which condition pins which table; the joins are
+checked one by one as well: a JOIN of a per-user table needs a `user_id` equality in its own ON
+clause (the summary reads join the course track and its certificate on the enrolment's user as
+well as on their keys), since Citus co-locates a join only on the distribution column.
 """
 
 from __future__ import annotations
@@ -95,6 +95,20 @@ def _unrouted(statements: list[str]) -> list[str]:
     return problems
 
 
+def _joins_without_user(statements: list[str]) -> list[str]:
+    """Each JOIN of a per-user table whose ON clause has no `user_id` equality (as `<table> ON …`)."""
+    problems = []
+    for sql in statements:
+        normalized = " ".join(sql.split())
+        for join in re.finditer(
+            r'(?i)\bJOIN\s+"?(' + PER_USER + r')"?(?:\s+(?!ON\b)\w+)?\s+ON\b(.*?)(?=\b(?:LEFT|RIGHT|INNER|FULL|CROSS|JOIN|WHERE|GROUP|ORDER|LIMIT)\b|$)',
+            normalized,
+        ):
+            if not (USER_EQUALITY.search(join.group(2)) or CO_LOCATED_EQUALITY.search(join.group(2))):
+                problems.append(f"{join.group(1)} ON{join.group(2)}")
+    return problems
+
+
 def _capture(action) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         action()
@@ -138,11 +152,20 @@ def test_the_viewer_paths_pin_one_user(learner, course):
                       "events": [{"questionId": "q", "score": 1, "max_score": 2}]}],
     ))
     statements += _capture(lambda: _view(learner, "/v1/view/read", contentId=[str(lessons[0].id)], collectionId=course.id))
-    statements += _capture(lambda: _view(learner, "/v1/viewer/summary/read", collectionId=course.id))
-    statements += _capture(lambda: learner.get(f"/v1/viewer/summary/list/{learner.user_id}"))
+    summaries = _capture(lambda: _view(learner, "/v1/viewer/summary/read", collectionId=course.id))
+    for query in ("", "?fields=", "?fields=issuedCertificates&page=1&limit=5"):
+        summaries += _capture(lambda q=query: _listed(learner, q))
+    statements += summaries
     assert any(TABLE_REFERENCE.search(sql) for sql in statements), "the paths sent no statement to a per-user table"
     problems = _unrouted(statements)
     assert problems == [], "\n\n".join(problems)
+    assert any(re.search(r'(?i)\bJOIN\s+"?' + CourseTrack._meta.db_table, sql) for sql in summaries)
+    assert _joins_without_user(statements) == []
+
+
+def _listed(client, query: str) -> None:
+    response = client.get(f"/v1/viewer/summary/list/{client.user_id}{query}")
+    assert response.status_code == 200, response.json()
 
 
 def test_the_attempt_paths_pin_one_user(learner, course):
@@ -173,3 +196,18 @@ def test_the_check_itself_finds_a_statement_that_fans_out():
         f'SELECT 1 FROM "{table}" JOIN "{LessonAttempt._meta.db_table}" ON true WHERE "{table}"."user_id" = %s'
     )
     assert _unrouted([fans_out, pinned, inserted, two_tables_one_pin]) == [fans_out, two_tables_one_pin]
+
+
+def test_the_join_check_finds_a_join_on_keys_alone():
+    track, certificate = CourseTrack._meta.db_table, IssuedCertificate._meta.db_table
+    on_keys = (
+        f'SELECT 1 FROM "enrollment_enrollment" LEFT OUTER JOIN "{track}" t ON ("enrollment_enrollment"."id" = '
+        f't."enrollment_id") WHERE "enrollment_enrollment"."user_id" = %s'
+    )
+    on_user = (
+        f'SELECT 1 FROM "enrollment_enrollment" LEFT OUTER JOIN "{track}" t ON ("enrollment_enrollment"."id" = '
+        f't."enrollment_id" AND (t."user_id" = ("enrollment_enrollment"."user_id"))) LEFT OUTER JOIN "{certificate}" '
+        f'ON (t."id" = "{certificate}"."track_id") WHERE "enrollment_enrollment"."user_id" = %s'
+    )
+    assert _joins_without_user([on_keys]) == [f'{track} ON ("enrollment_enrollment"."id" = t."enrollment_id") ']
+    assert _joins_without_user([on_user]) == [f'{certificate} ON (t."id" = "{certificate}"."track_id") ']

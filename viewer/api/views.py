@@ -8,23 +8,33 @@ import json
 import uuid
 from collections.abc import Iterator
 
+import orjson
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from lms.api.envelope import Family
+from lms.api.envelope import Family, PreRenderedJSON
 from lms.api.errors import ForbiddenError
 from lms.api.fields import absolute_url
+from lms.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_from_request
 from lms.api.permissions import acting_user_id, ensure_self_or_staff
 from lms.api.views import TenantScopedAPIView, json_parsers
 from viewer import selectors, services
 from viewer.api import serializers as s
+from viewer.api.content_bodies import content_view_body
 from viewer.api.download_links import download_claims, download_token
 
 _CONTENT_MESSAGE = OpenApiResponse(
@@ -65,12 +75,15 @@ class ContentProgressView(ViewerAPIView):
     serializer_class: type[Serializer]
     message: str
 
+    def parse_body(self) -> dict:
+        return self.request_body(self.serializer_class)
+
     def record(self, context: services.ViewContext, body: dict) -> None:
         raise NotImplementedError
 
     @extend_schema(responses=_CONTENT_MESSAGE)
     def post(self, request):
-        body = self.request_body(self.serializer_class)
+        body = self.parse_body()
         context = self.view_context(body)
         self.record(context, body)
         return Response({str(context.content_id): self.message})
@@ -79,8 +92,11 @@ class ContentProgressView(ViewerAPIView):
 @extend_schema_view(post=extend_schema(summary="Start viewing a content"))
 class ViewStartView(ContentProgressView):
     api_id = "api.view.start"
-    serializer_class = s.ViewStartInput
+    serializer_class = s.ViewStartInput  # documents the body; `parse_body` validates it
     message = "Progress started"
+
+    def parse_body(self):
+        return content_view_body(self.request.data, with_progress=False)
 
     def record(self, context, body):
         services.view_start(context=context)
@@ -89,8 +105,11 @@ class ViewStartView(ContentProgressView):
 @extend_schema_view(post=extend_schema(summary="Update viewing progress"))
 class ViewUpdateView(ContentProgressView):
     api_id = "api.view.update"
-    serializer_class = s.ViewUpdateInput
+    serializer_class = s.ViewUpdateInput  # documents the body; `parse_body` validates it
     message = "SUCCESS"
+
+    def parse_body(self):
+        return content_view_body(self.request.data, with_progress=True)
 
     def record(self, context, body):
         services.view_progress_update(context=context, progress=body["progress"])
@@ -99,8 +118,11 @@ class ViewUpdateView(ContentProgressView):
 @extend_schema_view(post=extend_schema(summary="End (complete) viewing a content"))
 class ViewEndView(ContentProgressView):
     api_id = "api.view.end"
-    serializer_class = s.ViewEndInput
+    serializer_class = s.ViewEndInput  # documents the body; `parse_body` validates it
     message = "Progress ended"
+
+    def parse_body(self):
+        return content_view_body(self.request.data, with_progress=False)
 
     def record(self, context, body):
         services.view_end(context=context)
@@ -140,19 +162,79 @@ class ViewReadView(ViewerAPIView):
 def _absolute_logos(request, summaries: list[dict]) -> list[dict]:
     for summary in summaries:
         summary["collection"]["logo"] = absolute_url(request, summary["collection"]["logo"])
-        for certificate in summary["issuedCertificates"]:
+        for certificate in summary.get("issuedCertificates", ()):
             certificate["verifyUrl"] = absolute_url(request, certificate["verifyUrl"])
     return summaries
 
 
+def _summary_parts(query_params) -> frozenset[str]:
+    """`fields`: the heavy parts to include, comma-separated; absent means all of them (the
+    design's answer), empty (`?fields=`) none of them."""
+    if "fields" not in query_params:
+        return selectors.ALL_SUMMARY_PARTS
+    named = [name.strip() for value in query_params.getlist("fields") for name in value.split(",") if name.strip()]
+    unknown = [name for name in named if name not in selectors.ALL_SUMMARY_PARTS]
+    if unknown:
+        raise ValidationError({"fields": [
+            f"Unknown part {unknown[0]!r}; name any of {', '.join(selectors.SUMMARY_PARTS)} (comma-separated), "
+            "send fields= empty for none of them, or leave fields out for all of them."
+        ]})
+    return frozenset(named)
+
+
 class SummaryListView(ViewerAPIView):
     api_id = "api.viewer.summary.list"
+    # A bare `?fields=` is the lean call (none of the heavy parts), not an empty value to refuse.
+    flag_query_parameters = ("fields",)
 
-    @extend_schema(responses=s.SummaryListResultSerializer, summary="All enrolment summaries of a user")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                # An array in form style: `?fields=a,b`; `?fields=` is the empty array.
+                "fields", {"type": "array", "items": {"type": "string", "enum": list(selectors.SUMMARY_PARTS)}},
+                style="form", explode=False,
+                description=(
+                    "The heavy parts of each summary to include, comma-separated: "
+                    f"{', '.join(selectors.SUMMARY_PARTS)}. Left out: all of them (the design's answer). "
+                    "Empty (`?fields=`): none of them, the lean call for dashboards, which keeps progress, "
+                    "status, dates and collection."
+                ),
+                examples=[
+                    OpenApiExample("Lean", summary="?fields= (dashboards)", value=[]),
+                    OpenApiExample(
+                        "Certificates", summary="?fields=issuedCertificates", value=["issuedCertificates"]
+                    ),
+                    OpenApiExample(
+                        "Everything", summary="Every part, as when fields is left out",
+                        value=list(selectors.SUMMARY_PARTS),
+                    ),
+                ],
+            ),
+            OpenApiParameter(
+                "page", OpenApiTypes.INT,
+                description="Page from 1, newest enrolment first. With page or limit the list is paged "
+                            f"(limit default {DEFAULT_LIMIT}); without both, every summary is listed.",
+            ),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT,
+                description=f"Summaries per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}). A page shorter "
+                            "than limit is the last.",
+            ),
+        ],
+        responses=s.SummaryListResultSerializer,
+        summary="All enrolment summaries of a user",
+    )
     def get(self, request, user_id: uuid.UUID):
         ensure_self_or_staff(request.user, user_id)
-        summaries = selectors.summary_list(tenant_id=request.tenant_id, user_id=user_id)
-        return Response({"summary": _absolute_logos(request, summaries)})
+        parts = _summary_parts(request.query_params)
+        paged = "page" in request.query_params or "limit" in request.query_params
+        summaries = selectors.summary_list(
+            tenant_id=request.tenant_id, user_id=user_id, parts=parts,
+            page=page_from_request(request) if paged else None,
+        )
+        # Encoded here with orjson: tens of thousands of contentStatus entries took the stdlib
+        # encoder some 15 ms; the renderer splices the bytes into the envelope.
+        return Response(PreRenderedJSON(orjson.dumps({"summary": _absolute_logos(request, summaries)})))
 
 
 class SummaryReadView(ViewerAPIView):

@@ -1,0 +1,197 @@
+"""GET /v1/viewer/summary/list/:userId?fields=&page=&limit=: the heavy parts on demand and pages.
+
+Without `fields` the answer is the design's, every part included; `?fields=` (empty) is the lean
+call for dashboards. Whatever is asked, the rest of each summary (progress, status, dates,
+collection) is the same as in the full answer."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from lms.api.pagination import Page
+from lms.models import Tenant
+from tests.factories import build_course
+from tests.viewer.conftest import enrol, lesson_ids
+from tracking.models import AssessmentAttempt, CourseTrack
+from tracking.services import lesson_completion_record
+from viewer.selectors import SUMMARY_PARTS, _summary_enrollment_rows, summary_enrollments
+
+pytestmark = pytest.mark.django_db
+
+
+def _list(client, user_id, query=""):
+    return client.get(f"/v1/viewer/summary/list/{user_id}{query}")
+
+
+def _summaries(client, user_id, query=""):
+    response = _list(client, user_id, query)
+    assert response.status_code == 200, response.json()
+    return response.json()["result"]["summary"]
+
+
+def _learning(tenant, user_id, *, enrolments: int):
+    """`enrolments` enrolments in two courses (extra batches beyond the first two), some lessons
+    completed in some contexts, both courses completed in their own batch (two certificates), and
+    an assessment."""
+    courses = [build_course(tenant=tenant, modules=1, lessons_per_module=3, certificate_term="COMPLETE_ALL")
+               for _ in range(2)]
+    for index in range(enrolments):
+        course = courses[index % 2]
+        batch = course.id if index < 2 else uuid.uuid4()
+        enrol(course, user_id, batch_id=batch)
+        lesson_completion_record(
+            tenant_id=tenant.id, user_id=user_id, course_id=course.id, batch_id=batch,
+            lesson_id=lesson_ids(course)[index % 3],
+        )
+    for lesson in lesson_ids(courses[0]):
+        lesson_completion_record(
+            tenant_id=tenant.id, user_id=user_id, course_id=courses[0].id, batch_id=courses[0].id, lesson_id=lesson,
+        )
+    AssessmentAttempt.objects.create(
+        user_id=user_id, tenant=tenant, collection_id=courses[1].id, batch_id=courses[1].id,
+        content_id=lesson_ids(courses[1])[0], attempt_id="a", assessment_ts=CourseTrack.objects.first().timestart,
+        score=1, max_score=2,
+    )
+    return courses
+
+
+def _without(summary: dict, parts) -> dict:
+    return {key: value for key, value in summary.items() if key not in parts}
+
+
+@pytest.mark.parametrize("carry", [False, True], ids=["own-context", "carry-forward"])
+@pytest.mark.parametrize(
+    "fields", ["", "contentStatus", "assessmentStatus", "issuedCertificates", "contentStatus,issuedCertificates",
+               ",".join(SUMMARY_PARTS)],
+)
+def test_fields_name_the_parts_included_and_leave_the_rest_of_the_summary_alone(
+    learner_client, tenant, carry, fields
+):
+    if carry:
+        tenant.carry_forward = Tenant.CarryForward.CARRY
+        tenant.save(update_fields=["carry_forward"])
+    _learning(tenant, learner_client.user_id, enrolments=5)
+    full = _summaries(learner_client, learner_client.user_id)
+    asked = {name for name in fields.split(",") if name}
+
+    chosen = _summaries(learner_client, learner_client.user_id, f"?fields={fields}")
+
+    left_out = set(SUMMARY_PARTS) - asked
+    assert chosen == [_without(summary, left_out) for summary in full]
+    # The data is not trivial: progress differs between enrolments and parts have content.
+    assert len({summary["progress"] for summary in full}) > 1
+    assert sum(bool(summary["issuedCertificates"]) for summary in full) >= 1
+    assert any(summary["assessmentStatus"] for summary in full)
+
+
+def test_without_fields_the_answer_has_every_part_in_the_designs_order(learner_client, tenant):
+    _learning(tenant, learner_client.user_id, enrolments=2)
+
+    [first, _] = _summaries(learner_client, learner_client.user_id)
+
+    assert list(first) == [
+        "userId", "collectionId", "batchId", "enrolledDate", "active", "contentStatus", "assessmentStatus",
+        "issuedCertificates", "completedOn", "lastAccessedOn", "progress", "status", "collection",
+    ]
+
+
+def test_fields_may_repeat_and_be_sent_twice(learner_client, tenant):
+    _learning(tenant, learner_client.user_id, enrolments=2)
+
+    [summary, _] = _summaries(
+        learner_client, learner_client.user_id, "?fields=issuedCertificates,issuedCertificates&fields=contentStatus"
+    )
+
+    assert "issuedCertificates" in summary and "contentStatus" in summary and "assessmentStatus" not in summary
+
+
+def test_an_unknown_part_is_a_400_naming_the_parts(learner_client, tenant):
+    _learning(tenant, learner_client.user_id, enrolments=2)
+
+    response = _list(learner_client, learner_client.user_id, "?fields=contentStatus,certificates")
+
+    body = response.json()
+    assert (response.status_code, body["params"]["err"]) == (400, "ERR_BAD_REQUEST")
+    assert body["params"]["errmsg"].startswith("fields: Unknown part 'certificates'; name any of contentStatus, ")
+    assert "leave fields out for all of them" in body["params"]["errmsg"]
+
+
+def test_pages_follow_the_lists_order(learner_client, tenant):
+    _learning(tenant, learner_client.user_id, enrolments=5)
+    everything = _summaries(learner_client, learner_client.user_id)
+
+    pages = [_summaries(learner_client, learner_client.user_id, f"?fields=&page={page}&limit=2") for page in (1, 2, 3, 4)]
+
+    assert [len(page) for page in pages] == [2, 2, 1, 0]
+    assert [summary["batchId"] for page in pages for summary in page] == [summary["batchId"] for summary in everything]
+    assert _summaries(learner_client, learner_client.user_id, "?page=1") == everything  # limit defaults to 20
+    assert _summaries(learner_client, learner_client.user_id, "?limit=3") == everything[:3]  # page defaults to 1
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("?limit=0", "limit"), ("?limit=101", "limit"), ("?limit=ten", "limit"), ("?page=0", "page"),
+     ("?page=-1", "page"), ("?page=1.5", "page"), ("?limit=", "limit"), ("?page=", "page")],
+)
+def test_bad_paging_is_a_400_in_the_envelope(learner_client, tenant, query, field):
+    _learning(tenant, learner_client.user_id, enrolments=2)
+
+    response = _list(learner_client, learner_client.user_id, query)
+
+    body = response.json()
+    assert (response.status_code, body["params"]["err"]) == (400, "ERR_BAD_REQUEST"), body
+    assert body["params"]["errmsg"].startswith(f"{field}: ")
+    assert body["result"]["errors"][field]
+
+
+def test_the_lean_call_keeps_permissions_and_tenants(learner_client, client_for, instructor_client,
+                                                     other_admin_client, tenant):
+    _learning(tenant, learner_client.user_id, enrolments=2)
+    other_learner = client_for(tenant, "learner")
+
+    assert _list(other_learner, learner_client.user_id, "?fields=&limit=5").status_code == 403
+    assert _list(other_learner, learner_client.user_id, "?fields=nonsense").status_code == 403
+    assert len(_summaries(instructor_client, learner_client.user_id, "?fields=&limit=5")) == 2
+    assert _summaries(other_admin_client, learner_client.user_id, "?fields=&page=1") == []
+
+
+@pytest.mark.parametrize("enrolments", [3, 30])
+def test_the_lean_and_paged_calls_run_a_constant_number_of_queries(
+    learner_client, tenant, enrolments, django_assert_num_queries
+):
+    _learning(tenant, learner_client.user_id, enrolments=enrolments)
+    user = learner_client.user_id
+    # Warms the tenant cache and the cache of required lessons.
+    _summaries(learner_client, user)
+
+    # carry setting; enrolments with course, track, certificate and last consumed access;
+    # completed consumption
+    with django_assert_num_queries(3):
+        lean = _summaries(learner_client, user, "?fields=")
+    # the same three, the enrolments limited to the page
+    with django_assert_num_queries(3):
+        page = _summaries(learner_client, user, "?fields=issuedCertificates&page=1&limit=2")
+    # the same three, and best assessments
+    with django_assert_num_queries(4):
+        _summaries(learner_client, user, "?fields=assessmentStatus&limit=100")
+
+    assert len(lean) == enrolments
+    assert len(page) == 2
+
+
+def test_the_precompiled_enrolment_rows_are_what_the_queryset_gives(learner_client, tenant, other_tenant):
+    _learning(tenant, learner_client.user_id, enrolments=5)
+    _learning(other_tenant, learner_client.user_id, enrolments=2)  # the same user elsewhere stays out
+    user = learner_client.user_id
+    queryset = summary_enrollments(tenant_id=tenant.id, user_id=user)
+
+    rows = _summary_enrollment_rows(tenant_id=tenant.id, user_id=user, page=None)
+
+    assert rows == list(queryset)
+    assert len(rows) == 5 and any(row["user_certificate__id"] for row in rows)
+    assert _summary_enrollment_rows(tenant_id=tenant.id, user_id=user, page=Page(page=2, limit=2)) == list(
+        queryset[2:4]
+    )
+    assert _summary_enrollment_rows(tenant_id=tenant.id, user_id=uuid.uuid4(), page=None) == []
