@@ -20,12 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
 
+from django.conf import settings
 from django.db import connections, router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from courses.models import LIVE_STATUSES, ContentStatus, Course, Lesson, LessonPlacement, Module
-from courses.selectors import COURSE_VALUES, course_search, required_placements
+from courses.selectors import COURSE_VALUES, course_search_vector, required_placements
 from enrollment.models import Enrollment
 from lms.models import Tenant
 from lms.rawsql import sql_column, sql_param, sql_select_list, sql_values_rows
@@ -187,38 +188,99 @@ def _as_uuid(value) -> uuid.UUID | None:
 # --- the catalogue search and the home screen --------------------------------------------------
 
 
-def _enrolled(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Exists:
-    return Exists(Enrollment.objects.filter(tenant_id=tenant_id, user_id=user_id, course_id=OuterRef("pk")))
+@dataclass(frozen=True)
+class CataloguePage:
+    count: int
+    courses: list[dict]  # `.values(*COURSE_VALUES)` rows
 
 
-def catalogue_search(
+def _catalogue_fields() -> dict:
+    fields = {name: Course._meta.get_field(name) for name in COURSE_VALUES}
+    # The window's total, last: an integer column, converted as any integer field is (not at all).
+    fields["_total"] = Course._meta.get_field("content_version")
+    return fields
+
+
+@functools.lru_cache(maxsize=8)
+def _document_sql(alias: str) -> tuple[str, tuple]:
+    """PostgreSQL's search document of a course, as the ORM compiles `course_search_vector()`: the
+    very expression of the GIN index (migration courses 0004), so that the planner can use it."""
+    query = Course.objects.all().query
+    compiler = query.get_compiler(using=alias)
+    sql, params = compiler.compile(course_search_vector().resolve_expression(query))
+    return sql, tuple(params)
+
+
+def catalogue_page(
     *, tenant_id: uuid.UUID, learner: bool, q: str | None, category_ids: list[uuid.UUID] | None,
     featured: bool | None, free: bool | None, user_id: uuid.UUID | None, has_enroll: bool | None,
-) -> QuerySet[Course]:
-    """`GET /courses/search`: the catalogue's search (`courses.selectors.course_search`), and with
-    `has_enroll` the courses `user_id` is enrolled in (True) or the published ones they are not in
-    (False, "discover"), as EXISTS / NOT EXISTS so the page is cut in the database."""
-    courses = course_search(
-        tenant_id=tenant_id, learner=learner, q=q, category_ids=category_ids, featured=featured, free=free
-    )
-    if has_enroll is True:
-        courses = courses.filter(_enrolled(tenant_id=tenant_id, user_id=user_id))
-    elif has_enroll is False:
-        courses = courses.filter(~_enrolled(tenant_id=tenant_id, user_id=user_id), status=ContentStatus.PUBLISHED)
-    return courses
+    offset: int, limit: int,
+) -> CataloguePage:
+    """A page of `GET /courses/search` (and of the users-courses list without `hasEnroll=true`):
+    the visible courses matching every given filter, with the total. Ordered by title, then id:
+    DECISIONS §11 orders by `ordering` first, and a course has no position of its own (modules and
+    placements do), so the title decides.
 
+    - `q`: every word, stemmed, in the title or description: PostgreSQL full-text search through the
+      GIN index; on SQLite a case-insensitive contains per word.
+    - `has_enroll`: True keeps the courses `user_id` is enrolled in (any batch), False the published
+      ones they are not in ("discover"), as EXISTS / NOT EXISTS so the page is cut in the database.
 
-def home_courses(
-    *, tenant_id: uuid.UUID, learner: bool, user_id: uuid.UUID, has_enroll: bool | None,
-    category_ids: list[uuid.UUID] | None,
-) -> QuerySet[Course]:
-    """`GET /enrollments/users-courses` without `hasEnroll=true`: the published courses the user is
-    not in (False) or every course the caller may see (None), by title. The home screen itself
-    (True) is `home_page`."""
-    return catalogue_search(
-        tenant_id=tenant_id, learner=learner, q=None, category_ids=category_ids, featured=None, free=None,
-        user_id=user_id, has_enroll=has_enroll,
+    One hand-written read, the total riding on each row (a second, the count, only past the last
+    page): building the ORM's search, count and page cost several times the database's work."""
+    db = connections[router.db_for_read(Course)]
+    column = partial(sql_column, db, Course)
+    fields = _catalogue_fields()
+    statuses = (ContentStatus.PUBLISHED,) if learner else LIVE_STATUSES
+    conditions = [f"{column('tenant')} = %s", f"{column('status')} IN ({', '.join(['%s'] * len(statuses))})"]
+    params: list = [sql_param(db, Course, "tenant", tenant_id), *(status.value for status in statuses)]
+    words = (q or "").split()
+    if words and db.vendor == "postgresql":
+        document, document_params = _document_sql(db.alias)
+        conditions.append(f"{document} @@ plainto_tsquery(%s::regconfig, %s)")
+        params += [*document_params, settings.LMS_SEARCH_LANGUAGE, " ".join(words)]
+    for word in words if db.vendor != "postgresql" else ():
+        conditions.append(f"({column('title')} LIKE %s ESCAPE '\\' OR {column('description')} LIKE %s ESCAPE '\\')")
+        pattern = f"%{db.ops.prep_for_like_query(word)}%"
+        params += [pattern, pattern]
+    if category_ids:
+        through = Course.categories.through
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM {_table(db, through)} cc WHERE cc.course_id = {column('id')}"
+            f" AND cc.category_id IN ({', '.join(['%s'] * len(category_ids))}))"
+        )
+        params += [sql_param(db, Course, "id", category_id) for category_id in category_ids]
+    for name, value in (("featured", featured), ("free", free)):
+        if value is not None:
+            conditions.append(f"{column(name)} = %s")
+            params.append(value)
+    if has_enroll is not None:
+        enrolled = (
+            f"EXISTS (SELECT 1 FROM {_table(db, Enrollment)} e WHERE e.tenant_id = %s AND e.user_id = %s"
+            f" AND e.course_id = {column('id')})"
+        )
+        conditions.append(enrolled if has_enroll else f"NOT {enrolled} AND {column('status')} = %s")
+        params += [sql_param(db, Course, "tenant", tenant_id), sql_param(db, Enrollment, "user_id", user_id)]
+        if not has_enroll:
+            params.append(ContentStatus.PUBLISHED.value)
+    where = " AND ".join(conditions)
+    table = _table(db, Course)
+    rows = sql_values_rows(
+        db,
+        f"SELECT {sql_select_list(db, list(fields.values())[:-1])}, COUNT(*) OVER () FROM {table} WHERE {where}"
+        f" ORDER BY {column('title')} ASC, {column('id')} ASC LIMIT %s OFFSET %s",
+        [*params, limit, offset],
+        fields,
     )
+    if rows:
+        count = rows[0]["_total"]
+    elif offset:  # past the last page: the window had no row to ride on
+        with db.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)
+            (count,) = cursor.fetchone()
+    else:
+        count = 0
+    return CataloguePage(count=count, courses=rows)
 
 
 def module_counts(*, course_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -269,7 +331,8 @@ def _home_page_fields() -> dict:
 @functools.lru_cache(maxsize=64)
 def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str, dict]:
     """The texts of `home_page`'s reads (the count, the page with the count) and the page's fields, fixed per
-    database and shape. The same courses as `home_courses(has_enroll=True)`, in its order."""
+    database and shape: the courses the user is enrolled in (any batch), by the last access of the
+    track in the course's own batch, latest first (never accessed last), then title."""
     db = connections[alias]
     fields = _home_page_fields()
     course, enrollment, track = _table(db, Course), _table(db, Enrollment), _table(db, CourseTrack)
@@ -309,8 +372,8 @@ def home_page(
     *, tenant_id: uuid.UUID, learner: bool, user_id: uuid.UUID, category_ids: list[uuid.UUID] | None,
     offset: int, limit: int,
 ) -> HomePage:
-    """A page of `GET /enrollments/users-courses?hasEnroll=true`: the courses `home_courses` lists,
-    with the own-batch enrolment, its track and the tenant's carry-forward setting joined in.
+    """A page of `GET /enrollments/users-courses?hasEnroll=true`: the courses the user is enrolled
+    in that the caller may see, with the own-batch enrolment, its track and the tenant's carry-forward setting joined in.
 
     One hand-written read (a second, the count, only past the last page): this runs on every opening
     of a player app, and building the ORM's count, page and enrolment reads cost more than the
@@ -571,7 +634,7 @@ def learner_dashboard(*, tenant_id: uuid.UUID, user_id: uuid.UUID, now: dt.datet
 
 __all__ = [
     "CourseProgress", "Dashboard", "HomeProgress", "ModuleProgress", "ModuleStatus", "NextLesson",
-    "HomePage", "catalogue_search", "courses_progress", "home_courses", "home_page",
+    "HomePage", "catalogue_page", "courses_progress", "home_page",
     "home_progress",
     "learner_dashboard", "module_counts",
 ]

@@ -273,19 +273,27 @@ class TestSearch:
 @pytest.mark.postgres
 def test_postgresql_search_is_full_text_through_the_gin_index(tenant, learner_client):
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from courses.models import Course
-    from courses.selectors import course_text_match
+    from tracking import home
 
     python = CourseFactory(tenant=tenant, title="Python courses", description="Analysing data")
     CourseFactory(tenant=tenant, title="Cooking")
     # Stemmed: "course" finds "courses", "analysed" finds "Analysing".
     assert [c["courseId"] for c in search(learner_client, q="course analysed")["courses"]] == [str(python.id)]
-    # The search's own text condition, alone, so that the GIN index is the only index that fits it.
-    matching = course_text_match(Course.objects.all(), "python").values("id")
+    with CaptureQueriesContext(connection) as captured:
+        search(learner_client, q="python")
+    (statement,) = [query["sql"] for query in captured.captured_queries if "plainto_tsquery" in query["sql"]]
+    # The search's text condition is the index's expression; alone, the GIN index is the one index
+    # that fits it (the full statement's tenant condition has an index of its own).
+    document, params = home._document_sql(connection.alias)
     with connection.cursor() as cursor:
+        expression = connection.ops.compose_sql(document, params)
+        assert expression in statement
         cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: make the planner show the index it can use
-    assert "course_search_gin" in matching.explain()
+        cursor.execute(f"EXPLAIN SELECT 1 FROM courses_course WHERE {expression} @@ plainto_tsquery('english', 'python')")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "course_search_gin" in plan, plan
 
 
 def test_the_home_screen_pins_one_user_in_every_statement(tenant, learner_client):

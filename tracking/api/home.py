@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Count, QuerySet, Window
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -23,7 +22,6 @@ from rest_framework.response import Response
 from courses.api.filters import StrictBooleanField, category_ids_from_query
 from courses.api.rendering import course_data, image_url_builder
 from courses.api.serializers import CourseOutputSerializer
-from courses.selectors import course_values
 from enrollment.api.serializers import EnrollmentOutputSerializer
 from lms.api.errors import ApiError
 from lms.api.fields import UUIDStringField, id_or_none, iso_utc
@@ -175,19 +173,6 @@ def _query(serializer_class, request) -> dict:
     return dict(query.validated_data)
 
 
-def _page_with_total(rows: QuerySet, request) -> tuple[int, list[dict]]:
-    """`paginate` in one query: the total rides on each row as `COUNT(*) OVER ()` (taken before the
-    LIMIT), so the filter (on PostgreSQL, a full-text match per course) runs once, not twice. Only a
-    page past the last one, which has no row to carry it, costs a count of its own."""
-    page = page_from_request(request)
-    fetched = list(page.slice(rows.annotate(_total=Window(Count("pk")))))
-    if fetched:
-        total = fetched[0]["_total"]
-    else:
-        total = rows.count() if page.offset else 0
-    return total, fetched
-
-
 def _progress_percent(track: dict | None) -> int:
     if track is None or not track["no_of_lessons"]:
         return 0
@@ -315,12 +300,14 @@ class LearnerHomeViewSet(TenantScopedViewSet):
             )
         if user_id is not None:
             acting_user_id(request.user, user_id)
-        courses = home.catalogue_search(
+        page = page_from_request(request)
+        catalogue = home.catalogue_page(
             tenant_id=self.tenant_id, learner=self.learner, q=query.get("q"),
             category_ids=category_ids_from_query(request.query_params, tenant_id=self.tenant_id),
             featured=query.get("featured"), free=query.get("free"), user_id=user_id, has_enroll=has_enroll,
+            offset=page.offset, limit=page.limit,
         )
-        count, rows = _page_with_total(course_values(courses), request)
+        count, rows = catalogue.count, catalogue.courses
         image_url = image_url_builder(request)
         return Response({"count": count, "courses": [course_data(row, image_url) for row in rows]})
 
@@ -342,11 +329,12 @@ class LearnerHomeViewSet(TenantScopedViewSet):
         category_ids = category_ids_from_query(request.query_params, tenant_id=self.tenant_id)
         image_url = image_url_builder(request)
         if has_enroll is not True:
-            courses = home.home_courses(
-                tenant_id=self.tenant_id, learner=self.learner, user_id=user_id, has_enroll=has_enroll,
-                category_ids=category_ids,
+            page = page_from_request(request)
+            catalogue = home.catalogue_page(
+                tenant_id=self.tenant_id, learner=self.learner, q=None, category_ids=category_ids, featured=None,
+                free=None, user_id=user_id, has_enroll=has_enroll, offset=page.offset, limit=page.limit,
             )
-            count, rows = _page_with_total(course_values(courses), request)
+            count, rows = catalogue.count, catalogue.courses
             course_ids = [row["id"] for row in rows]
             module_counts = home.module_counts(course_ids=course_ids)
             items = [
