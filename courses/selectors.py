@@ -316,45 +316,8 @@ def categories_visible(*, tenant_id: uuid.UUID) -> QuerySet[Category]:
 
 def course_search_vector():
     """The document a course is searched by on PostgreSQL: title and description in the configured
-    language. Migration courses 0004 builds its GIN index from this very expression."""
+    language. Migration courses 0004 builds its GIN index from this very expression, and the
+    catalogue search (`tracking.home.catalogue_page`) matches against its compiled text."""
     from django.contrib.postgres.search import SearchVector
 
     return SearchVector("title", "description", config=settings.LMS_SEARCH_LANGUAGE)
-
-
-def course_text_match(queryset: QuerySet[Course], q: str) -> QuerySet[Course]:
-    """Courses whose title or description holds the words of `q`: PostgreSQL full-text search
-    (every word, stemmed, through the GIN index), a plain case-insensitive contains on SQLite."""
-    words = q.split()
-    if not words:
-        return queryset
-    if connections[router.db_for_read(Course)].vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery
-
-        query = SearchQuery(" ".join(words), config=settings.LMS_SEARCH_LANGUAGE, search_type="plain")
-        return queryset.annotate(_document=course_search_vector()).filter(_document=query)
-    for word in words:
-        queryset = queryset.filter(Q(title__icontains=word) | Q(description__icontains=word))
-    return queryset
-
-
-def course_search(
-    *, tenant_id: uuid.UUID, learner: bool, q: str | None = None, category_ids: list[uuid.UUID] | None = None,
-    featured: bool | None = None, free: bool | None = None,
-) -> QuerySet[Course]:
-    """The catalogue search (`GET /courses/search`): visible courses matching every given filter.
-
-    Ordered by title, then id: DECISIONS §11 orders by `ordering` first, and a course has no
-    position of its own (modules and placements do), so the title decides. The enrolment filter
-    (`hasEnroll`) is the enrollment app's to add: this app does not read enrolments.
-    """
-    courses = courses_visible(tenant_id=tenant_id, learner=learner)
-    if q:
-        courses = course_text_match(courses, q)
-    if category_ids:
-        courses = courses.filter(in_any_category(model=Course, category_ids=category_ids))
-    if featured is not None:
-        courses = courses.filter(featured=featured)
-    if free is not None:
-        courses = courses.filter(free=free)
-    return courses.order_by("title", "id")

@@ -13,16 +13,23 @@ Every reader works for a whole page of courses at once, in a fixed number of que
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.conf import settings
+from django.db import connections, router
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from courses.models import ContentStatus, Course, Module
-from courses.selectors import course_search, required_placements
+from courses.models import LIVE_STATUSES, ContentStatus, Course, Lesson, LessonPlacement, Module
+from courses.selectors import COURSE_VALUES, course_search_vector, required_placements
 from enrollment.models import Enrollment
+from lms.models import Tenant
+from lms.rawsql import sql_column, sql_param, sql_select_list, sql_values_rows
 from tracking.models import ConsumptionStatus, ContentConsumption, CourseTrack, CourseTrackStatus, IssuedCertificate
 from tracking.selectors import tenant_carries_forward
 
@@ -181,46 +188,99 @@ def _as_uuid(value) -> uuid.UUID | None:
 # --- the catalogue search and the home screen --------------------------------------------------
 
 
-def _enrolled(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Exists:
-    return Exists(Enrollment.objects.filter(tenant_id=tenant_id, user_id=user_id, course_id=OuterRef("pk")))
+@dataclass(frozen=True)
+class CataloguePage:
+    count: int
+    courses: list[dict]  # `.values(*COURSE_VALUES)` rows
 
 
-def catalogue_search(
+def _catalogue_fields() -> dict:
+    fields = {name: Course._meta.get_field(name) for name in COURSE_VALUES}
+    # The window's total, last: an integer column, converted as any integer field is (not at all).
+    fields["_total"] = Course._meta.get_field("content_version")
+    return fields
+
+
+@functools.lru_cache(maxsize=8)
+def _document_sql(alias: str) -> tuple[str, tuple]:
+    """PostgreSQL's search document of a course, as the ORM compiles `course_search_vector()`: the
+    very expression of the GIN index (migration courses 0004), so that the planner can use it."""
+    query = Course.objects.all().query
+    compiler = query.get_compiler(using=alias)
+    sql, params = compiler.compile(course_search_vector().resolve_expression(query))
+    return sql, tuple(params)
+
+
+def catalogue_page(
     *, tenant_id: uuid.UUID, learner: bool, q: str | None, category_ids: list[uuid.UUID] | None,
     featured: bool | None, free: bool | None, user_id: uuid.UUID | None, has_enroll: bool | None,
-) -> QuerySet[Course]:
-    """`GET /courses/search`: the catalogue's search (`courses.selectors.course_search`), and with
-    `has_enroll` the courses `user_id` is enrolled in (True) or the published ones they are not in
-    (False, "discover"), as EXISTS / NOT EXISTS so the page is cut in the database."""
-    courses = course_search(
-        tenant_id=tenant_id, learner=learner, q=q, category_ids=category_ids, featured=featured, free=free
-    )
-    if has_enroll is True:
-        courses = courses.filter(_enrolled(tenant_id=tenant_id, user_id=user_id))
-    elif has_enroll is False:
-        courses = courses.filter(~_enrolled(tenant_id=tenant_id, user_id=user_id), status=ContentStatus.PUBLISHED)
-    return courses
+    offset: int, limit: int,
+) -> CataloguePage:
+    """A page of `GET /courses/search` (and of the users-courses list without `hasEnroll=true`):
+    the visible courses matching every given filter, with the total. Ordered by title, then id:
+    DECISIONS §11 orders by `ordering` first, and a course has no position of its own (modules and
+    placements do), so the title decides.
 
+    - `q`: every word, stemmed, in the title or description: PostgreSQL full-text search through the
+      GIN index; on SQLite a case-insensitive contains per word.
+    - `has_enroll`: True keeps the courses `user_id` is enrolled in (any batch), False the published
+      ones they are not in ("discover"), as EXISTS / NOT EXISTS so the page is cut in the database.
 
-def home_courses(
-    *, tenant_id: uuid.UUID, learner: bool, user_id: uuid.UUID, has_enroll: bool | None,
-    category_ids: list[uuid.UUID] | None,
-) -> QuerySet[Course]:
-    """`GET /enrollments/users-courses`: the courses of the home screen. With `has_enroll=True`,
-    ordered by the last access of the user's track in the course's own batch, latest first (never
-    accessed last), then title; otherwise by title."""
-    courses = catalogue_search(
-        tenant_id=tenant_id, learner=learner, q=None, category_ids=category_ids, featured=None, free=None,
-        user_id=user_id, has_enroll=has_enroll,
+    One hand-written read, the total riding on each row (a second, the count, only past the last
+    page): building the ORM's search, count and page cost several times the database's work."""
+    db = connections[router.db_for_read(Course)]
+    column = partial(sql_column, db, Course)
+    fields = _catalogue_fields()
+    statuses = (ContentStatus.PUBLISHED,) if learner else LIVE_STATUSES
+    conditions = [f"{column('tenant')} = %s", f"{column('status')} IN ({', '.join(['%s'] * len(statuses))})"]
+    params: list = [sql_param(db, Course, "tenant", tenant_id), *(status.value for status in statuses)]
+    words = (q or "").split()
+    if words and db.vendor == "postgresql":
+        document, document_params = _document_sql(db.alias)
+        conditions.append(f"{document} @@ plainto_tsquery(%s::regconfig, %s)")
+        params += [*document_params, settings.LMS_SEARCH_LANGUAGE, " ".join(words)]
+    for word in words if db.vendor != "postgresql" else ():
+        conditions.append(f"({column('title')} LIKE %s ESCAPE '\\' OR {column('description')} LIKE %s ESCAPE '\\')")
+        pattern = f"%{db.ops.prep_for_like_query(word)}%"
+        params += [pattern, pattern]
+    if category_ids:
+        through = Course.categories.through
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM {_table(db, through)} cc WHERE cc.course_id = {column('id')}"
+            f" AND cc.category_id IN ({', '.join(['%s'] * len(category_ids))}))"
+        )
+        params += [sql_param(db, Course, "id", category_id) for category_id in category_ids]
+    for name, value in (("featured", featured), ("free", free)):
+        if value is not None:
+            conditions.append(f"{column(name)} = %s")
+            params.append(value)
+    if has_enroll is not None:
+        enrolled = (
+            f"EXISTS (SELECT 1 FROM {_table(db, Enrollment)} e WHERE e.tenant_id = %s AND e.user_id = %s"
+            f" AND e.course_id = {column('id')})"
+        )
+        conditions.append(enrolled if has_enroll else f"NOT {enrolled} AND {column('status')} = %s")
+        params += [sql_param(db, Course, "tenant", tenant_id), sql_param(db, Enrollment, "user_id", user_id)]
+        if not has_enroll:
+            params.append(ContentStatus.PUBLISHED.value)
+    where = " AND ".join(conditions)
+    table = _table(db, Course)
+    rows = sql_values_rows(
+        db,
+        f"SELECT {sql_select_list(db, list(fields.values())[:-1])}, COUNT(*) OVER () FROM {table} WHERE {where}"
+        f" ORDER BY {column('title')} ASC, {column('id')} ASC LIMIT %s OFFSET %s",
+        [*params, limit, offset],
+        fields,
     )
-    if has_enroll is not True:
-        return courses
-    last_access = CourseTrack.objects.filter(
-        tenant_id=tenant_id, user_id=user_id, course_id=OuterRef("pk"), batch_id=OuterRef("pk")
-    ).values("last_accessed_date")[:1]
-    return courses.annotate(_last_access=Subquery(last_access)).order_by(
-        F("_last_access").desc(nulls_last=True), "title", "id"
-    )
+    if rows:
+        count = rows[0]["_total"]
+    elif offset:  # past the last page: the window had no row to ride on
+        with db.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)
+            (count,) = cursor.fetchone()
+    else:
+        count = 0
+    return CataloguePage(count=count, courses=rows)
 
 
 def module_counts(*, course_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -234,13 +294,294 @@ def module_counts(*, course_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     return {row["course_id"]: row["n"] for row in rows}
 
 
-def own_batch_enrollments(*, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID]) -> dict:
-    """The user's enrolments in the courses' own batches, each with its track and its tenant (whose
-    carry-forward setting the progress needs, so that it costs no query of its own), in one query."""
-    enrollments = Enrollment.objects.filter(
-        tenant_id=tenant_id, user_id=user_id, course_id__in=course_ids, batch_id=F("course_id")
-    ).select_related("track", "tenant")
-    return {enrollment.course_id: enrollment for enrollment in enrollments}
+_ENROLLMENT_VALUES = (
+    "id", "course_id", "user_id", "tenant_id", "batch_id", "enrolled_on_time", "end_time", "state", "active",
+    "unlimited_plan", "before_expiry_mail", "after_expiry_mail", "params", "enrolled_by", "enrolled_at",
+    "updated_by", "updated_at",
+)
+_TRACK_VALUES = (
+    "id", "course_id", "user_id", "batch_id", "timestart", "timeend", "no_of_lessons", "completed_lessons",
+    "status", "last_accessed_date", "cert_gen_date",
+)
+
+
+@dataclass(frozen=True)
+class HomePage:
+    """One page of the home screen (`hasEnroll=true`): the total, the course rows (`.values()` of
+    `COURSE_VALUES`), each course's own-batch enrolment and track rows (or None), and whether the
+    tenant carries completions forward."""
+
+    count: int
+    courses: list[dict]
+    enrollments: dict[uuid.UUID, dict | None]
+    tracks: dict[uuid.UUID, dict | None]
+    carry: bool
+
+
+def _home_page_fields() -> dict:
+    fields = {name: Course._meta.get_field(name) for name in COURSE_VALUES}
+    fields.update({f"enrollment__{name}": Enrollment._meta.get_field(name) for name in _ENROLLMENT_VALUES})
+    fields.update({f"track__{name}": CourseTrack._meta.get_field(name) for name in _TRACK_VALUES})
+    fields["tenant__carry_forward"] = Tenant._meta.get_field("carry_forward")
+    # The window's total, last: an integer column, converted as any integer field is (not at all).
+    fields["_total"] = Course._meta.get_field("content_version")
+    return fields
+
+
+@functools.lru_cache(maxsize=64)
+def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str, dict]:
+    """The texts of `home_page`'s reads (the count, the page with the count) and the page's fields, fixed per
+    database and shape: the courses the user is enrolled in (any batch), by the last access of the
+    track in the course's own batch, latest first (never accessed last), then title."""
+    db = connections[alias]
+    fields = _home_page_fields()
+    course, enrollment, track = _table(db, Course), _table(db, Enrollment), _table(db, CourseTrack)
+    column = partial(sql_column, db)
+    through = Course.categories.through
+    in_category = (
+        f" AND EXISTS (SELECT 1 FROM {_table(db, through)} cc WHERE cc.course_id = {column(Course, 'id')}"
+        f" AND cc.category_id IN ({', '.join(['%s'] * categories)}))"
+        if categories else ""
+    )
+    # Parameters: tenant, user (the EXISTS), tenant, statuses, categories.
+    where = (
+        f" WHERE EXISTS (SELECT 1 FROM {enrollment} e2 WHERE e2.tenant_id = %s AND e2.user_id = %s"
+        f" AND e2.course_id = {column(Course, 'id')})"
+        f" AND {column(Course, 'tenant')} = %s AND {column(Course, 'status')} IN ({', '.join(['%s'] * statuses)})"
+        f"{in_category}"
+    )
+    count = f"SELECT COUNT(*) FROM {course}{where}"
+    # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset.
+    # The total rides on every row (a window over the whole result, taken before the LIMIT).
+    page = (
+        f"SELECT {sql_select_list(db, list(fields.values())[:-1])}, COUNT(*) OVER () FROM {course}"
+        f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = {column(Course, 'tenant')}"
+        f" LEFT JOIN {enrollment} ON {column(Enrollment, 'tenant')} = %s AND {column(Enrollment, 'user_id')} = %s"
+        f" AND {column(Enrollment, 'course')} = {column(Course, 'id')}"
+        f" AND {column(Enrollment, 'batch_id')} = {column(Course, 'id')}"
+        f" LEFT JOIN {track} ON {column(CourseTrack, 'enrollment')} = {column(Enrollment, 'id')}"
+        f" AND {column(CourseTrack, 'user_id')} = %s"
+        f"{where}"
+        f" ORDER BY {column(CourseTrack, 'last_accessed_date')} DESC NULLS LAST,"
+        f" {column(Course, 'title')} ASC, {column(Course, 'id')} ASC LIMIT %s OFFSET %s"
+    )
+    return count, page, fields
+
+
+def home_page(
+    *, tenant_id: uuid.UUID, learner: bool, user_id: uuid.UUID, category_ids: list[uuid.UUID] | None,
+    offset: int, limit: int,
+) -> HomePage:
+    """A page of `GET /enrollments/users-courses?hasEnroll=true`: the courses the user is enrolled
+    in that the caller may see, with the own-batch enrolment, its track and the tenant's carry-forward setting joined in.
+
+    One hand-written read (a second, the count, only past the last page): this runs on every opening
+    of a player app, and building the ORM's count, page and enrolment reads cost more than the
+    database did."""
+    db = connections[router.db_for_read(Course)]
+    statuses = (ContentStatus.PUBLISHED,) if learner else LIVE_STATUSES
+    count_sql, page_sql, fields = _home_page_sql(db.alias, len(statuses), len(category_ids or ()))
+    tenant = sql_param(db, Course, "tenant", tenant_id)
+    user = sql_param(db, Enrollment, "user_id", user_id)
+    where = [
+        tenant, user, tenant, *(status.value for status in statuses),
+        *(sql_param(db, Course, "id", category_id) for category_id in category_ids or ()),
+    ]
+    rows = sql_values_rows(db, page_sql, [tenant, user, user, *where, limit, offset], fields)
+    if rows:
+        count = rows[0]["_total"]
+    elif offset:  # past the last page: the window had no row to ride on
+        with db.cursor() as cursor:
+            cursor.execute(count_sql, where)
+            (count,) = cursor.fetchone()
+    else:
+        count = 0
+    courses, enrollments, tracks = [], {}, {}
+    carry = None
+    for row in rows:
+        courses.append({name: row[name] for name in COURSE_VALUES})
+        enrollments[row["id"]] = (
+            {name: row[f"enrollment__{name}"] for name in _ENROLLMENT_VALUES} if row["enrollment__id"] else None
+        )
+        tracks[row["id"]] = {name: row[f"track__{name}"] for name in _TRACK_VALUES} if row["track__id"] else None
+        carry = row["tenant__carry_forward"] == Tenant.CarryForward.CARRY
+    return HomePage(count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry))
+
+
+# --- the home screen's progress, in SQL ---------------------------------------------------------
+#
+# `courses_progress` walks every required placement of every course in Python: right for one
+# course's module list, far too slow for a home page of 20 courses of 400 lessons (~80 ms). The
+# home screen needs only three figures per course, and each is a short read in SQL:
+# - totalModuleCount: the course's published modules;
+# - completedModuleCount: the modules with a required lesson and none left undone. Only a module
+#   holding one of the user's completed lessons can qualify, so the "none undone" probe runs for
+#   those alone;
+# - nextLesson: the first undone required placement in course order, found per course by a
+#   LIMIT 1 read that walks the modules through their (course, ordering) index and stops early.
+#   When that lesson has prerequisites (rare), the course is walked in full as before.
+# "Done" is the recount's rule (`tracking.selectors.completed_consumption`): completed in the
+# course's own batch, or anywhere when the tenant carries completions forward. A placement's course
+# is its module's course (the services write them so), so placements are reached through modules.
+
+
+@dataclass(frozen=True)
+class HomeProgress:
+    total_modules: int
+    completed_modules: int
+    next_lesson: NextLesson | None
+
+
+def _table(db, model) -> str:
+    return db.ops.quote_name(model._meta.db_table)
+
+
+@functools.lru_cache(maxsize=64)
+def _home_sql(alias: str, courses: int, carry: bool) -> str:
+    """The text of `home_progress`'s read, fixed per database, page size and carry rule: one row per
+    course with published modules (course, modules, completed modules, then the first undone
+    placement's module, lesson, title and prerequisites, or NULLs). MATERIALIZED keeps PostgreSQL
+    from folding the per-course part into a hash join over every placement of the tenant.
+
+    Every reference to the consumption table names the user by value (tests/scaling: a table
+    distributed by user is then read on one shard)."""
+    db = connections[alias]
+    module, placement, lesson = _table(db, Module), _table(db, LessonPlacement), _table(db, Lesson)
+    consumption = _table(db, ContentConsumption)
+    page = ", ".join(["%s"] * courses)
+
+    def done(lesson_id: str, course_id: str) -> str:
+        # Parameters: user, tenant, the completed status.
+        context = "" if carry else f" AND d.collection_id = {course_id} AND d.batch_id = {course_id}"
+        return (
+            f"EXISTS (SELECT 1 FROM {consumption} d WHERE d.user_id = %s AND d.tenant_id = %s AND d.status = %s"
+            f" AND d.content_id = {lesson_id}{context})"
+        )
+
+    # The modules holding a required lesson the user completed: the only ones that can be completed.
+    touched = (
+        f"SELECT tp.module_id FROM {consumption} d JOIN {placement} tp ON tp.lesson_id = d.content_id"
+        f" JOIN {lesson} tl ON tl.id = tp.lesson_id"
+        f" WHERE d.user_id = %s AND d.tenant_id = %s AND d.status = %s"
+        f"{'' if carry else ' AND d.collection_id = tp.course_id AND d.batch_id = tp.course_id'}"
+        f" AND tp.course_id IN ({page}) AND NOT tp.archived AND tl.status = %s"
+    )
+    undone_in_module = (
+        f"SELECT 1 FROM {placement} p JOIN {lesson} l ON l.id = p.lesson_id"
+        f" WHERE p.module_id = m.id AND NOT p.archived AND l.status = %s AND NOT {done('p.lesson_id', 'm.course_id')}"
+    )
+    # The first undone required placement in course order: the (course, ordering) index of modules
+    # hands them over in order, so the LIMIT stops after the first module with an undone lesson.
+    first_undone = (
+        f"SELECT fp.id FROM {module} fm JOIN {placement} fp ON fp.module_id = fm.id"
+        f" JOIN {lesson} fl ON fl.id = fp.lesson_id"
+        f" WHERE fm.course_id = m.course_id AND fm.status = %s AND NOT fp.archived AND fl.status = %s"
+        f" AND NOT {done('fp.lesson_id', 'fm.course_id')}"
+        f" ORDER BY fm.ordering, fm.created_at, fm.id, fp.ordering, fp.created_at, fp.id LIMIT 1"
+    )
+    return (
+        f"WITH per_course AS MATERIALIZED ("
+        f"SELECT m.course_id AS course_id, COUNT(*) AS modules,"
+        f" SUM(CASE WHEN m.id IN ({touched}) AND NOT EXISTS ({undone_in_module}) THEN 1 ELSE 0 END) AS completed,"
+        f" ({first_undone}) AS first_undone"
+        f" FROM {module} m WHERE m.tenant_id = %s AND m.course_id IN ({page}) AND m.status = %s"
+        f" GROUP BY m.course_id)"
+        f" SELECT pc.course_id, pc.modules, pc.completed, p.module_id, p.lesson_id, l.title, l.eligibility_criteria"
+        f" FROM per_course pc LEFT JOIN {placement} p ON p.id = pc.first_undone"
+        f" LEFT JOIN {lesson} l ON l.id = p.lesson_id"
+    )
+
+
+def _as_id(value) -> uuid.UUID:
+    # Raw SQL returns UUIDs as such on PostgreSQL and as 32-digit hex text on SQLite.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def home_progress(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool | None = None
+) -> dict[uuid.UUID, HomeProgress]:
+    """Module counts and the next lesson of one user in each course's own batch (the home screen).
+
+    The same answers as `courses_progress` gives for the (course, course) contexts, in one query
+    whatever the number of courses and lessons (two when the tenant's carry-forward setting is not
+    given), plus two when a course's first undone lesson has prerequisites (`_walked_next_lessons`).
+    """
+    if not course_ids:
+        return {}
+    if carry is None:
+        carry = tenant_carries_forward(tenant_id=tenant_id)
+    db = connections[router.db_for_read(LessonPlacement)]
+    tenant = sql_param(db, Course, "tenant", tenant_id)
+    user = sql_param(db, ContentConsumption, "user_id", user_id)
+    page = [sql_param(db, Course, "id", course_id) for course_id in course_ids]
+    published, completed = ContentStatus.PUBLISHED.value, ConsumptionStatus.COMPLETED.value
+    done = [user, tenant, completed]
+    params = [
+        *done, *page, published,  # touched
+        published, *done,  # undone_in_module
+        published, published, *done,  # first_undone
+        tenant, *page, published,  # the modules
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(_home_sql(db.alias, len(course_ids), carry), params)
+        rows = cursor.fetchall()
+
+    counts: dict[uuid.UUID, tuple[int, int]] = {}
+    next_lessons: dict[uuid.UUID, NextLesson | None] = {}
+    walk = []
+    for course_id, modules, finished, module_id, lesson_id, title, criteria in rows:
+        course_id = _as_id(course_id)
+        counts[course_id] = (modules, int(finished or 0))
+        if lesson_id is None:
+            continue
+        lesson_id = _as_id(lesson_id)
+        criteria = json.loads(criteria) if isinstance(criteria, str) else criteria
+        if _prerequisite_ids({"lesson_id": lesson_id, "lesson__eligibility_criteria": criteria}):
+            walk.append(course_id)  # that lesson may be locked: the next one can be further on
+        else:
+            next_lessons[course_id] = NextLesson(lesson_id=lesson_id, title=title, module_id=_as_id(module_id))
+    if walk:
+        next_lessons.update(_walked_next_lessons(tenant_id=tenant_id, user_id=user_id, course_ids=walk, carry=carry))
+    return {
+        course_id: HomeProgress(
+            total_modules=counts.get(course_id, (0, 0))[0],
+            completed_modules=counts.get(course_id, (0, 0))[1],
+            next_lesson=next_lessons.get(course_id),
+        )
+        for course_id in course_ids
+    }
+
+
+def _walked_next_lessons(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool
+) -> dict[uuid.UUID, NextLesson | None]:
+    """The next lesson of courses whose first undone lesson has prerequisites: every required
+    placement in course order, and the user's completions of those lessons and of the
+    prerequisites (two queries). A prerequisite counts when completed in the course's own batch
+    (anywhere when carried), as `POST /lessons/tracking` checks it."""
+    placements = list(
+        required_placements(course_ids=course_ids)
+        .order_by("module__ordering", "module__created_at", "module_id", "ordering", "created_at", "id")
+        .values("course_id", "module_id", "lesson_id", "lesson__title", "lesson__eligibility_criteria")
+    )
+    lesson_ids = {placement["lesson_id"] for placement in placements}
+    lesson_ids.update(_as_uuid(entry) for placement in placements for entry in _prerequisite_ids(placement))
+    completed_in: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    completed_anywhere: set[uuid.UUID] = set()
+    rows = ContentConsumption.objects.filter(
+        tenant_id=tenant_id, user_id=user_id, status=ConsumptionStatus.COMPLETED, content_id__in=list(lesson_ids)
+    ).values_list("collection_id", "batch_id", "content_id")
+    for collection_id, batch_id, content_id in rows:
+        completed_anywhere.add(content_id)
+        if collection_id == batch_id:
+            completed_in[collection_id].add(content_id)
+    by_course: dict[uuid.UUID, list[dict]] = defaultdict(list)
+    for placement in placements:
+        by_course[placement["course_id"]].append(placement)
+    return {
+        course_id: _next_lesson(by_course[course_id], completed_anywhere if carry else completed_in[course_id])
+        for course_id in course_ids
+    }
 
 
 # --- the dashboard ---------------------------------------------------------------------------------
@@ -292,9 +633,10 @@ def learner_dashboard(*, tenant_id: uuid.UUID, user_id: uuid.UUID, now: dt.datet
 
 
 __all__ = [
-    "CourseProgress", "Dashboard", "ModuleProgress", "ModuleStatus", "NextLesson", "catalogue_search",
-    "courses_progress", "home_courses", "learner_dashboard", "module_counts",
-    "own_batch_enrollments",
+    "CourseProgress", "Dashboard", "HomeProgress", "ModuleProgress", "ModuleStatus", "NextLesson",
+    "HomePage", "catalogue_page", "courses_progress", "home_page",
+    "home_progress",
+    "learner_dashboard", "module_counts",
 ]
 
 

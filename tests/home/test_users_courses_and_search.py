@@ -126,13 +126,99 @@ class TestHomeScreen:
                 start_and_complete(learner_client, lessons_of(course)[0])
 
         grow(2)
-        # count; the page of courses; enrolments with tracks and tenant (its carry-forward setting);
-        # published modules (their count is totalModuleCount); required placements; consumption rows
-        with django_assert_max_num_queries(6):
+        # the page (courses with their own-batch enrolment, track, the tenant's carry-forward setting
+        # and the total); the progress (module counts, completed modules and first undone lessons)
+        with django_assert_max_num_queries(2):
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 2
         grow(18)
-        with django_assert_max_num_queries(6):  # the same for ten times the courses on the page
+        with django_assert_max_num_queries(2):  # the same for ten times the courses on the page
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 20
+
+    def test_locked_first_lessons_cost_two_queries_for_the_whole_page(
+        self, tenant, learner_client, django_assert_max_num_queries
+    ):
+        expected = {}
+
+        def grow(n):
+            for _ in range(n):
+                course = build_course(tenant=tenant, modules=2, lessons_per_module=2)
+                enroll(course, learner_client.user_id)
+                first, second, _, last = lessons_of(course)
+                first.eligibility_criteria = [str(last.id)]
+                first.save(update_fields=["eligibility_criteria"])
+                expected[str(course.id)] = str(second.id)  # the first is locked until the last is done
+
+        grow(2)
+        home_of(learner_client)  # the tenant and the learner are known to the process from here on
+        # the page; the progress; then, for the courses whose first undone lesson has prerequisites,
+        # their required placements in order and the user's completions of those and the prerequisites
+        with django_assert_max_num_queries(4):
+            courses = home_of(learner_client, hasEnroll="true", limit=50)["courses"]
+        assert {item["courseId"]: item["nextLesson"]["lessonId"] for item in courses} == expected
+        grow(8)
+        with django_assert_max_num_queries(4):
+            courses = home_of(learner_client, hasEnroll="true", limit=50)["courses"]
+        assert {item["courseId"]: item["nextLesson"]["lessonId"] for item in courses} == expected
+
+    def test_pages_carry_the_total_even_past_the_last_one(self, tenant, learner_client):
+        for _ in range(3):
+            enroll(build_course(tenant=tenant, modules=1, lessons_per_module=1), learner_client.user_id)
+        second = home_of(learner_client, hasEnroll="true", limit=2, page=2)
+        assert (second["count"], len(second["courses"])) == (3, 1)
+        assert home_of(learner_client, hasEnroll="true", limit=2, page=3) == {"count": 3, "courses": []}
+        assert home_of(learner_client, hasEnroll="false", limit=2, page=9)["count"] == 0
+
+
+class TestHomeProgressAgreesWithTheModuleWalk:
+    """`home_progress` (SQL, for the home page) and `courses_progress` (the module list's walk) are two
+    readings of the same rule; every figure they share must agree, in both carry-forward modes."""
+
+    @pytest.mark.parametrize("carry", ["strict", "carry"])
+    def test_same_modules_and_next_lesson(self, tenant, learner_client, carry):
+        from courses.models import ContentStatus, LessonPlacement
+        from tests.factories import ModuleFactory, PlacementFactory
+        from tracking import home
+
+        tenant.carry_forward = carry
+        tenant.save(update_fields=["carry_forward"])
+        user = learner_client.user_id
+        busy = build_course(tenant=tenant, modules=3, lessons_per_module=3)
+        ModuleFactory(course=busy, tenant=tenant, ordering=9)  # empty: never completed
+        lessons = lessons_of(busy)
+        # A lesson of the first module placed again in a later one; an archived placement; an
+        # unpublished lesson; a prerequisite that locks the first undone lesson of the last module.
+        PlacementFactory(module=busy.modules.get(ordering=3), course=busy, tenant=tenant, lesson=lessons[0], ordering=9)
+        LessonPlacement.objects.filter(course=busy, lesson=lessons[4]).update(archived=True)
+        lessons[5].status = ContentStatus.UNPUBLISHED
+        lessons[5].save(update_fields=["status"])
+        lessons[6].eligibility_criteria = [str(lessons[8].id), "not a lesson id"]
+        lessons[6].save(update_fields=["eligibility_criteria"])
+        shared = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+        PlacementFactory(module=shared.modules.get(), course=shared, tenant=tenant, lesson=lessons[1], ordering=2)
+        untouched = build_course(tenant=tenant, modules=2, lessons_per_module=1)
+        for course in (busy, shared, untouched):
+            enroll(course, user)
+        for lesson in (lessons[0], lessons[1], lessons[2], lessons[3]):
+            start_and_complete(learner_client, lesson, course_id=str(busy.id))
+        start_and_complete(learner_client, lessons_of(shared)[0], course_id=str(shared.id))
+
+        course_ids = [busy.id, shared.id, untouched.id]
+        fast = home.home_progress(tenant_id=tenant.id, user_id=user, course_ids=course_ids)
+        walked = home.courses_progress(
+            tenant_id=tenant.id, user_id=user, contexts=[(course_id, course_id) for course_id in course_ids]
+        )
+        for course_id in course_ids:
+            expected = walked[(course_id, course_id)]
+            assert fast[course_id] == home.HomeProgress(
+                total_modules=len(expected.modules), completed_modules=expected.completed_module_count,
+                next_lesson=expected.next_lesson,
+            ), course_id
+        # The fixture exercises what it means to: completed modules (the second one's other lessons are
+        # archived or unpublished), a locked lesson passed over, and the completion in `busy` that
+        # completes `shared`'s module only when carried forward.
+        assert fast[busy.id].completed_modules == 2
+        assert fast[busy.id].next_lesson.lesson_id == lessons[7].id
+        assert fast[shared.id].completed_modules == (1 if carry == "carry" else 0)
 
 
 class TestSearch:
@@ -174,27 +260,56 @@ class TestSearch:
         for n in range(3):
             CourseFactory(tenant=tenant, title=f"Python {n}")
         search(learner_client)  # the tenant is known to the process from here on
-        with django_assert_max_num_queries(2):  # count; the page
+        with django_assert_max_num_queries(1):  # the page, with the total on each row
             search(learner_client, q="python")
         for n in range(30):
             CourseFactory(tenant=tenant, title=f"Python more {n}")
-        with django_assert_max_num_queries(2):  # the same for ten times the courses
+        with django_assert_max_num_queries(1):  # the same for ten times the courses
             assert search(learner_client, q="python")["count"] == 33
+        with django_assert_max_num_queries(2):  # past the last page: the page, then the count
+            assert search(learner_client, q="python", page=3, limit=20) == {"count": 33, "courses": []}
 
 
 @pytest.mark.postgres
 def test_postgresql_search_is_full_text_through_the_gin_index(tenant, learner_client):
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from courses.models import Course
-    from courses.selectors import course_text_match
+    from tracking import home
 
     python = CourseFactory(tenant=tenant, title="Python courses", description="Analysing data")
     CourseFactory(tenant=tenant, title="Cooking")
     # Stemmed: "course" finds "courses", "analysed" finds "Analysing".
     assert [c["courseId"] for c in search(learner_client, q="course analysed")["courses"]] == [str(python.id)]
-    # The search's own text condition, alone, so that the GIN index is the only index that fits it.
-    matching = course_text_match(Course.objects.all(), "python").values("id")
+    with CaptureQueriesContext(connection) as captured:
+        search(learner_client, q="python")
+    (statement,) = [query["sql"] for query in captured.captured_queries if "plainto_tsquery" in query["sql"]]
+    # The search's text condition is the index's expression; alone, the GIN index is the one index
+    # that fits it (the full statement's tenant condition has an index of its own).
+    document, params = home._document_sql(connection.alias)
     with connection.cursor() as cursor:
+        expression = connection.ops.compose_sql(document, params)
+        assert expression in statement
         cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: make the planner show the index it can use
-    assert "course_search_gin" in matching.explain()
+        cursor.execute(f"EXPLAIN SELECT 1 FROM courses_course WHERE {expression} @@ plainto_tsquery('english', 'python')")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "course_search_gin" in plan, plan
+
+
+def test_the_home_screen_pins_one_user_in_every_statement(tenant, learner_client):
+    """The rule of tests/scaling/test_statements_route_by_user.py, for the home screen's hand-written
+    reads: each reference to a per-user table (consumption, tracks) names the user by value."""
+    from tests.scaling.test_statements_route_by_user import TABLE_REFERENCE, _capture, _unrouted
+
+    course = build_course(tenant=tenant, modules=2, lessons_per_module=2)
+    enroll(course, learner_client.user_id)
+    first, second, _, last = lessons_of(course)
+    start_and_complete(learner_client, first)
+    statements = _capture(lambda: home_of(learner_client, hasEnroll="true"))
+    second.eligibility_criteria = [str(last.id)]  # the next lesson is then found by the full walk
+    second.save(update_fields=["eligibility_criteria"])
+    statements += _capture(lambda: home_of(learner_client, hasEnroll="true"))
+    # the page and the progress, twice; the walk's completions
+    assert sum(bool(TABLE_REFERENCE.search(sql)) for sql in statements) == 5
+    problems = _unrouted(statements)
+    assert problems == [], "\n\n".join(problems)

@@ -22,14 +22,12 @@ from rest_framework.response import Response
 from courses.api.filters import StrictBooleanField, category_ids_from_query
 from courses.api.rendering import course_data, image_url_builder
 from courses.api.serializers import CourseOutputSerializer
-from courses.selectors import course_values
 from enrollment.api.serializers import EnrollmentOutputSerializer
 from lms.api.errors import ApiError
 from lms.api.fields import UUIDStringField, id_or_none, iso_utc
-from lms.api.pagination import PageQuerySerializer, paginate
+from lms.api.pagination import PageQuerySerializer, page_from_request
 from lms.api.permissions import IsAuthenticatedPrincipal, acting_user_id
 from lms.api.views import TenantScopedViewSet
-from lms.models import Tenant
 from tracking import home, services
 from tracking.api.rendering import attempt_data
 from tracking.api.serializers import CourseTrackSerializer, LessonAttemptSerializer
@@ -175,34 +173,35 @@ def _query(serializer_class, request) -> dict:
     return dict(query.validated_data)
 
 
-def _progress_percent(track: CourseTrack | None) -> int:
-    if track is None or not track.no_of_lessons:
+def _progress_percent(track: dict | None) -> int:
+    if track is None or not track["no_of_lessons"]:
         return 0
-    return min(100, track.completed_lessons * 100 // track.no_of_lessons)
+    return min(100, track["completed_lessons"] * 100 // track["no_of_lessons"])
 
 
-def _track_data(track: CourseTrack) -> dict:
-    """`CourseTrackSerializer`'s shape as a plain function: a page of 20 courses rendered through the
-    serializer machinery cost more than its queries (tests keep the two equal)."""
+def _track_data(track: dict) -> dict:
+    """`CourseTrackSerializer`'s shape from a track's `.values()` row: a page of 20 courses rendered
+    through the serializer machinery cost more than its queries (tests keep the two equal)."""
     return {
-        "id": str(track.id), "course_id": str(track.course_id), "user_id": str(track.user_id),
-        "batch_id": str(track.batch_id), "timestart": iso_utc(track.timestart), "timeend": iso_utc(track.timeend),
-        "no_of_lessons": track.no_of_lessons, "completed_lessons": track.completed_lessons, "status": track.status,
-        "last_accessed_date": iso_utc(track.last_accessed_date), "cert_gen_date": iso_utc(track.cert_gen_date),
+        "id": str(track["id"]), "course_id": str(track["course_id"]), "user_id": str(track["user_id"]),
+        "batch_id": str(track["batch_id"]), "timestart": iso_utc(track["timestart"]),
+        "timeend": iso_utc(track["timeend"]), "no_of_lessons": track["no_of_lessons"],
+        "completed_lessons": track["completed_lessons"], "status": track["status"],
+        "last_accessed_date": iso_utc(track["last_accessed_date"]), "cert_gen_date": iso_utc(track["cert_gen_date"]),
     }
 
 
-def _enrollment_data(enrollment) -> dict:
-    """`EnrollmentOutputSerializer`'s shape as a plain function (as `_track_data`)."""
+def _enrollment_data(enrollment: dict) -> dict:
+    """`EnrollmentOutputSerializer`'s shape from an enrolment's `.values()` row (as `_track_data`)."""
     return {
-        "id": str(enrollment.id), "course_id": str(enrollment.course_id), "user_id": str(enrollment.user_id),
-        "tenantId": str(enrollment.tenant_id), "batch_id": str(enrollment.batch_id),
-        "enrolled_on_time": iso_utc(enrollment.enrolled_on_time), "end_time": iso_utc(enrollment.end_time),
-        "state": enrollment.state, "active": enrollment.active, "unlimited_plan": enrollment.unlimited_plan,
-        "before_expiry_mail": enrollment.before_expiry_mail, "after_expiry_mail": enrollment.after_expiry_mail,
-        "params": enrollment.params if enrollment.params is not None else {},
-        "enrolled_by": id_or_none(enrollment.enrolled_by), "enrolled_at": iso_utc(enrollment.enrolled_at),
-        "updated_by": id_or_none(enrollment.updated_by), "updated_at": iso_utc(enrollment.updated_at),
+        "id": str(enrollment["id"]), "course_id": str(enrollment["course_id"]), "user_id": str(enrollment["user_id"]),
+        "tenantId": str(enrollment["tenant_id"]), "batch_id": str(enrollment["batch_id"]),
+        "enrolled_on_time": iso_utc(enrollment["enrolled_on_time"]), "end_time": iso_utc(enrollment["end_time"]),
+        "state": enrollment["state"], "active": enrollment["active"], "unlimited_plan": enrollment["unlimited_plan"],
+        "before_expiry_mail": enrollment["before_expiry_mail"], "after_expiry_mail": enrollment["after_expiry_mail"],
+        "params": enrollment["params"] if enrollment["params"] is not None else {},
+        "enrolled_by": id_or_none(enrollment["enrolled_by"]), "enrolled_at": iso_utc(enrollment["enrolled_at"]),
+        "updated_by": id_or_none(enrollment["updated_by"]), "updated_at": iso_utc(enrollment["updated_at"]),
     }
 
 
@@ -301,12 +300,14 @@ class LearnerHomeViewSet(TenantScopedViewSet):
             )
         if user_id is not None:
             acting_user_id(request.user, user_id)
-        courses = home.catalogue_search(
+        page = page_from_request(request)
+        catalogue = home.catalogue_page(
             tenant_id=self.tenant_id, learner=self.learner, q=query.get("q"),
             category_ids=category_ids_from_query(request.query_params, tenant_id=self.tenant_id),
             featured=query.get("featured"), free=query.get("free"), user_id=user_id, has_enroll=has_enroll,
+            offset=page.offset, limit=page.limit,
         )
-        count, rows = paginate(course_values(courses), request)
+        count, rows = catalogue.count, catalogue.courses
         image_url = image_url_builder(request)
         return Response({"count": count, "courses": [course_data(row, image_url) for row in rows]})
 
@@ -325,40 +326,45 @@ class LearnerHomeViewSet(TenantScopedViewSet):
         query = _query(UsersCoursesQuerySerializer, request)
         user_id = acting_user_id(request.user, query.get("userId"))
         has_enroll = query.get("hasEnroll")
-        courses = home.home_courses(
-            tenant_id=self.tenant_id, learner=self.learner, user_id=user_id, has_enroll=has_enroll,
-            category_ids=category_ids_from_query(request.query_params, tenant_id=self.tenant_id),
-        )
-        count, rows = paginate(course_values(courses), request)
-        course_ids = [row["id"] for row in rows]
+        category_ids = category_ids_from_query(request.query_params, tenant_id=self.tenant_id)
         image_url = image_url_builder(request)
-        items = [course_data(row, image_url) for row in rows]
-        if has_enroll is not True or not rows:
-            module_counts = home.module_counts(course_ids=course_ids)
-            for item, course_id in zip(items, course_ids, strict=True):
-                item["totalModuleCount"] = module_counts.get(course_id, 0)
-        else:
-            enrollments = home.own_batch_enrollments(tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids)
-            any_enrollment = next(iter(enrollments.values()), None)
-            progress = home.courses_progress(
-                tenant_id=self.tenant_id, user_id=user_id, contexts=[(course_id, course_id) for course_id in course_ids],
-                # Read from the enrolments' tenant when there is one (else courses_progress asks).
-                carry=any_enrollment.tenant.carry_forward == Tenant.CarryForward.CARRY if any_enrollment else None,
+        if has_enroll is not True:
+            page = page_from_request(request)
+            catalogue = home.catalogue_page(
+                tenant_id=self.tenant_id, learner=self.learner, q=None, category_ids=category_ids, featured=None,
+                free=None, user_id=user_id, has_enroll=has_enroll, offset=page.offset, limit=page.limit,
             )
-            for item, course_id in zip(items, course_ids, strict=True):
-                enrollment = enrollments.get(course_id)
-                track = getattr(enrollment, "track", None) if enrollment is not None else None
-                course_progress = progress[(course_id, course_id)]
-                item.update(
-                    # The published modules the progress lists: the same count as module_counts gives.
-                    totalModuleCount=len(course_progress.modules),
-                    completedModuleCount=course_progress.completed_module_count,
-                    progress=_progress_percent(track),
-                    courseTracking=_track_data(track) if track is not None else None,
-                    enrollment=_enrollment_data(enrollment) if enrollment is not None else None,
-                    nextLesson=_next_lesson_data(course_progress.next_lesson),
-                )
-        return Response({"count": count, "courses": items})
+            count, rows = catalogue.count, catalogue.courses
+            course_ids = [row["id"] for row in rows]
+            module_counts = home.module_counts(course_ids=course_ids)
+            items = [
+                {**course_data(row, image_url), "totalModuleCount": module_counts.get(course_id, 0)}
+                for row, course_id in zip(rows, course_ids, strict=True)
+            ]
+            return Response({"count": count, "courses": items})
+        page = page_from_request(request)
+        home_page = home.home_page(
+            tenant_id=self.tenant_id, learner=self.learner, user_id=user_id, category_ids=category_ids,
+            offset=page.offset, limit=page.limit,
+        )
+        course_ids = [row["id"] for row in home_page.courses]
+        progress = home.home_progress(
+            tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids, carry=home_page.carry
+        )
+        items = []
+        for row, course_id in zip(home_page.courses, course_ids, strict=True):
+            enrollment, track = home_page.enrollments[course_id], home_page.tracks[course_id]
+            course_progress = progress[course_id]
+            items.append({
+                **course_data(row, image_url),
+                "totalModuleCount": course_progress.total_modules,
+                "completedModuleCount": course_progress.completed_modules,
+                "progress": _progress_percent(track),
+                "courseTracking": _track_data(track) if track is not None else None,
+                "enrollment": _enrollment_data(enrollment) if enrollment is not None else None,
+                "nextLesson": _next_lesson_data(course_progress.next_lesson),
+            })
+        return Response({"count": home_page.count, "courses": items})
 
     @extend_schema(
         parameters=[UserQuerySerializer], responses=DashboardOutputSerializer, examples=[DASHBOARD_EXAMPLE],
