@@ -405,9 +405,9 @@ def course_track_mark_started(
     *, tenant_id, user_id, course_id, batch_id, now: dt.datetime | None = None, enrollment_state: int | None = None
 ) -> int:
     """A lesson attempt or a view started in (course, batch): one UPDATE records the access and
-    moves a not-started track to in progress (which takes the track's row lock). The enrollment's state follows; a caller that has read it
-    (`enrollment_state`) spares that query once it has moved on. Returns how many tracks matched
-    (0 when the enrollment has none)."""
+    moves a not-started track to in progress (which takes the track's row lock). The enrollment's
+    state follows; a caller that has read it (`enrollment_state`) spares that query once it has
+    moved on. Returns how many tracks matched (0 when the enrollment has none)."""
     now = now or timezone.now()
     not_started = Q(status=CourseTrackStatus.NOT_STARTED)
     matched = CourseTrack.objects.filter(
