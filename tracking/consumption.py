@@ -76,14 +76,19 @@ def _upsert(**statement) -> bool:
         return cursor.rowcount > 0
 
 
+def view_start_merge_sql() -> str:
+    """The ON CONFLICT update of a view start: one more view, nothing else but the access time."""
+    table = ContentConsumption._meta.db_table
+    return (
+        f"view_count = {table}.view_count + 1, last_accessed_at = excluded.last_accessed_at, "
+        f"status = {_greatest()}({table}.status, excluded.status)"
+    )
+
+
 def consumption_record_view_start(*, user_id, tenant_id, collection_id, batch_id, content_id, now: dt.datetime) -> None:
     """Creates the row in progress, or counts one more view (revisits change nothing else)."""
     _upsert(
-        sql_update=(
-            f"view_count = {ContentConsumption._meta.db_table}.view_count + 1, "
-            "last_accessed_at = excluded.last_accessed_at, "
-            f"status = {_greatest()}({ContentConsumption._meta.db_table}.status, excluded.status)"
-        ),
+        sql_update=view_start_merge_sql(),
         user_id=user_id, tenant_id=tenant_id, collection_id=collection_id, batch_id=batch_id,
         content_id=content_id, status=ConsumptionStatus.IN_PROGRESS, progress=0, view_count=1, now=now,
         completed_at=None,

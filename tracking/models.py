@@ -137,6 +137,39 @@ class LessonAttempt(models.Model):
         return f"{self.user_id} · lesson {self.lesson_id} attempt {self.attempt} ({self.status})"
 
 
+class LessonAttemptCounter(models.Model):
+    """The numbering of one user's attempts at a lesson in a course (the key of
+    `attempt_unique_number`): the last number handed out and how many attempts were started.
+
+    A start claims its number by upserting and incrementing this row in the same statement that
+    inserts the attempt, with the lesson's attempt limit in the increment's condition: the row lock
+    serialises concurrent starts of the same attempt sequence and nothing else, and the number is
+    known without a separate lock or count. The attempts stay the facts: a missing or lagging row
+    (attempts written before this table, or by a bulk load) is healed from them by the same upsert.
+
+    Plain ids rather than foreign keys, as on the other hot tables: the attempts it numbers carry
+    the constraints, and checking them again on every start would only take more share locks.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user_id = models.UUIDField()
+    tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    lesson_id = models.UUIDField()
+    course_id = models.UUIDField()
+    last_attempt = models.PositiveIntegerField(default=0)
+    attempts_started = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "tenant", "lesson_id", "course_id"], name="attempt_counter_unique_sequence"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · lesson {self.lesson_id} in {self.course_id}: attempt {self.last_attempt} last"
+
+
 class ContentConsumption(models.Model):
     """One row per (user, collection, batch, content): the fact of viewing and completing content.
 

@@ -5,12 +5,14 @@ consumption facts inside the write's transaction, with the track row locked, so 
 events change nothing and concurrent events cannot lose an update.
 
 Lock order, the same on every path so that concurrent writers cannot deadlock:
-lesson attempt row → consumption row (the upsert) → course track row → certificate.
+attempt counter or lesson attempt row → consumption row (the upsert) → course track row →
+certificate. (A start takes its counter row; an attempt update, its attempt row.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -39,6 +41,7 @@ from tracking.consumption import (
     consumption_record_progress,
     consumption_record_view_start,
     progress_merge_sql,
+    view_start_merge_sql,
 )
 from tracking.models import (
     ENROLLMENT_STATE_FOR_TRACK,
@@ -50,6 +53,7 @@ from tracking.models import (
     CourseTrackStatus,
     IssuedCertificate,
     LessonAttempt,
+    LessonAttemptCounter,
 )
 from tracking.selectors import (
     TrackFacts,
@@ -401,10 +405,9 @@ def course_track_mark_started(
     *, tenant_id, user_id, course_id, batch_id, now: dt.datetime | None = None, enrollment_state: int | None = None
 ) -> int:
     """A lesson attempt or a view started in (course, batch): one UPDATE records the access and
-    moves a not-started track to in progress; it also takes the track's row lock, which
-    serializes attempt numbering. The enrollment's state follows; a caller that has read it
-    (`enrollment_state`) spares that query once it has moved on. Returns how many tracks matched
-    (0 when the enrollment has none)."""
+    moves a not-started track to in progress (which takes the track's row lock). The enrollment's
+    state follows; a caller that has read it (`enrollment_state`) spares that query once it has
+    moved on. Returns how many tracks matched (0 when the enrollment has none)."""
     now = now or timezone.now()
     not_started = Q(status=CourseTrackStatus.NOT_STARTED)
     matched = CourseTrack.objects.filter(
@@ -845,7 +848,6 @@ def _track_lock_and_mark_started(*, enrollment: Enrollment, now: dt.datetime) ->
         course_track_mark_started(**context)
 
 
-@transaction.atomic
 def lesson_attempt_start(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, lesson_id: uuid.UUID, course_id: uuid.UUID | None = None,
     published_only: bool = False, started_by: uuid.UUID | None = None, now: dt.datetime | None = None,
@@ -862,15 +864,202 @@ def lesson_attempt_start(
     Returns (attempt, created): created is False when an unfinished attempt was resumed.
     Raises NotFoundError (no such lesson; with `published_only`, none a learner can see),
     ApiError 400 ERR_NOT_PLACED / ERR_COURSE_REQUIRED / ERR_NOT_ENROLLED /
-    ERR_PREREQUISITES_MISSING (result.missing_lesson_ids) / ERR_MAX_ATTEMPTS, and
-    ConflictError 409 when a concurrent start took the same number by another path or when
-    there is nothing to resume.
+    ERR_PREREQUISITES_MISSING (result.missing_lesson_ids) / ERR_MAX_ATTEMPTS /
+    ERR_CONTENT_NOT_IN_COURSE, and ConflictError 409 when there is nothing to resume or the
+    attempts' numbers were taken by a write that bypassed the numbering.
 
-    A new attempt is five statements: lesson with placements, enrollment, consumption upsert,
-    track lock with access, numbered insert (plus the tenant's carry-forward setting and the
-    completions when the lesson has prerequisites, and the unfinished attempt for `resume`).
+    On PostgreSQL the common case, a new attempt at a released lesson with no prerequisites where
+    `attempt_next_step` would not resume, is one statement (`_attempt_start_in_one_statement`).
+    Anything else, or a statement that wrote nothing (a rule failed), takes the checked path in a
+    transaction, which applies the same rules with the ORM and says which one refused; so does
+    SQLite, which has no data-modifying WITH.
     """
     now = now or timezone.now()
+    started_by = started_by or user_id
+    if connection.vendor == "postgresql" and action != AttemptAction.RESUME:
+        attempt = _attempt_start_in_one_statement(
+            tenant_id=tenant_id, user_id=user_id, lesson_id=lesson_id, course_id=course_id, started_by=started_by,
+            now=now, action=action,
+        )
+        if attempt is not None:
+            return attempt, True
+    return _attempt_start_checked(
+        tenant_id=tenant_id, user_id=user_id, lesson_id=lesson_id, course_id=course_id,
+        published_only=published_only, started_by=started_by, now=now, action=action,
+    )
+
+
+@functools.cache
+def _creates_whatever_is_unfinished(*, resume: bool, action: str | None) -> bool:
+    """Whether `attempt_next_step` opens a new attempt at a lesson with this `resume` setting and no
+    missing prerequisites, whether or not an unfinished attempt exists. The one-statement start
+    takes only those lessons, so it needs no read of the attempts and cannot drift from the
+    decision that GET /lessons/tracking/status shows."""
+    lesson = Lesson(resume=resume, no_of_attempts=0)
+    return all(
+        attempt_next_step(
+            lesson=lesson, action=action, missing_prerequisites=[], unfinished=unfinished, attempts_used=None
+        ).create
+        for unfinished in (None, LessonAttempt(status=AttemptStatus.STARTED))
+    )
+
+
+def _attempt_start_in_one_statement(
+    *, tenant_id, user_id, lesson_id, course_id, started_by, now: dt.datetime, action: str | None
+) -> LessonAttempt | None:
+    """A new attempt as one statement (PostgreSQL), with every rule of the checked path in it:
+
+    - `chosen`: the lesson, published, with no prerequisites and a `resume` setting under which
+      `attempt_next_step` creates; its released placement in the course named (or its only
+      released course); the user's active enrollment there, the direct one first, as
+      `_active_enrollment` picks it; and that enrollment's course track;
+    - `number`: the counter row of (user, lesson, course), upserted and incremented, within the
+      lesson's attempt limit (the increment's condition, evaluated on the locked row, so
+      concurrent starts queue here and each sees the others' numbers). A missing or lagging row is
+      healed from the attempts' own highest number and count;
+    - `viewed`, `track`, `enrollment`: the consumption view start, the track's access and its move
+      out of not started, and the enrollment's state, as the checked path writes them;
+    - `attempt`: the insert, numbered.
+
+    Locks are taken in the module's order with the counter first (the checked path takes it first
+    too): counter → consumption → track. Returns the attempt, or None when a rule did not hold;
+    then nothing was written. Raises ConflictError 409 when the number was taken by an attempt
+    written past the counter at the same moment.
+    """
+    attempts = LessonAttempt._meta.db_table
+    counters = LessonAttemptCounter._meta.db_table
+    tracks = CourseTrack._meta.db_table
+    enrollments = Enrollment._meta.db_table
+    lessons = Lesson._meta.db_table
+    placements = LessonPlacement._meta.db_table
+    modules = LessonPlacement._meta.get_field("module").related_model._meta.db_table
+    courses = Course._meta.db_table
+    consumption = ContentConsumption._meta.db_table
+    # `courses.selectors.RELEASED` in SQL: a live placement of a published lesson, in a published
+    # module of a published course.
+    released = (
+        "NOT {p}.archived AND {p}.tenant_id = %(tenant_id)s "
+        f"AND EXISTS (SELECT 1 FROM {modules} m WHERE m.id = {{p}}.module_id AND m.status = %(published)s) "
+        f"AND EXISTS (SELECT 1 FROM {courses} c WHERE c.id = {{p}}.course_id AND c.status = %(published)s)"
+    )
+    columns = ", ".join(_ATTEMPT_COLUMNS)
+    sql = f"""
+        WITH chosen AS (
+            SELECT e.user_id, e.tenant_id, l.id AS lesson_id, p.course_id, e.batch_id, l.no_of_attempts
+            FROM {lessons} l
+            JOIN {placements} p ON p.lesson_id = l.id
+            JOIN {enrollments} e ON e.course_id = p.course_id
+            WHERE l.id = %(lesson_id)s AND l.tenant_id = %(tenant_id)s AND l.status = %(published)s
+              AND COALESCE(l.eligibility_criteria, '[]'::jsonb) IN ('[]'::jsonb, 'null'::jsonb, '""'::jsonb)
+              AND CASE WHEN l.resume THEN %(creates_if_resume)s ELSE %(creates_if_no_resume)s END
+              AND {released.format(p="p")}
+              AND (p.course_id = %(course_id)s OR %(course_id)s IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM {placements} other WHERE other.lesson_id = l.id
+                    AND other.course_id <> p.course_id AND {released.format(p="other")}))
+              AND e.user_id = %(user_id)s AND e.tenant_id = %(tenant_id)s AND e.active
+            ORDER BY CASE WHEN e.batch_id = e.course_id THEN 0 ELSE 1 END, e.enrolled_on_time, e.id
+            LIMIT 1
+        ), context AS (
+            SELECT chosen.* FROM chosen WHERE EXISTS (
+                SELECT 1 FROM {tracks} t WHERE t.user_id = %(user_id)s AND t.tenant_id = chosen.tenant_id
+                AND t.course_id = chosen.course_id AND t.batch_id = chosen.batch_id)
+        ), number AS (
+            INSERT INTO {counters} (user_id, tenant_id, lesson_id, course_id, last_attempt, attempts_started)
+            SELECT x.user_id, x.tenant_id, x.lesson_id, x.course_id, COALESCE(MAX(a.attempt), 0) + 1, COUNT(a.id) + 1
+            FROM context x
+            LEFT JOIN {attempts} a ON a.user_id = %(user_id)s AND a.tenant_id = x.tenant_id
+                 AND a.lesson_id = x.lesson_id AND a.course_id = x.course_id
+            GROUP BY x.user_id, x.tenant_id, x.lesson_id, x.course_id, x.no_of_attempts
+            HAVING x.no_of_attempts = 0 OR COUNT(a.id) < x.no_of_attempts
+            {_counter_claim_sql(limit="(SELECT no_of_attempts FROM context)")}
+            RETURNING last_attempt
+        ), viewed AS (
+            INSERT INTO {consumption} ({CONSUMPTION_INSERT_COLUMNS})
+            SELECT %(consumption_id)s, x.user_id, x.tenant_id, x.course_id, x.batch_id, x.lesson_id,
+                   %(in_progress)s, 0, 1, %(now)s, %(now)s, NULL
+            FROM context x, number
+            ON CONFLICT {CONSUMPTION_CONFLICT_TARGET} DO UPDATE SET {view_start_merge_sql()}
+            RETURNING 1
+        ), track AS (
+            -- Reading `viewed` makes the track wait for the consumption row: the lock order.
+            UPDATE {tracks} SET last_accessed_date = %(now)s,
+                status = CASE WHEN status = %(not_started)s THEN %(track_in_progress)s ELSE status END,
+                updated_at = CASE WHEN status = %(not_started)s THEN %(now)s ELSE updated_at END
+            FROM context x
+            WHERE {tracks}.user_id = %(user_id)s AND {tracks}.tenant_id = x.tenant_id
+              AND {tracks}.course_id = x.course_id AND {tracks}.batch_id = x.batch_id
+              AND (SELECT count(*) FROM viewed) > 0
+            RETURNING 1
+        ), enrollment AS (
+            UPDATE {enrollments} SET state = %(enrollment_in_progress)s FROM context x
+            WHERE {enrollments}.user_id = %(user_id)s AND {enrollments}.tenant_id = x.tenant_id
+              AND {enrollments}.course_id = x.course_id AND {enrollments}.batch_id = x.batch_id
+              AND {enrollments}.state = %(enrollment_not_started)s AND EXISTS (SELECT 1 FROM track)
+        ), attempt AS (
+            INSERT INTO {attempts} ({columns})
+            SELECT %(attempt_id)s, x.user_id, x.tenant_id, x.lesson_id, x.course_id, x.batch_id,
+                   number.last_attempt, %(now)s, NULL, 0, %(started)s, 0, 0, 0, %(started_by)s, %(now)s
+            FROM context x, number
+            WHERE (SELECT count(*) FROM track) >= 0
+            RETURNING {columns}
+        )
+        SELECT {columns} FROM attempt
+    """
+    params = {
+        "tenant_id": tenant_id, "user_id": user_id, "lesson_id": lesson_id, "course_id": course_id,
+        "published": ContentStatus.PUBLISHED.value,
+        "creates_if_resume": _creates_whatever_is_unfinished(resume=True, action=action),
+        "creates_if_no_resume": _creates_whatever_is_unfinished(resume=False, action=action),
+        "consumption_id": uuid.uuid4(), "in_progress": ConsumptionStatus.IN_PROGRESS.value, "now": now,
+        "not_started": CourseTrackStatus.NOT_STARTED.value, "track_in_progress": CourseTrackStatus.IN_PROGRESS.value,
+        "enrollment_not_started": EnrollmentState.NOT_STARTED.value,
+        "enrollment_in_progress": EnrollmentState.IN_PROGRESS.value,
+        "attempt_id": uuid.uuid4(), "started": AttemptStatus.STARTED.value, "started_by": started_by,
+    }
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except IntegrityError:
+        raise _numbering_conflict() from None
+    if row is None:
+        return None
+    return LessonAttempt.from_db(connection.alias, _ATTEMPT_ATTNAMES, row)
+
+
+def _counter_claim_sql(*, limit: str) -> str:
+    """The ON CONFLICT clause that claims the next attempt number on an existing counter row: one
+    more than both the row's last number and the attempts' highest as the statement read them (a
+    row that lags behind attempts written past it heals), only while fewer than `limit` (SQL; 0
+    is unlimited) attempts were started. The row is locked before the condition is checked, so
+    concurrent claims queue and each sees the one before."""
+    counter = LessonAttemptCounter._meta.db_table
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    started = f"{greatest}({counter}.attempts_started + 1, excluded.attempts_started)"
+    return (
+        "ON CONFLICT (user_id, tenant_id, lesson_id, course_id) DO UPDATE SET "
+        f"last_attempt = {greatest}({counter}.last_attempt + 1, excluded.last_attempt), "
+        f"attempts_started = {started} "
+        f"WHERE {limit} = 0 OR {started} <= {limit}"
+    )
+
+
+def _numbering_conflict() -> ConflictError:
+    return ConflictError(
+        "Another attempt at this lesson was started at the same moment; retry the request.",
+        code="ERR_ATTEMPT_CONFLICT",
+    )
+
+
+@transaction.atomic
+def _attempt_start_checked(
+    *, tenant_id, user_id, lesson_id, course_id, published_only: bool, started_by, now: dt.datetime,
+    action: str | None,
+) -> tuple[LessonAttempt, bool]:
+    """Every case of `lesson_attempt_start`, with the ORM, in one transaction: lesson with
+    placements, enrollment (plus the carry-forward setting and the completions when the lesson has
+    prerequisites), the counter's lock (PostgreSQL), consumption upsert, track access, then
+    `attempt_next_step` (with the unfinished attempt when it may resume) and the numbered insert."""
     lesson, course_ids = _lesson_placements(tenant_id=tenant_id, lesson_id=lesson_id, published_only=published_only)
     if lesson is None:
         lesson = _lesson_or_404(tenant_id=tenant_id, lesson_id=lesson_id, published_only=published_only)
@@ -884,14 +1073,19 @@ def lesson_attempt_start(
             carry=tenant_carries_forward(tenant_id=tenant_id),
         )
 
-    # Lock order: consumption row before the track (see the module docstring).
+    sequence = {"tenant_id": tenant_id, "user_id": user_id, "lesson_id": lesson.id, "course_id": course_id}
+    # Lock order: counter, then consumption row, then track (see the module docstring). The counter
+    # lock also queues concurrent starts of one sequence, so at most one of them finds nothing to
+    # resume. SQLite locks the whole database for a write: no order to keep.
+    if connection.vendor == "postgresql":
+        _attempt_counter_upsert(**sequence, claim=False, limit=0)
     consumption_record_view_start(
         user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson.id, now=now
     )
     _track_lock_and_mark_started(enrollment=enrollment, now=now)
     return _attempt_resume_or_create(
         tenant_id=tenant_id, user_id=user_id, lesson=lesson, course_id=course_id, batch_id=batch_id, now=now,
-        started_by=started_by or user_id, action=action,
+        started_by=started_by, action=action,
     )
 
 
@@ -996,45 +1190,64 @@ def lesson_attempt_status(
     )
 
 
+def _attempt_counter_upsert(*, tenant_id, user_id, lesson_id, course_id, claim: bool, limit: int) -> int | None:
+    """Upserts the counter row of (user, lesson, course), which locks it. With `claim`, takes the
+    next attempt number within `limit` (0: unlimited) and returns it, or None when the limit is
+    reached; without, only creates or heals the row (from the attempts' highest number and count)
+    and returns its last number."""
+    counter = LessonAttemptCounter._meta.db_table
+    attempts = LessonAttempt._meta.db_table
+    step = 1 if claim else 0
+    if claim:
+        conflict = _counter_claim_sql(limit="%s")
+    else:
+        greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+        conflict = (
+            "ON CONFLICT (user_id, tenant_id, lesson_id, course_id) DO UPDATE SET "
+            f"last_attempt = {greatest}({counter}.last_attempt, excluded.last_attempt), "
+            f"attempts_started = {greatest}({counter}.attempts_started, excluded.attempts_started)"
+        )
+    sql = f"""
+        INSERT INTO {counter} (user_id, tenant_id, lesson_id, course_id, last_attempt, attempts_started)
+        SELECT %s, %s, %s, %s, numbers.last + {step}, numbers.used + {step}
+        FROM (SELECT COALESCE(MAX(attempt), 0) AS last, COUNT(*) AS used FROM {attempts}
+              WHERE user_id = %s AND tenant_id = %s AND lesson_id = %s AND course_id = %s) numbers
+        WHERE %s = 0 OR numbers.used + {step} <= %s
+        {conflict}
+        RETURNING last_attempt
+    """
+    sequence = [user_id, tenant_id, lesson_id, course_id]
+    params = [*sequence, *sequence, limit, limit, *([limit, limit] if claim else [])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, adapt_params(params))
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def _attempt_insert_next(
     *, tenant_id, user_id, lesson: Lesson, course_id, batch_id, now, started_by
 ) -> LessonAttempt | None:
-    """Inserts attempt n+1 in one statement that numbers it and applies the lesson's attempt
-    limit (`INSERT … SELECT` over the user's attempts). The caller holds the track lock, and
-    the statement reads a snapshot taken after it, so the number is free. Returns the attempt,
-    or None when the limit is reached. Raises ConflictError 409 if the number was taken anyway
-    (a start under another enrollment's track lock at the same moment): the unique constraint is
-    the backstop, and the whole start rolls back so the client can retry."""
-    table = LessonAttempt._meta.db_table
-    known = {
-        "id": uuid.uuid4(), "user_id": user_id, "tenant_id": tenant_id, "lesson_id": lesson.id,
-        "course_id": course_id, "batch_id": batch_id, "timestart": now, "timeend": None, "score": 0.0,
-        "status": AttemptStatus.STARTED.value, "total_content": 0, "current_position": 0, "time_spent": 0,
-        "updated_by": started_by, "updated_at": now,
-    }
-    sql = f"""
-        INSERT INTO {table} ({", ".join(known)}, attempt)
-        SELECT {", ".join(["%s"] * len(known))}, numbers.last + 1
-        FROM (SELECT COALESCE(MAX(attempt), 0) AS last, COUNT(*) AS used FROM {table}
-              WHERE user_id = %s AND tenant_id = %s AND lesson_id = %s AND course_id = %s) numbers
-        WHERE %s = 0 OR numbers.used < %s
-        RETURNING attempt
-    """
-    params = [*known.values(), user_id, tenant_id, lesson.id, course_id, lesson.no_of_attempts, lesson.no_of_attempts]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, adapt_params(params))
-            row = cursor.fetchone()
-    except IntegrityError:
-        raise ConflictError(
-            "Another attempt at this lesson was started at the same moment; retry the request.",
-            code="ERR_ATTEMPT_CONFLICT",
-        ) from None
-    if row is None:
+    """Claims attempt n+1 from the counter within the lesson's attempt limit and inserts it. The
+    caller holds the counter's and the track's locks. Returns the attempt, or None when the limit
+    is reached. Raises ConflictError 409 if the number was taken anyway (an attempt written past
+    the counter at the same moment): the unique constraint is the backstop, and the whole start
+    rolls back so the client can retry."""
+    number = _attempt_counter_upsert(
+        tenant_id=tenant_id, user_id=user_id, lesson_id=lesson.id, course_id=course_id, claim=True,
+        limit=lesson.no_of_attempts,
+    )
+    if number is None:
         return None
-    attempt = {**known, "attempt": row[0]}
-    # from_db takes the values in the model's field order.
-    return LessonAttempt.from_db(connection.alias, _ATTEMPT_ATTNAMES, [attempt[name] for name in _ATTEMPT_ATTNAMES])
+    attempt = LessonAttempt(
+        user_id=user_id, tenant_id=tenant_id, lesson_id=lesson.id, course_id=course_id, batch_id=batch_id,
+        attempt=number, timestart=now, timeend=None, score=0.0, status=AttemptStatus.STARTED, total_content=0,
+        current_position=0, time_spent=0, updated_by=started_by, updated_at=now,
+    )
+    try:
+        insert_rows([attempt])
+    except IntegrityError:
+        raise _numbering_conflict() from None
+    return attempt
 
 
 _ATTEMPT_FIELDS = ("status", "score", "total_content", "current_position", "time_spent")

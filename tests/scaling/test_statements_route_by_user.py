@@ -27,13 +27,22 @@ from django.test.utils import CaptureQueriesContext
 from tests.factories import build_course
 from tests.tracking.helpers import enroll, result, start, update
 from tests.viewer.conftest import wrapped
-from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack, IssuedCertificate, LessonAttempt
+from tracking.models import (
+    AssessmentAttempt,
+    ContentConsumption,
+    CourseTrack,
+    IssuedCertificate,
+    LessonAttempt,
+    LessonAttemptCounter,
+)
 
 pytestmark = pytest.mark.django_db
 
 PER_USER_TABLES = tuple(
     model._meta.db_table
-    for model in (ContentConsumption, LessonAttempt, CourseTrack, AssessmentAttempt, IssuedCertificate)
+    for model in (
+        ContentConsumption, LessonAttempt, LessonAttemptCounter, CourseTrack, AssessmentAttempt, IssuedCertificate
+    )
 )
 # `user_id` compared with a bound parameter (`%s` or a psycopg `$n`) or a literal value.
 USER_EQUALITY = re.compile(r"""\buser_id"?\s*=\s*(%s|\$\d+|'[0-9a-fA-F-]{32,36}'|[0-9a-fA-F]{32}\b)""")
@@ -179,12 +188,22 @@ def test_the_attempt_paths_pin_one_user(learner, course):
         started.update(result(response))
 
     statements += _capture(start_attempt)
+    # A lesson that resumes takes the checked path (counter lock, resume read) on PostgreSQL too.
+    resumable = lessons[1]
+    resumable.resume = True
+    resumable.save(update_fields=["resume"])
+    for expected in (201, 200):
+        statements += _capture(lambda e=expected: _expect(start(learner, resumable), e))
     statements += _capture(lambda: update(learner, started["id"], progress=50))
     statements += _capture(lambda: update(learner, started["id"], status="completed"))
     statements += _capture(lambda: learner.get("/courses/tracking", {"course_id": str(course.id), "user_id": str(learner.user_id)}))
     assert any(TABLE_REFERENCE.search(sql) for sql in statements)
     problems = _unrouted(statements)
     assert problems == [], "\n\n".join(problems)
+
+
+def _expect(response, status_code):
+    assert response.status_code == status_code, response.json()
 
 
 def test_the_check_itself_finds_a_statement_that_fans_out():

@@ -21,7 +21,7 @@ from enrollment.models import Enrollment
 from tests.conftest import make_client
 from tests.factories import PlacementFactory, build_course
 from tests.tracking.helpers import enroll, lessons_of, result, start, update
-from tracking.models import ContentConsumption, CourseTrack, IssuedCertificate, LessonAttempt
+from tracking.models import ContentConsumption, CourseTrack, IssuedCertificate, LessonAttempt, LessonAttemptCounter
 from tracking.services import lesson_completion_record
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -242,4 +242,70 @@ def test_a_content_recount_waiting_on_a_completion_sees_it(tenant):
 
     track = CourseTrack.objects.get(enrollment=enrollment)
     assert (track.completed_lessons, track.no_of_lessons) == (1, 4)
+    assert_recount_finds_nothing()
+
+
+def test_twenty_concurrent_starts_without_a_counter_row_number_on_from_the_attempts(tenant):
+    """Attempts written before the counter existed: the first claims race to create its row."""
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    lesson = lessons_of(course)[0]
+    enrollment = enroll(course)
+    client = learner(tenant, enrollment.user_id)
+    for _ in range(2):
+        update(client, result(start(client, lesson))["id"], status="completed")
+    LessonAttemptCounter.objects.all().delete()
+
+    responses = run_concurrently(20, lambda i: start(learner(tenant, enrollment.user_id), lesson))
+
+    assert [r.status_code for r in responses] == [201] * 20
+    assert sorted(result(r)["attempt"] for r in responses) == list(range(3, 23))
+    counter = LessonAttemptCounter.objects.get(user_id=enrollment.user_id, lesson_id=lesson.id)
+    assert (counter.last_attempt, counter.attempts_started) == (22, 22)
+    assert_recount_finds_nothing()
+
+
+def test_twenty_concurrent_starts_without_a_counter_row_keep_the_limit(tenant):
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    lesson = lessons_of(course)[0]
+    lesson.no_of_attempts = 5
+    lesson.save(update_fields=["no_of_attempts"])
+    enrollment = enroll(course)
+    client = learner(tenant, enrollment.user_id)
+    for _ in range(2):
+        start(client, lesson)
+    LessonAttemptCounter.objects.all().delete()
+
+    responses = run_concurrently(20, lambda i: start(learner(tenant, enrollment.user_id), lesson))
+
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [400] * 17
+    assert sorted(LessonAttempt.objects.values_list("attempt", flat=True)) == [1, 2, 3, 4, 5]
+    assert_recount_finds_nothing()
+
+
+def test_twenty_starts_of_a_resumable_lesson_taking_both_paths_at_once(tenant):
+    """`action: "start"` takes the one-statement start, the default action the checked path (it may
+    resume): both take the counter lock first, so they neither deadlock nor open two attempts that
+    the default action would both have resumed."""
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    lesson = lessons_of(course)[0]
+    lesson.resume = True
+    lesson.save(update_fields=["resume"])
+    enrollment = enroll(course)
+
+    def work(i):
+        body = {"action": "start"} if i % 2 else {}
+        return start(learner(tenant, enrollment.user_id), lesson, **body)
+
+    responses = run_concurrently(20, work)
+
+    assert all(r.status_code in (200, 201) for r in responses), [r.json() for r in responses]
+    explicit = [r for i, r in enumerate(responses) if i % 2]
+    default = [r for i, r in enumerate(responses) if not i % 2]
+    assert [r.status_code for r in explicit] == [201] * 10
+    # The default action creates only when nothing is unfinished, which is true for one start at most.
+    assert [r.status_code for r in default].count(201) <= 1
+    created = sum(r.status_code == 201 for r in responses)
+    assert sorted(LessonAttempt.objects.values_list("attempt", flat=True)) == list(range(1, created + 1))
+    ids = set(LessonAttempt.objects.values_list("id", flat=True))
+    assert {result(r)["id"] for r in responses} <= {str(i) for i in ids}
     assert_recount_finds_nothing()

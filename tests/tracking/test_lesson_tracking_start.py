@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from courses.models import ContentStatus
@@ -304,9 +305,16 @@ def test_a_new_attempt_runs_a_constant_number_of_queries(learner_client, tenant,
     LessonAttempt.objects.all().delete()
     update(learner_client, result(start(learner_client, lessons[0]))["id"], status="completed")
 
-    # savepoint; lesson with its placements; enrollment; consumption upsert; track lock with access;
-    # attempt insert numbered within the limit; release savepoint
-    with django_assert_max_num_queries(7):
+    if connection.vendor == "postgresql":
+        # one statement: lesson, released placement, enrollment and track read; counter claimed within
+        # the limit; consumption upsert; track access; enrollment state; attempt insert numbered
+        expected = 1
+    else:
+        # SQLite, which has no data-modifying WITH: savepoint; lesson with its placements; enrollment;
+        # consumption upsert; track access; counter claimed within the limit; attempt insert;
+        # release savepoint
+        expected = 8
+    with django_assert_max_num_queries(expected):
         response = start(learner_client, lessons[0])
 
     assert response.status_code == 201 and result(response)["attempt"] == 2
