@@ -91,11 +91,16 @@ MIDDLEWARE = [
     "lms.api.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The admin and staff browser sessions need what lies between these two markers; a
+    # bearer-token API request skips it (issue 15; lms.api.middleware says why that is safe).
+    "lms.api.middleware.BrowserOnlySectionStart",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "lms.api.middleware.BrowserOnlySectionEnd",
+    # A header only, and cheap: every answer keeps it, whoever asked.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lms.api.middleware.JsonErrorMiddleware",
 ]
@@ -260,6 +265,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["lms.api.permissions.IsAuthenticatedPrincipal"],
     "DEFAULT_RENDERER_CLASSES": ["lms.api.envelope.EnvelopeJSONRenderer"],
+    # Answers the common Accept values without parsing them (issue 15).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lms.api.negotiation.FastContentNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "lms.api.parsers.JSONObjectParser",
         "lms.api.parsers.StrictMultiPartParser",

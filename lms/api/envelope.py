@@ -17,6 +17,7 @@ import math
 import uuid
 from typing import Any
 
+import orjson
 from django.core import exceptions as django_exceptions
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import IntegrityError, OperationalError
@@ -26,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from lms.api.errors import ApiError
 from lms.api.fields import iso_utc
@@ -151,16 +153,48 @@ class PreRenderedJSON:
         self.encoded = encoded
 
 
+# orjson hands every type it should not encode itself to DRF's encoder, so dates, times,
+# datetimes ("Z" for UTC), Decimals, lazy strings, querysets and dataclasses come out as DRF
+# writes them. It refuses what the standard library might encode differently (integers past
+# 64 bits, non-string keys, invalid strings): those go through DRF's own renderer.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_orjson_default = JSONEncoder().default
+_LINE_SEPARATOR = "\u2028".encode()
+_PARAGRAPH_SEPARATOR = "\u2029".encode()
+
+
 class EnvelopeJSONRenderer(JSONRenderer):
     """Wraps the view's bare result in the envelope of the view's family."""
 
     charset = "utf-8"
 
+    def encode(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        """DRF's compact JSON for `data`, written by orjson (about 1 µs instead of 10, issue 15).
+
+        The same bytes as JSONRenderer, with two differences that change no value: floats use
+        orjson's shortest form (0.00001 where the standard library writes 1e-05), and NaN or an
+        infinity becomes null where the standard library refuses it (the parsers refuse such
+        numbers on input, so no stored value holds one). An indented rendering (`Accept:
+        application/json; indent=4`) is left to DRF.
+        """
+        if data is None:
+            return b""
+        if (accepted_media_type and ";" in accepted_media_type) or (renderer_context or {}).get("indent"):
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            encoded = orjson.dumps(data, default=_orjson_default, option=_ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            return super().render(data, accepted_media_type, renderer_context)
+        # DRF escapes these two so that the JSON is also valid JavaScript; so must we.
+        if _LINE_SEPARATOR in encoded or _PARAGRAPH_SEPARATOR in encoded:
+            encoded = encoded.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
+        return encoded
+
     def render(self, data, accepted_media_type=None, renderer_context=None):
         renderer_context = renderer_context or {}
         response = renderer_context.get("response")
         if response is None or getattr(response, "enveloped", False):
-            return super().render(data, accepted_media_type, renderer_context)
+            return self.encode(data, accepted_media_type, renderer_context)
         if response.status_code == 204:
             # A 204 may carry no body, but every answer carries the envelope: deletes say 200.
             response.status_code = 200
@@ -176,13 +210,13 @@ class EnvelopeJSONRenderer(JSONRenderer):
             msgid=msgid,
         )
         if pre_rendered is not None:
-            rendered = super().render(envelope, accepted_media_type, renderer_context)
+            rendered = self.encode(envelope, accepted_media_type, renderer_context)
             # `result` is the envelope's last key, so the encoded envelope ends with its null.
             if rendered.endswith(b'"result":null}'):
                 # One join: chained `+` would copy the large result once per operator.
                 return b"".join((rendered[: -len(b"null}")], pre_rendered.encoded, b"}"))
             envelope["result"] = json.loads(pre_rendered.encoded)
-        return super().render(envelope, accepted_media_type, renderer_context)
+        return self.encode(envelope, accepted_media_type, renderer_context)
 
 
 def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, status, viewsets
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from lms.api.envelope import Family
 from lms.api.errors import NotFoundError
+from lms.api.negotiation import ApiContentNegotiation
 from lms.api.tenancy import resolve_request_tenant
-
-
-class _FormatIsNotARendererSwitch:
-    URL_FORMAT_OVERRIDE = None
-
-
-class ApiContentNegotiation(DefaultContentNegotiation):
-    """API views always answer JSON: `?format=` is a filter on some lists (lesson format), and an
-    unknown value must not turn into DRF's 404 for an unknown renderer."""
-
-    settings = _FormatIsNotARendererSwitch
 
 
 def refuse_empty_query_parameters(request, *, flags: tuple[str, ...] = ()) -> None:

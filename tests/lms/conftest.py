@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from lms.api.authentication import verification_keys
+from lms.api.authentication import verification_keys, verified_tokens
 
 
 def assert_iso_utc(value: str) -> None:
@@ -106,7 +106,9 @@ def bearer_client(token: str | None, tenant_id=None) -> APIClient:
 
 @pytest.fixture(autouse=True)
 def _fresh_verification_keys():
-    # Keys are cached per process; a test that changes them must not leak into the next.
+    # Keys and verified tokens are cached per process; a test that changes them must not leak into the next.
     verification_keys.cache_clear()
+    verified_tokens.clear()
     yield
     verification_keys.cache_clear()
+    verified_tokens.clear()
