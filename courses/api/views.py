@@ -92,6 +92,11 @@ ETAG = OpenApiParameter(
     description="A weak validator of `result` for this caller: it changes with every change to the course's "
     "content or status, and differs between authors and learners. Send it back in If-None-Match.",
 )
+CACHE_CONTROL = OpenApiParameter(
+    "Cache-Control", str, location=OpenApiParameter.HEADER, response=[200, 304],
+    description="`private, no-cache`: a player may keep the answer but must revalidate it (with If-None-Match) "
+    "before each use; no shared cache may keep it. `Vary: Authorization, tenantid` says the same.",
+)
 NOT_MODIFIED = OpenApiResponse(
     description="The caller's copy (If-None-Match) is current. No body and no envelope; the response "
     "carries the ETag, Cache-Control, Vary and X-Request-Id headers."
@@ -207,7 +212,7 @@ class CourseViewSet(CatalogueViewSet):
 
     @extend_schema(
         summary="Get a course (conditional: ETag and If-None-Match)",
-        parameters=[IF_NONE_MATCH, ETAG],
+        parameters=[IF_NONE_MATCH, ETAG, CACHE_CONTROL],
         responses={200: CourseOutputSerializer, 304: NOT_MODIFIED},
     )
     def retrieve(self, request, pk):
@@ -219,7 +224,7 @@ class CourseViewSet(CatalogueViewSet):
 
     @extend_schema(
         summary="Get a course with its modules and their lessons, in order (conditional: ETag and If-None-Match)",
-        parameters=[IF_NONE_MATCH, ETAG],
+        parameters=[IF_NONE_MATCH, ETAG, CACHE_CONTROL],
         responses={200: CourseDetailsOutputSerializer, 304: NOT_MODIFIED},
     )
     def details(self, request, pk):
