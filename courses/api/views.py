@@ -104,7 +104,12 @@ NOT_MODIFIED = OpenApiResponse(
 
 
 class ConditionalReadSchema(EnvelopeAutoSchema):
-    """The envelope schema, but a 304 is documented bare: it has no body, so no envelope either."""
+    """The envelope schema, but a 304 is documented bare: it has no body, so no envelope either.
+
+    EnvelopeAutoSchema documents any success without a body as an envelope with a null result
+    (deletes answer that way); drf-spectacular's own mapping says what a 304 is. Kept here rather
+    than in lms.api.schema while these two reads are the only conditional ones.
+    """
 
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
         if str(status_code) == "304":
