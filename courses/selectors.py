@@ -158,31 +158,49 @@ def course_values(queryset: QuerySet[Course]) -> QuerySet:
 def course_row(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> dict | None:
     """The course as a `.values(*COURSE_VALUES)` row when the caller may see it, else None.
 
-    One primary-key read in plain SQL (see `sql_values_rows`): it runs on every course read and
-    ahead of every cached course tree, where compiling the queryset cost about three times the
+    One primary-key read in plain SQL (see `sql_values_rows`): it runs on every course write's
+    answer and ahead of every rendering, where compiling the queryset cost about three times the
     database round trip.
     """
+    return _visible_course_read(tenant_id=tenant_id, course_id=course_id, learner=learner, fields=_COURSE_ROW_FIELDS)
+
+
+def course_version(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> dict | None:
+    """The course's `id`, `content_version` and `status` when the caller may see it, else None.
+
+    The read ahead of every cached rendering of the course (`GET /courses/:id`, its details) and
+    of their conditional requests: the same visibility rule as `course_row`, on a narrow row.
+    Every content write bumps `content_version` (courses.services), so with the status and the
+    caller's audience it names the rendered body. Fetching and converting the whole row cost
+    about half as much again as this read on PostgreSQL.
+    """
+    return _visible_course_read(tenant_id=tenant_id, course_id=course_id, learner=learner, fields=_COURSE_VERSION_FIELDS)
+
+
+def _visible_course_read(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool, fields: dict) -> dict | None:
     db = connections[router.db_for_read(Course)]
     statuses = _statuses(learner)
     rows = sql_values_rows(
         db,
-        _course_row_sql(db.alias, len(statuses)),
+        _course_read_sql(db.alias, tuple(fields), len(statuses)),
         [sql_param(db, Course, "id", course_id), sql_param(db, Course, "tenant", tenant_id), *statuses],
-        _COURSE_ROW_FIELDS,
+        fields,
     )
     return rows[0] if rows else None
 
 
 _COURSE_ROW_FIELDS = {name: Course._meta.get_field(name) for name in COURSE_VALUES}
+_COURSE_VERSION_FIELDS = {name: Course._meta.get_field(name) for name in ("id", "content_version", "status")}
 
 
 @functools.lru_cache(maxsize=16)
-def _course_row_sql(alias: str, statuses: int) -> str:
-    """The text of `course_row`'s read, fixed per database: built once."""
+def _course_read_sql(alias: str, names: tuple[str, ...], statuses: int) -> str:
+    """The text of a visible course's read, fixed per database and select list: built once."""
     db = connections[alias]
     column = partial(sql_column, db, Course)
+    select_list = sql_select_list(db, (Course._meta.get_field(name) for name in names))
     return (
-        f"SELECT {sql_select_list(db, _COURSE_ROW_FIELDS.values())} FROM {db.ops.quote_name(Course._meta.db_table)}"
+        f"SELECT {select_list} FROM {db.ops.quote_name(Course._meta.db_table)}"
         f" WHERE {column('id')} = %s AND {column('tenant')} = %s"
         f" AND {column('status')} IN ({', '.join(['%s'] * statuses)})"
     )

@@ -7,9 +7,13 @@ shapes are the output serializers in `courses.api.serializers`; tests keep both 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from collections.abc import Callable, Iterable
 
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
+from rest_framework.utils.encoders import JSONEncoder
 
 from courses.selectors import CourseTree, LessonRow
 from lms.api.fields import absolute_url, id_or_none, iso_utc
@@ -151,3 +155,50 @@ def course_tree_data(tree: CourseTree, image_url: ImageUrl) -> dict:
         shaped["lessons"] = lessons_by_module.get(module["id"], [])
         modules.append(shaped)
     return {**course_data(tree.course, image_url), "modules": modules}
+
+
+# --- cached renderings and their validators ---------------------------------------------------
+
+# Part of every cached rendering's key and of every ETag. Bump it with any change to what these
+# functions render (a field, a format): a rolling deploy runs old and new code against one shared
+# cache, and a player holding an old ETag must not get a 304 for a body that has changed.
+RENDERING_REVISION = 1
+
+
+def representation_key(*, kind: str, course: dict, learner: bool, request) -> str:
+    """Names one rendered body of the course (`kind`: "course" or "tree") by everything that
+    changes its bytes for this caller: the course's id, `content_version` (which every content
+    write bumps) and status; the audience (authors see drafts that learners never see); the scheme
+    and host its absolute image URLs are built on; and, where the storage signs its URLs, the
+    window they were signed in. The body under a key never changes, so any cache may keep it."""
+    audience = "learner" if learner else "author"
+    return (
+        f"{kind}:{RENDERING_REVISION}:{course['id']}:{course['content_version']}:{course['status']}:{audience}:"
+        f"{request.scheme}://{request.get_host()}{_signed_url_window()}"
+    )
+
+
+def entity_tag(key: str) -> str:
+    """The ETag of the body `representation_key` names. Weak: the body that carries it is the
+    envelope, whose `ts` and `resmsgid` differ on every response; only its `result` is the same."""
+    return f'W/"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
+
+
+def _signed_url_window() -> str:
+    """For a storage that signs its URLs (S3 with AWS_QUERYSTRING_AUTH, the default there): which
+    half of a signature's lifetime it is now. A body embedding signed URLs is then never older than
+    half their life, so none is served (or confirmed by a 304) with a link about to expire."""
+    # The storage itself rather than `default_storage`: asking the lazy proxy for an attribute that
+    # FileSystemStorage lacks cost several µs on every request.
+    storage = storages["default"]
+    if not getattr(storage, "querystring_auth", False):
+        return ""
+    half_life = max(1, int(getattr(storage, "querystring_expire", 3600)) // 2)
+    return f":signed-{int(time.time()) // half_life}"
+
+
+def encode_result(data) -> bytes:
+    """`data` as the envelope renderer encodes it (compact UTF-8, U+2028/9 escaped for JavaScript),
+    to be cached and spliced into the envelope (lms.api.envelope.PreRenderedJSON)."""
+    text = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()

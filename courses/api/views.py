@@ -7,14 +7,16 @@ published; archived content answers 404 to everybody.
 
 from __future__ import annotations
 
-import json
 import uuid
+from collections.abc import Callable
 
 from django.core.cache import cache
+from django.http import HttpResponseNotModified
+from django.utils.http import parse_etags
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
-from rest_framework.utils.encoders import JSONEncoder
 
 from courses import selectors, services
 from courses.api import rendering
@@ -38,6 +40,7 @@ from lms.api.envelope import PreRenderedJSON
 from lms.api.errors import NotFoundError
 from lms.api.pagination import paginate
 from lms.api.permissions import AuthorWritesAuthenticatedReads, IsAuthor
+from lms.api.schema import EnvelopeAutoSchema
 from lms.api.views import TenantScopedViewSet, created
 from lms.lru import WeightedLRU
 
@@ -73,9 +76,69 @@ def _array(rows: list, count: int) -> Response:
 
 
 COURSE_TREE_CACHE_SECONDS = 3600
-# Rendered course trees by (course, content_version, audience, host): immutable under their key.
-# Bounded at 64 MB a process, about 150 trees of 20 modules x 20 lessons.
-_rendered_trees: WeightedLRU[bytes] = WeightedLRU(max_weight=64 * 1024 * 1024, weigh=len)
+# Rendered courses and course trees, encoded, by `rendering.representation_key` (course,
+# content_version, status, audience, host): immutable under their key. Bounded at 64 MB a
+# process, about 150 trees of 20 modules x 20 lessons.
+_rendered_bodies: WeightedLRU[bytes] = WeightedLRU(max_weight=64 * 1024 * 1024, weigh=len)
+
+# Conditional reads of a course (players poll them): documented on both operations.
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", str, location=OpenApiParameter.HEADER, required=False,
+    description="The ETag of the copy the caller holds (or a list of them, or `*`): when it still matches, "
+    "the answer is 304 with no body. Tags compare weakly, so `W/\"…\"` and `\"…\"` both match.",
+)
+ETAG = OpenApiParameter(
+    "ETag", str, location=OpenApiParameter.HEADER, response=[200, 304],
+    description="A weak validator of `result` for this caller: it changes with every change to the course's "
+    "content or status, and differs between authors and learners. Send it back in If-None-Match.",
+)
+CACHE_CONTROL = OpenApiParameter(
+    "Cache-Control", str, location=OpenApiParameter.HEADER, response=[200, 304],
+    description="`private, no-cache`: a player may keep the answer but must revalidate it (with If-None-Match) "
+    "before each use; no shared cache may keep it. `Vary: Authorization, tenantid` says the same.",
+)
+NOT_MODIFIED = OpenApiResponse(
+    description="The caller's copy (If-None-Match) is current. No body and no envelope; the response "
+    "carries the ETag, Cache-Control, Vary and X-Request-Id headers."
+)
+
+
+class ConditionalReadSchema(EnvelopeAutoSchema):
+    """The envelope schema, but a 304 is documented bare: it has no body, so no envelope either.
+
+    EnvelopeAutoSchema documents any success without a body as an envelope with a null result
+    (deletes answer that way); drf-spectacular's own mapping says what a 304 is. Kept here rather
+    than in lms.api.schema while these two reads are the only conditional ones.
+    """
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        if str(status_code) == "304":
+            return AutoSchema._get_response_for_code(self, serializer, status_code, media_types, direction)
+        return super()._get_response_for_code(serializer, status_code, media_types, direction)
+
+
+def _holds_current_copy(request, etag: str) -> bool:
+    """If-None-Match names `etag` (RFC 9110 §13.1.2). It compares weakly: a tag sent back with or
+    without its `W/` matches. `*` matches, the course being visible to the caller; a malformed
+    header matches nothing, so it gets the full answer."""
+    header = request.META.get("HTTP_IF_NONE_MATCH")
+    if not header:
+        return False
+    if header == etag:  # what a player sends back verbatim
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag == "*" or tag.removeprefix("W/") == opaque for tag in parse_etags(header))
+
+
+def _with_validator(response, etag: str):
+    # `private`: the body depends on the caller's token and tenant, so no shared cache may keep it
+    # (Vary says the same to any that does); `no-cache`: players keep it but ask again every time,
+    # and the 304 makes asking cheap.
+    # The response is new here, with no Vary yet (DRF and the CORS middleware add theirs after).
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    response["Vary"] = "Authorization, tenantid"
+    return response
 
 
 class CatalogueViewSet(TenantScopedViewSet):
@@ -117,6 +180,7 @@ class CatalogueViewSet(TenantScopedViewSet):
 
 class CourseViewSet(CatalogueViewSet):
     queryset = Course.objects.all()
+    schema = ConditionalReadSchema()
     filter_backends = [DjangoFilterBackend]
     filterset_class = CourseFilter
     api_ids = {
@@ -151,34 +215,60 @@ class CourseViewSet(CatalogueViewSet):
         count, rows = paginate(selectors.course_values(courses), request)
         return Response({"count": count, "courses": [rendering.course_data(row, self.image_url) for row in rows]})
 
-    @extend_schema(summary="Get a course", responses=CourseOutputSerializer)
+    @extend_schema(
+        summary="Get a course (conditional: ETag and If-None-Match)",
+        parameters=[IF_NONE_MATCH, ETAG, CACHE_CONTROL],
+        responses={200: CourseOutputSerializer, 304: NOT_MODIFIED},
+    )
     def retrieve(self, request, pk):
-        return Response(self._course_data(pk))
+        def render() -> dict | None:
+            row = selectors.course_row(tenant_id=self.tenant_id, course_id=pk, learner=self.learner)
+            return None if row is None else rendering.course_data(row, self.image_url)
 
-    @extend_schema(summary="Get a course with its modules and their lessons, in order", responses=CourseDetailsOutputSerializer)
+        return self._conditional_read(request, pk, kind="course", render=render)
+
+    @extend_schema(
+        summary="Get a course with its modules and their lessons, in order (conditional: ETag and If-None-Match)",
+        parameters=[IF_NONE_MATCH, ETAG, CACHE_CONTROL],
+        responses={200: CourseDetailsOutputSerializer, 304: NOT_MODIFIED},
+    )
     def details(self, request, pk):
-        course = selectors.course_row(tenant_id=self.tenant_id, course_id=pk, learner=self.learner)
+        def render() -> dict | None:
+            tree = selectors.course_tree(tenant_id=self.tenant_id, course_id=pk, learner=self.learner)
+            return None if tree is None else rendering.course_tree_data(tree, self.image_url)
+
+        return self._conditional_read(request, pk, kind="tree", render=render)
+
+    def _conditional_read(self, request, pk, *, kind: str, render: Callable[[], dict | None]):
+        """The course's rendering of `kind` for this caller, or 304 when the caller holds it.
+
+        One narrow read of the course decides visibility and names the body; the body itself comes
+        from this process's cache, then the configured one (shared between processes with
+        CACHE_URL=redis://…), and is rendered only when neither holds it. Neither can be stale:
+        every content write bumps `content_version` through the services, and the key holds it.
+        """
+        course = selectors.course_version(tenant_id=self.tenant_id, course_id=pk, learner=self.learner)
         if course is None:
             raise NotFoundError("No course with that id in this tenant.")
-        # Every content write bumps `content_version` through the services, so a rendered tree
-        # under this key never changes: safe in any cache, per process or shared.
-        key = f"course-tree:{pk}:{course['content_version']}:{int(self.learner)}:{request.get_host()}"
-        # This process's copy first: Django's cache hands back a fresh unpickled copy of the
-        # (often several hundred kB) tree on every hit; then the configured cache, which a
-        # deployment may share between processes (CACHE_URL=redis://…).
-        encoded = _rendered_trees.get(key)
+        key = rendering.representation_key(kind=kind, course=course, learner=self.learner, request=request)
+        etag = rendering.entity_tag(key)
+        if _holds_current_copy(request, etag):
+            return _with_validator(HttpResponseNotModified(), etag)
+        # This process's copy first: Django's cache hands back a fresh unpickled copy of the (often
+        # several hundred kB) body on every hit.
+        encoded = _rendered_bodies.get(key)
         if encoded is None:
             encoded = cache.get(key)
             if encoded is None:
-                tree = selectors.course_tree(
-                    tenant_id=self.tenant_id, course_id=pk, learner=self.learner, course=course
-                )
-                data = rendering.course_tree_data(tree, self.image_url)
-                # Kept encoded: re-encoding hundreds of lessons is most of a cached request's cost.
-                encoded = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
+                data = render()
+                if data is None:  # unpublished or archived since the read above
+                    raise NotFoundError("No course with that id in this tenant.")
+                # Rendered after the version was read, so never older than the key says: at worst a
+                # write in between is cached under the version it replaced, which nobody asks for again.
+                encoded = rendering.encode_result(data)
                 cache.set(key, encoded, timeout=COURSE_TREE_CACHE_SECONDS)
-            _rendered_trees.put(key, encoded)
-        return Response(PreRenderedJSON(encoded))
+            _rendered_bodies.put(key, encoded)
+        return _with_validator(Response(PreRenderedJSON(encoded)), etag)
 
     @extend_schema(
         summary="Update a course (multipart; send only the fields to change)",

@@ -77,3 +77,12 @@ def test_lesson_lists_are_documented_as_arrays(schema, path):
     reference = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     result = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]["properties"]["result"]
     assert result == {"type": "array", "items": {"$ref": "#/components/schemas/LessonOutput"}}
+
+
+@pytest.mark.parametrize("path", ["/courses/{id}", "/courses/details/{id}"])
+def test_conditional_course_reads_are_documented(schema, path):
+    operation = schema["paths"][path]["get"]
+    assert ("If-None-Match", "header") in {(parameter["name"], parameter["in"]) for parameter in operation["parameters"]}
+    for status in ("200", "304"):
+        assert {"ETag", "Cache-Control"} <= set(operation["responses"][status]["headers"]), status
+    assert "content" not in operation["responses"]["304"]  # no body, so no envelope either
