@@ -342,11 +342,13 @@ CORS_ALLOW_HEADERS = [
     "accept",
     "authorization",
     "content-type",
+    # Players revalidate the course trees they hold (GET /courses/:id answers 304 to a matching ETag).
+    "if-none-match",
     "tenantid",
     "x-request-id",
     "x-requested-with",
 ]
-CORS_EXPOSE_HEADERS = ["X-Request-Id", "X-Total-Count", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["X-Request-Id", "X-Total-Count", "Retry-After", "ETag"]
 CORS_ALLOW_CREDENTIALS = False
 # Plain Django views (catch-all, health, media) are CSRF-exempt; DRF checks CSRF itself for
 # session-authenticated calls. What is left (the admin) fails through this view.

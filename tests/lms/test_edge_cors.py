@@ -32,7 +32,7 @@ def test_a_preflight_from_a_local_origin_needs_no_token(client, origin, path):
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == origin
     allowed_headers = {h.strip() for h in response["Access-Control-Allow-Headers"].split(",")}
-    assert {"authorization", "content-type", "tenantid"} <= allowed_headers
+    assert {"authorization", "content-type", "tenantid", "if-none-match"} <= allowed_headers
     assert "POST" in response["Access-Control-Allow-Methods"]
     assert "Access-Control-Allow-Credentials" not in response  # bearer tokens, never cookies
 
@@ -51,7 +51,7 @@ def test_an_answer_to_a_local_origin_exposes_the_request_id(admin_client):
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "http://localhost:8080"
     exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
-    assert {"x-request-id", "x-total-count", "retry-after"} <= exposed
+    assert {"x-request-id", "x-total-count", "retry-after", "etag"} <= exposed
 
 
 def test_an_error_answer_carries_cors_headers_too(client, db):
