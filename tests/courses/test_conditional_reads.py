@@ -144,7 +144,7 @@ def test_signed_image_urls_are_never_cached_or_confirmed_past_half_their_life(ad
     monkeypatch.setattr(storage, "querystring_auth", True, raising=False)
     monkeypatch.setattr(storage, "querystring_expire", 3600, raising=False)
     now = 1_800_000_000 - 1  # the last second of a half-hour window
-    monkeypatch.setattr(rendering.time, "time", lambda: now)
+    monkeypatch.setattr(rendering, "_now", lambda: now)
     path = f"/courses/details/{course.pk}"
     etag = _etag(admin_client.get(path))
     assert _get(admin_client, path, etag).status_code == 304
