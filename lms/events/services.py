@@ -216,7 +216,8 @@ def delivery_send(*, delivery_id: uuid.UUID) -> SendOutcome | None:
     started = time.monotonic()
     try:
         if not settings.LMS_WEBHOOK_ALLOW_PRIVATE:
-            webhook_url_check(subscription.url)  # again at send time: DNS may have moved
+            # The one place that asks DNS: just before the send, as the name points now.
+            webhook_url_check(subscription.url, resolve=True)
         status_code, error = _post(subscription.url, body, headers, settings.LMS_WEBHOOK_TIMEOUT_SECONDS)
     except WebhookUrlRefused as refused:
         status_code, error = None, str(refused)[:500]
