@@ -242,10 +242,10 @@ def course_track_recount(
     plan = _plan_recount(track=track, now=now, carry=carry)
     for name, value in plan.values.items():
         setattr(track, name, value)
-    if "timeend" in plan.values:
-        _course_completed_record(track=track)
+    announced = [_course_completed_event(track=track)] if "timeend" in plan.values else []
     if plan.certificate_course is not None:
-        _issue_certificate(track=track, course=plan.certificate_course, issued_at=now)
+        _issue_certificate(track=track, course=plan.certificate_course, issued_at=now, announced=announced)
+    events_record(events=announced, now=now)
     changed = list(plan.values)
     saved = [*changed, "updated_at"] if changed else []
     if changed:
