@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courses.models import CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
@@ -485,19 +486,30 @@ def _complete_and_lock_tracks(
 
 
 def _track_facts_query(*, carry: bool):
-    """`course_track_facts`' counts of one track, compiled once: the same expressions as every
-    other recount, without the cost of building them on each completion."""
+    """The facts of one locked track after a completion, compiled once (building the expressions
+    cost more than running them). `completed_lessons` is recounted as everywhere (distinct required
+    lessons the user completed in the track's context, or in any with carry-forward), driven from
+    the user's completed rows, each checked against the course's required lessons by index: the
+    set-based form of `completed_lessons_count` reads every lesson of the tenant to build that set.
+    `no_of_lessons` is the track's own: every content change recounts it for all the course's
+    tracks under their row locks in its own transaction (`course_tracks_recount_for_course`), so
+    once the lock is held it counts what the completion is judged against."""
 
     def build(track_id, user_id, course_id):
+        completed = ContentConsumption.objects.filter(
+            user_id=OuterRef("user_id"), tenant_id=OuterRef("tenant_id"), status=ConsumptionStatus.COMPLETED,
+        ).filter(Exists(course_required_lesson_ids(course_id=course_id).filter(lesson_id=OuterRef("content_id"))))
+        if not carry:
+            completed = completed.filter(collection_id=OuterRef("course_id"), batch_id=OuterRef("batch_id"))
+        count = completed.order_by().values("user_id").annotate(n=Count("content_id", distinct=True)).values("n")
         return (
             CourseTrack.objects.filter(pk=track_id, user_id=user_id)
             .order_by()
             .annotate(
-                _required=required_lessons_count(course_id=course_id),
-                _completed=completed_lessons_count(course_id=course_id, carry=carry),
+                _completed=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
                 _active=track_activity_exists(),
             )
-            .values_list("pk", "_required", "_completed", "_active")
+            .values_list("pk", "no_of_lessons", "_completed", "_active")
         )
 
     return compiled_once(("completed-track-facts", carry), build, ("track_id", "user_id", "course_id"))
