@@ -49,33 +49,37 @@ def insert_rows(
     model = type(objs[0])
     db = connections[router.db_for_write(model)]
     quote = db.ops.quote_name
-    fields = [field for field in model._meta.concrete_fields]
     returned_fields = [model._meta.get_field(name) for name in returning]
-    rows_per_statement = max(1, _max_params(db) // len(fields))
-    columns = ", ".join(quote(field.column) for field in fields)
-    row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    rows_per_statement = max(1, _max_params(db) // len(model._meta.concrete_fields))
     suffix = ""
-    if skip_conflicts_on:
-        target = ", ".join(quote(model._meta.get_field(name).column) for name in skip_conflicts_on)
-        suffix += f" ON CONFLICT ({target}) DO NOTHING"
     if returned_fields:
         suffix += " RETURNING " + ", ".join(quote(field.column) for field in returned_fields)
     inserted: list[tuple] = []
     with db.cursor() as cursor:
         for start in range(0, len(objs), rows_per_statement):
-            chunk = objs[start : start + rows_per_statement]
-            params = [
-                field.get_db_prep_save(field.pre_save(obj, add=True), connection=db) for obj in chunk for field in fields
-            ]
-            sql = (
-                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
-                + ", ".join([row_placeholder] * len(chunk))
-                + suffix
-            )
-            cursor.execute(sql, params)
+            sql, params = insert_statement(objs[start : start + rows_per_statement], skip_conflicts_on=skip_conflicts_on)
+            cursor.execute(sql + suffix, params)
             if returned_fields:
                 inserted.extend(
                     tuple(field.to_python(value) for field, value in zip(returned_fields, row, strict=True))
                     for row in cursor.fetchall()
                 )
     return inserted
+
+
+def insert_statement(objs: Sequence[Model], *, skip_conflicts_on: Sequence[str] | None = None) -> tuple[str, list]:
+    """The one INSERT of `insert_rows` for `objs` (which must fit one statement), as SQL and
+    parameters, for a caller that sends it as a step of a statement of its own (a data-modifying
+    WITH on PostgreSQL)."""
+    model = type(objs[0])
+    db = connections[router.db_for_write(model)]
+    quote = db.ops.quote_name
+    fields = list(model._meta.concrete_fields)
+    columns = ", ".join(quote(field.column) for field in fields)
+    row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection=db) for obj in objs for field in fields]
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES " + ", ".join([row_placeholder] * len(objs))
+    if skip_conflicts_on:
+        target = ", ".join(quote(model._meta.get_field(name).column) for name in skip_conflicts_on)
+        sql += f" ON CONFLICT ({target}) DO NOTHING"
+    return sql, params

@@ -51,7 +51,11 @@ access_log_format = (
 def post_worker_init(worker):
     # Everything loaded so far (Django, the URL conf, the models) lives as long as the worker:
     # moving it out of the collector's view keeps full collections short, so no request waits
-    # behind a scan of the whole application.
+    # behind a scan of the whole application. The task publisher starts first (it loads the task
+    # modules and connects to the broker), so no request pays for that on the first event.
     import gc
 
+    from lms.celery import publisher_warm
+
+    publisher_warm()
     gc.freeze()

@@ -13,15 +13,16 @@ database, stores UUIDs as 32-digit hex and datetimes in Django's text form.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 
 
 def adapt_params(params: Iterable) -> list:
@@ -83,3 +84,48 @@ def _conversions(alias: str, fields: tuple[Field, ...]) -> tuple[tuple[int, Any,
         if converters:
             plan.append((index, column, converters))
     return tuple(plan)
+
+
+# ---------------------------------------------------------------------------------------------
+# Querysets compiled once
+
+_STAND_IN_BASE = 0x5EED_0000_0000_4000_8000_0000_0000_0000
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledQuery:
+    """A queryset's SQL with, per parameter, the name of the id it takes (None: the fixed value)."""
+
+    sql: str
+    slots: tuple[str | None, ...]
+    fixed: tuple
+
+    def params(self, **ids: uuid.UUID) -> list:
+        """The parameters with the given ids in their places, adapted for this database."""
+        adapted = dict(zip(ids, adapt_params(ids.values()), strict=True))
+        return [adapted[slot] if slot is not None else value for slot, value in zip(self.slots, self.fixed, strict=True)]
+
+
+_compiled: dict[tuple, CompiledQuery] = {}
+
+
+def compiled_once(key: tuple, build: Callable[..., QuerySet], names: Sequence[str]) -> CompiledQuery:
+    """`build(**ids)`'s SQL, compiled on first use per database and `key`, then reused.
+
+    On a hot path, compiling a queryset with nested subqueries costs several times running it.
+    `build` takes the ids named in `names` (UUIDs only) and must use them as plain parameters:
+    it is compiled once with stand-in ids, whose places in the parameters the later calls fill.
+    """
+    cache_key = (connection.alias, connection.vendor, key)
+    compiled = _compiled.get(cache_key)
+    if compiled is None:
+        stand_ins = {name: uuid.UUID(int=_STAND_IN_BASE + index) for index, name in enumerate(names)}
+        queryset = build(**stand_ins)
+        sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+        places = {value: name for name, stand_in in stand_ins.items() for value in (stand_in, stand_in.hex)}
+        slots = tuple(places.get(value) if isinstance(value, (uuid.UUID, str)) else None for value in params)
+        missing = set(names) - set(slots)
+        if missing:
+            raise ValueError(f"compiled_once: the query does not take {sorted(missing)} as parameters")
+        compiled = _compiled[cache_key] = CompiledQuery(sql=sql, slots=slots, fixed=tuple(params))
+    return compiled

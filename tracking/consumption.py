@@ -119,11 +119,10 @@ def consumption_record_progress(*, user_id, tenant_id, collection_id, batch_id, 
     ))
 
 
-def consumption_record_completion(*, user_id, tenant_id, collection_id, batch_id, content_id,
-                                   now: dt.datetime) -> bool:
-    """Status 2 and progress 100; `completed_at` keeps the first completion time. Returns whether
-    this was the first completion in the context (the row's `completed_at` is this call's), read
-    from the same statement, so a repeated completion costs no extra query."""
+def consumption_completion_statement(*, user_id, tenant_id, collection_id, batch_id, content_id,
+                                     now: dt.datetime) -> tuple[str, list]:
+    """`consumption_record_completion`'s upsert as SQL and (adapted) parameters, returning one row
+    with `is_first` (1 or 0), for a statement that wraps it."""
     table = ContentConsumption._meta.db_table
     sql, params = _upsert_statement(
         sql_update=(
@@ -136,8 +135,20 @@ def consumption_record_completion(*, user_id, tenant_id, collection_id, batch_id
         completed_at=now,
     )
     # Compared in SQL against the same adapted value the insert wrote, so both databases agree.
-    sql += " RETURNING CASE WHEN completed_at = %s THEN 1 ELSE 0 END"
+    sql += " RETURNING CASE WHEN completed_at = %s THEN 1 ELSE 0 END AS is_first"
+    return sql, adapt_params([*params, now])
+
+
+def consumption_record_completion(*, user_id, tenant_id, collection_id, batch_id, content_id,
+                                   now: dt.datetime) -> bool:
+    """Status 2 and progress 100; `completed_at` keeps the first completion time. Returns whether
+    this was the first completion in the context (the row's `completed_at` is this call's), read
+    from the same statement, so a repeated completion costs no extra query."""
+    sql, params = consumption_completion_statement(
+        user_id=user_id, tenant_id=tenant_id, collection_id=collection_id, batch_id=batch_id, content_id=content_id,
+        now=now,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, adapt_params([*params, now]))
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return bool(row and row[0])

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courses.models import CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
@@ -29,13 +30,14 @@ from enrollment.models import Enrollment, EnrollmentState
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from lms.bulk import insert_rows
 from lms.events import catalogue as events
-from lms.events.services import event_record
-from lms.rawsql import adapt_params
+from lms.events.services import NewEvent, events_insert_statement, events_record, relay_after_commit
+from lms.rawsql import adapt_params, compiled_once, sql_values_rows
 from lms.routing import save_pinned_to_user
 from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
 from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
 from tracking.consumption import (
     SqlCondition,
+    consumption_completion_statement,
     consumption_progress_statement,
     consumption_record_completion,
     consumption_record_progress,
@@ -154,22 +156,37 @@ def _plan_recount(*, track: CourseTrack, now: dt.datetime, carry: bool) -> _Reco
     if status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None and facts.enrollment_active:
         course = Course.objects.only("id", "title", "certificate_term", "certificate_id").get(pk=track.course_id)
         issued_at = IssuedCertificate.objects.filter(track_id=track.pk).values_list("issued_at", flat=True).first()
-        if issued_at is not None:
-            new["cert_gen_date"] = issued_at
-        elif course.certificate_term != CertificateTerm.NA:
-            projected = CourseTrack(
-                pk=track.pk, tenant_id=track.tenant_id, user_id=track.user_id, course_id=track.course_id,
-                batch_id=track.batch_id, no_of_lessons=facts.no_of_lessons, completed_lessons=facts.completed_lessons,
-            )
-            if _certificate_rule_met(track=projected, course=course):
-                new["cert_gen_date"] = now
-                plan.certificate_course = course
+        projected = CourseTrack(
+            pk=track.pk, tenant_id=track.tenant_id, user_id=track.user_id, course_id=track.course_id,
+            batch_id=track.batch_id, no_of_lessons=facts.no_of_lessons, completed_lessons=facts.completed_lessons,
+        )
+        cert_gen_date, plan.certificate_course = _certificate_decision(
+            track=projected, course=course, issued_at=issued_at, now=now
+        )
+        if cert_gen_date is not None:
+            new["cert_gen_date"] = cert_gen_date
     plan.values = {name: value for name, value in new.items() if getattr(track, name) != value}
     return plan
 
 
-def _issue_certificate(*, track: CourseTrack, course: Course, issued_at: dt.datetime) -> IssuedCertificate | None:
-    """Exactly once per track: the caller holds the track lock, the one-to-one constraint backs it."""
+def _certificate_decision(
+    *, track: CourseTrack, course: Course, issued_at: dt.datetime | None, now: dt.datetime
+) -> tuple[dt.datetime | None, Course | None]:
+    """For a completed track without a certificate date whose enrollment is active: the date to set
+    (that of a certificate issued before, or `now` when the course's rule is met on the track's
+    counters) and the course when a certificate is to be issued now. (None, None): nothing to do."""
+    if issued_at is not None:
+        return issued_at, None
+    if course.certificate_term != CertificateTerm.NA and _certificate_rule_met(track=track, course=course):
+        return now, course
+    return None, None
+
+
+def _issue_certificate(
+    *, track: CourseTrack, course: Course, issued_at: dt.datetime, announced: list[NewEvent] | None = None
+) -> IssuedCertificate | None:
+    """Exactly once per track: the caller holds the track lock, the one-to-one constraint backs it.
+    `certificate.issued` is recorded now, or added to `announced` for the caller's one outbox INSERT."""
     try:
         with transaction.atomic():
             certificate = IssuedCertificate.objects.create(
@@ -181,22 +198,30 @@ def _issue_certificate(*, track: CourseTrack, course: Course, issued_at: dt.date
         track.cert_gen_date = IssuedCertificate.objects.filter(track=track).values_list("issued_at", flat=True).first()
         return None
     track.cert_gen_date = issued_at
-    event_record(
+    event = NewEvent(
         tenant_id=track.tenant_id, type=events.CERTIFICATE_ISSUED, dedupe_key=f"certificate.issued:{track.pk}",
         data={"userId": track.user_id, "courseId": track.course_id, "certificateId": certificate.pk,
               "token": certificate.token, "issuedOn": issued_at},
     )
+    if announced is None:
+        events_record(events=[event])
+    else:
+        announced.append(event)
     return certificate
 
 
-def _course_completed_record(*, track: CourseTrack) -> None:
+def _course_completed_event(*, track: CourseTrack) -> NewEvent:
     """`course.completed` when a track first completes (its `timeend`, completedOn, is set once);
     the dedupe key holds it to one event per track whatever the entry point."""
-    event_record(
+    return NewEvent(
         tenant_id=track.tenant_id, type=events.COURSE_COMPLETED, dedupe_key=f"course.completed:{track.pk}",
         data={"userId": track.user_id, "courseId": track.course_id, "batchId": track.batch_id,
               "completedOn": track.timeend},
     )
+
+
+def _course_completed_record(*, track: CourseTrack) -> None:
+    events_record(events=[_course_completed_event(track=track)])
 
 
 def _sync_enrollment_state(track: CourseTrack) -> bool:
@@ -222,10 +247,10 @@ def course_track_recount(
     plan = _plan_recount(track=track, now=now, carry=carry)
     for name, value in plan.values.items():
         setattr(track, name, value)
-    if "timeend" in plan.values:
-        _course_completed_record(track=track)
+    announced = [_course_completed_event(track=track)] if "timeend" in plan.values else []
     if plan.certificate_course is not None:
-        _issue_certificate(track=track, course=plan.certificate_course, issued_at=now)
+        _issue_certificate(track=track, course=plan.certificate_course, issued_at=now, announced=announced)
+    events_record(events=announced, now=now)
     changed = list(plan.values)
     saved = [*changed, "updated_at"] if changed else []
     if changed:
@@ -360,45 +385,250 @@ def standalone_completion_record(
         course_track_recount(track=track, now=now, carry=True)
 
 
-def _lesson_completed_record(*, tenant_id, user_id, course_id, batch_id, lesson_id, source: str) -> None:
+def _lesson_completed_event(*, tenant_id, user_id, course_id, batch_id, lesson_id, source: str) -> NewEvent:
     """`lesson.completed` for a first completion in a context (standalone content: no course or batch).
     The consumption row says it is the first; the dedupe key backs that under concurrency."""
-    event_record(
+    return NewEvent(
         tenant_id=tenant_id, type=events.LESSON_COMPLETED,
         dedupe_key=f"lesson.completed:{tenant_id}:{user_id}:{course_id or lesson_id}:{batch_id or lesson_id}:{lesson_id}",
         data={"userId": user_id, "lessonId": lesson_id, "courseId": course_id, "batchId": batch_id, "source": source},
     )
 
 
-@transaction.atomic
+def _lesson_completed_record(**context) -> None:
+    events_record(events=[_lesson_completed_event(**context)])
+
+
 def lesson_completion_record(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID,
-    now: dt.datetime | None = None, source: str = "tracking",
+    now: dt.datetime | None = None, source: str = "tracking", carry: bool | None = None,
 ) -> CourseTrack | None:
     """Records that the user completed the lesson in the (course, batch) context and recounts
-    that context's course track. Both the attempt API and the viewer API complete lessons here,
-    so the two always show one truth; a first completion is announced as `lesson.completed` from
-    `source` (`tracking` or `viewer`). Returns the track, or None when not enrolled in that context.
+    that context's course track (with carry-forward, every track of the user whose course places
+    the lesson). Both the attempt API and the viewer API complete lessons here, so the two always
+    show one truth; a first completion is announced as `lesson.completed` from `source`
+    (`tracking` or `viewer`). `carry`: the tenant's policy, when the caller has read it.
+    Returns the track, or None when not enrolled in that context. Raises nothing of its own.
+
+    The hot path of every completing request, in two statements on PostgreSQL: the consumption
+    upsert, which says whether this is the first completion, locks the tracks it counts in; then
+    one statement per track recounts it from the facts, moves its enrollment's state, and writes
+    the `lesson.completed` outbox row. The recount must be a statement of its own: one that waited
+    for the track lock would count in a snapshot from before the holder's completion committed.
+    Only a track that is completed without a certificate date takes the certificate path.
     """
     now = now or timezone.now()
-    first = consumption_record_completion(
-        user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson_id, now=now
-    )
-    if first:
-        _lesson_completed_record(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
-                                 lesson_id=lesson_id, source=source)
-    carry = tenant_carries_forward(tenant_id=tenant_id)
-    if carry:
-        tracks = _lock_tracks_placing_lesson(tenant_id=tenant_id, user_id=user_id, lesson_id=lesson_id)
-    else:
-        tracks = list(_lock_tracks(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id))
-    own_track = None
-    for track in tracks:
-        accessed = track.course_id == course_id and track.batch_id == batch_id
-        if accessed:
-            own_track = track
-        course_track_recount(track=track, now=now, carry=carry, accessed=accessed)
+    if carry is None:
+        carry = tenant_carries_forward(tenant_id=tenant_id)
+    # Inside the caller's transaction no savepoint is needed: any error here fails the whole write.
+    with transaction.atomic(savepoint=False):
+        first, tracks = _complete_and_lock_tracks(
+            tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, lesson_id=lesson_id,
+            carry=carry, now=now,
+        )
+        unrecorded = [_lesson_completed_event(
+            tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, lesson_id=lesson_id,
+            source=source,
+        )] if first else []
+        own_track = None
+        for track_id, track_course_id, track_batch_id in tracks:
+            accessed = (track_course_id, track_batch_id) == (course_id, batch_id)
+            track = _completed_track_recount(
+                track_id=track_id, tenant_id=tenant_id, user_id=user_id, course_id=track_course_id, carry=carry,
+                now=now, accessed=accessed, with_events=unrecorded,
+            )
+            unrecorded = []
+            if accessed:
+                own_track = track
+        events_record(events=unrecorded, now=now)
     return own_track
+
+
+def _complete_and_lock_tracks(
+    *, tenant_id, user_id, course_id, batch_id, lesson_id, carry: bool, now: dt.datetime
+) -> tuple[bool, list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]]:
+    """The consumption upsert of a completion, then the row locks (in id order) of the tracks it
+    counts in: the context's own, or with carry-forward every track of the user whose course
+    places the lesson (`_lock_tracks_placing_lesson`). One statement on PostgreSQL, in the lock
+    order of this module. Returns (first completion in the context, [(track id, course, batch)])."""
+    upsert_sql, upsert_params = consumption_completion_statement(
+        user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id, content_id=lesson_id,
+        now=now,
+    )
+    tracks_table = CourseTrack._meta.db_table
+    if carry:
+        placements = LessonPlacement._meta.db_table
+        counts_in = (f"t.course_id IN (SELECT p.course_id FROM {placements} p WHERE p.lesson_id = %s "
+                     "AND NOT p.archived)")
+        counts_in_params = [lesson_id]
+    else:
+        counts_in, counts_in_params = "t.course_id = %s AND t.batch_id = %s", [course_id, batch_id]
+    tracks_sql = f"SELECT t.id, t.course_id, t.batch_id FROM {tracks_table} t WHERE t.user_id = %s AND t.tenant_id = %s AND {counts_in}"
+    tracks_params = adapt_params([user_id, tenant_id, *counts_in_params])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The lateral reference makes the lock wait for the upsert: consumption row, then track.
+            cursor.execute(
+                f"WITH completion AS ({upsert_sql}) "
+                f"SELECT completion.is_first, track.id, track.course_id, track.batch_id FROM completion "
+                f"LEFT JOIN LATERAL ({tracks_sql} AND completion.is_first IS NOT NULL ORDER BY t.id FOR UPDATE) "
+                "track ON true",
+                [*upsert_params, *tracks_params],
+            )
+            rows = cursor.fetchall()
+            first = bool(rows[0][0])
+            tracks = [(track_id, track_course, track_batch) for _, track_id, track_course, track_batch in rows
+                      if track_id is not None]
+        else:
+            # SQLite has no data-modifying WITH and no row locks: its writers are serialized by the
+            # database lock the upsert takes.
+            cursor.execute(upsert_sql, upsert_params)
+            first = bool(cursor.fetchone()[0])
+            cursor.execute(tracks_sql + " ORDER BY t.id", tracks_params)
+            tracks = [tuple(uuid.UUID(str(value)) for value in row) for row in cursor.fetchall()]
+    return first, tracks
+
+
+def _track_facts_query(*, carry: bool):
+    """The facts of one locked track after a completion, compiled once (building the expressions
+    cost more than running them). `completed_lessons` is recounted as everywhere (distinct required
+    lessons the user completed in the track's context, or in any with carry-forward), driven from
+    the user's completed rows, each checked against the course's required lessons by index: the
+    set-based form of `completed_lessons_count` reads every lesson of the tenant to build that set.
+    `no_of_lessons` is the track's own: every content change recounts it for all the course's
+    tracks under their row locks in its own transaction (`course_tracks_recount_for_course`), so
+    once the lock is held it counts what the completion is judged against."""
+
+    def build(track_id, user_id, course_id):
+        completed = ContentConsumption.objects.filter(
+            user_id=OuterRef("user_id"), tenant_id=OuterRef("tenant_id"), status=ConsumptionStatus.COMPLETED,
+        ).filter(Exists(course_required_lesson_ids(course_id=course_id).filter(lesson_id=OuterRef("content_id"))))
+        if not carry:
+            completed = completed.filter(collection_id=OuterRef("course_id"), batch_id=OuterRef("batch_id"))
+        count = completed.order_by().values("user_id").annotate(n=Count("content_id", distinct=True)).values("n")
+        return (
+            CourseTrack.objects.filter(pk=track_id, user_id=user_id)
+            .order_by()
+            .annotate(
+                _completed=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
+                _active=track_activity_exists(),
+            )
+            .values_list("pk", "no_of_lessons", "_completed", "_active")
+        )
+
+    return compiled_once(("completed-track-facts", carry), build, ("track_id", "user_id", "course_id"))
+
+
+def _sql_literal(value: str) -> str:
+    # Only for this module's own constants (statuses), never for input.
+    assert value.replace("_", "").isalnum(), value
+    return f"'{value}'"
+
+
+_TRACK_FIELDS = {field.attname: field for field in CourseTrack._meta.concrete_fields}
+
+
+def _completed_track_recount(
+    *, track_id, tenant_id, user_id, course_id, carry: bool, now: dt.datetime, accessed: bool,
+    with_events: list[NewEvent],
+) -> CourseTrack:
+    """`course_track_recount` of a track the caller has locked, after a lesson completion: one
+    statement on PostgreSQL recounts it from the facts, sets `timeend` on its first completion,
+    records the access (`accessed`), moves the enrollment's state and writes `with_events` to the
+    outbox. A track left completed without a certificate date then takes the certificate path
+    (`_certificate_settle`). Returns the track as stored."""
+    table = CourseTrack._meta.db_table
+    facts = _track_facts_query(carry=carry)
+    completed = _sql_literal(CourseTrackStatus.COMPLETED)
+    in_progress = _sql_literal(CourseTrackStatus.IN_PROGRESS)
+    not_started = _sql_literal(CourseTrackStatus.NOT_STARTED)
+    reached = "(facts.completed >= facts.required AND facts.required > 0)"
+    # `_derived_status`: never back from completed.
+    derived = (f"CASE WHEN {table}.status = {completed} OR {reached} THEN {completed} "
+               f"WHEN {table}.status = {in_progress} OR facts.completed > 0 OR facts.active THEN {in_progress} "
+               f"ELSE {not_started} END")
+    columns = ", ".join(f"{table}.{field.column}" for field in _TRACK_FIELDS.values())
+    update = f"""
+        UPDATE {table} SET
+            no_of_lessons = facts.required,
+            completed_lessons = facts.completed,
+            status = {derived},
+            timeend = CASE WHEN {table}.status <> {completed} AND {reached} AND {table}.timeend IS NULL
+                      THEN %s ELSE {table}.timeend END,
+            last_accessed_date = {"%s" if accessed else f"{table}.last_accessed_date"},
+            updated_at = CASE WHEN {table}.no_of_lessons <> facts.required OR {table}.completed_lessons <> facts.completed
+                              OR {table}.status <> {derived} THEN %s ELSE {table}.updated_at END
+        FROM facts WHERE {table}.id = facts.id AND {table}.user_id = %s
+        RETURNING {columns}
+    """
+    params = [
+        *facts.params(track_id=track_id, user_id=user_id, course_id=course_id),
+        *adapt_params([now, *([now] if accessed else []), now, user_id]),
+    ]
+    outbox = events_insert_statement(events=with_events, now=now)
+    if connection.vendor == "postgresql":
+        # MATERIALIZED: inlined, the counts would run once for every reference to them below.
+        sql = f"WITH facts (id, required, completed, active) AS MATERIALIZED ({facts.sql})"
+        enrollments = Enrollment._meta.db_table
+        state = "CASE track.status " + " ".join(
+            f"WHEN {_sql_literal(status)} THEN {int(value)}" for status, value in ENROLLMENT_STATE_FOR_TRACK.items()
+        ) + " END"
+        sql += (
+            f", track AS ({update}), "
+            f"enrollment AS (UPDATE {enrollments} SET state = {state} FROM track "
+            f"WHERE {enrollments}.id = track.enrollment_id AND {enrollments}.state <> {state})"
+        )
+        if outbox is not None:
+            sql += f", announced AS ({outbox[0]})"
+            params += outbox[1]
+        sql += " SELECT * FROM track"
+        [row] = sql_values_rows(connection, sql, params, _TRACK_FIELDS)
+        track = CourseTrack.from_db(connection.alias, list(row), list(row.values()))
+    else:
+        sql = f"WITH facts (id, required, completed, active) AS ({facts.sql}) "
+        [row] = sql_values_rows(connection, sql + update, params, _TRACK_FIELDS)
+        track = CourseTrack.from_db(connection.alias, list(row), list(row.values()))
+        _sync_enrollment_state(track)
+        events_record(events=with_events, now=now)
+    if outbox is not None:
+        relay_after_commit()
+    announced: list[NewEvent] = []
+    if track.status == CourseTrackStatus.COMPLETED and track.timeend == now:
+        announced.append(_course_completed_event(track=track))
+    if track.status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None:
+        _certificate_settle(track=track, now=now, announced=announced)
+    events_record(events=announced, now=now)
+    return track
+
+
+def _certificate_settle(*, track: CourseTrack, now: dt.datetime, announced: list[NewEvent]) -> None:
+    """The certificate of a completed track without a certificate date, as `_plan_recount` decides
+    it (only while the enrollment is active): one read of the course with the enrollment's
+    `active` and an earlier certificate, the rule, then the certificate and the track's date."""
+    course = (
+        Course.objects.filter(pk=track.course_id)
+        .annotate(
+            enrollment_active=Subquery(Enrollment.objects.filter(pk=track.enrollment_id).values("active")[:1]),
+            issued_at=Subquery(
+                IssuedCertificate.objects.filter(track_id=track.pk, user_id=track.user_id).values("issued_at")[:1]
+            ),
+        )
+        .only("id", "title", "certificate_term", "certificate_id")
+        .get()
+    )
+    if not course.enrollment_active:
+        return
+    cert_gen_date, course_to_issue = _certificate_decision(
+        track=track, course=course, issued_at=course.issued_at, now=now
+    )
+    if cert_gen_date is None:
+        return
+    if course_to_issue is not None:
+        _issue_certificate(track=track, course=course_to_issue, issued_at=cert_gen_date, announced=announced)
+    else:
+        track.cert_gen_date = cert_gen_date
+    track.updated_at = now
+    save_pinned_to_user(track, update_fields=["cert_gen_date", "updated_at"])
 
 
 def course_track_mark_started(
@@ -738,20 +968,29 @@ def _attempts_used_up(lesson: Lesson, used: int) -> ApiError:
 
 
 def lesson_prerequisites_ensure(
-    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID,
+    known: tuple[Any, bool] | None = None,
 ) -> None:
     """The lesson's `eligibilityCriteria` check, as a lesson attempt start applies it, for other
     ways of completing a lesson in a (course, batch) context (the viewer's end and submit).
+    `known`: (the lesson's eligibilityCriteria, the tenant's carry-forward), when the caller read
+    them with its own checks; then only a lesson with prerequisites costs a query.
 
     Returns nothing when every prerequisite is completed there (or carried) or the lesson has
     none. Raises ApiError 400 ERR_PREREQUISITES_MISSING with `result.missing_lesson_ids`.
     """
-    lesson = Lesson.objects.only("id", "eligibility_criteria").filter(tenant_id=tenant_id, pk=lesson_id).first()
-    if lesson is None:
+    if known is not None:
+        lesson, carry = Lesson(id=lesson_id, eligibility_criteria=known[0]), known[1]
+    else:
+        lesson = Lesson.objects.only("id", "eligibility_criteria").filter(tenant_id=tenant_id, pk=lesson_id).first()
+        if lesson is None:
+            return
+        carry = None
+    if not _eligibility_lesson_ids(lesson):
         return
     _ensure_prerequisites_completed(
         lesson=lesson, tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
-        carry=tenant_carries_forward(tenant_id=tenant_id),
+        carry=tenant_carries_forward(tenant_id=tenant_id) if carry is None else carry,
     )
 
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Sequence
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db import connection, transaction
+from django.db.models import Exists, JSONField, OuterRef, Subquery
 from django.utils import timezone
 
-from courses.models import ContentStatus, Course, LessonPlacement
+from courses.models import ContentStatus, Course, Lesson, LessonPlacement
 from courses.selectors import released_placements
 from enrollment.models import Enrollment
 from enrollment.services import enrollment_create, enrollment_self_enrollment_starts_active
@@ -28,6 +29,8 @@ from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundErro
 from lms.celery import send_task_after_commit
 from lms.events import catalogue as events
 from lms.events.services import event_record
+from lms.models import Tenant
+from lms.rawsql import compiled_once
 from tracking.assessments import SubmittedAttempt, assessment_attempts_record
 from tracking.consumption import (
     SqlCondition,
@@ -83,30 +86,36 @@ def view_context(
     )
 
 
-def _ensure_course_context(context: ViewContext) -> None:
-    """One query: the course (of this tenant, not archived), the user's enrolment in the batch,
-    and whether the content is a released lesson of the course. Raises ApiError (400)."""
-    found = (
-        Course.objects.filter(pk=context.collection_id, tenant_id=context.tenant_id)
+def _course_context_query(*, tenant_id, user_id, collection_id, batch_id, content_id):
+    """The course (of this tenant, not archived) with the user's enrolment in the batch and whether
+    the content is a placed and a released lesson of the course: one row, or none."""
+    return (
+        Course.objects.filter(pk=collection_id, tenant_id=tenant_id)
         .exclude(status=ContentStatus.ARCHIVED)
         .annotate(
             enrollment_active=Subquery(
                 Enrollment.objects.filter(
-                    user_id=context.user_id, tenant_id=context.tenant_id, course_id=OuterRef("pk"),
-                    batch_id=context.batch_id,
+                    user_id=user_id, tenant_id=tenant_id, course_id=OuterRef("pk"), batch_id=batch_id,
                 ).values("active")[:1]
             ),
             content_placed=Exists(
-                LessonPlacement.objects.filter(course_id=OuterRef("pk"), lesson_id=context.content_id, archived=False)
+                LessonPlacement.objects.filter(course_id=OuterRef("pk"), lesson_id=content_id, archived=False)
                 .exclude(lesson__status=ContentStatus.ARCHIVED)
             ),
-            content_released=Exists(
-                released_placements(course_id=OuterRef("pk"), lesson_id=context.content_id)
-            ),
+            content_released=Exists(released_placements(course_id=OuterRef("pk"), lesson_id=content_id)),
         )
         .values_list("enrollment_active", "content_placed", "content_released")
-        .first()
     )
+
+
+def _ensure_course_context(context: ViewContext) -> None:
+    """One query: the course (of this tenant, not archived), the user's enrolment in the batch,
+    and whether the content is a released lesson of the course. Raises ApiError (400)."""
+    _judge_course_context(_course_context_query(**context.keys()).first())
+
+
+def _judge_course_context(found: tuple | None) -> None:
+    """Raises the ApiError (400) that `_course_context_query`'s row calls for, if any."""
     if found is None:
         # Unknown and other tenants' courses answer alike, so existence does not leak.
         raise ApiError(
@@ -141,21 +150,52 @@ def _ensure_course_context(context: ViewContext) -> None:
         )
 
 
-def _ensure_completable_in_course(context: ViewContext) -> None:
+def _completable_query():
+    """`_course_context_query` with what completing also needs: the lesson's prerequisites and the
+    tenant's carry-forward policy. Compiled once: it is every completing request's first query."""
+
+    def build(**keys):
+        return _course_context_query(**keys).annotate(
+            eligibility_criteria=Subquery(
+                Lesson.objects.filter(pk=keys["content_id"], tenant_id=keys["tenant_id"]).values("eligibility_criteria")[:1],
+                output_field=JSONField(),
+            ),
+            carries_forward=Exists(Tenant.objects.filter(pk=keys["tenant_id"], carry_forward=Tenant.CarryForward.CARRY)),
+        ).values_list("enrollment_active", "content_placed", "content_released", "eligibility_criteria",
+                      "carries_forward")[:1]
+
+    return compiled_once(("viewer-completable",), build, ("tenant_id", "user_id", "collection_id", "batch_id", "content_id"))
+
+
+def _ensure_completable_in_course(context: ViewContext) -> bool:
     """A lesson completed through the viewer passes the same checks as a lesson attempt: the
-    course context, then its prerequisites (ApiError 400 ERR_PREREQUISITES_MISSING)."""
-    _ensure_course_context(context)
+    course context, then its prerequisites (ApiError 400 ERR_PREREQUISITES_MISSING). One query,
+    and one more when the lesson has prerequisites. Returns whether the tenant carries completions
+    forward."""
+    query = _completable_query()
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, query.params(**context.keys()))
+        found = cursor.fetchone()
+    if found is not None:
+        enrollment_active, content_placed, content_released, criteria, carries_forward = found
+        found = (None if enrollment_active is None else bool(enrollment_active), bool(content_placed),
+                 bool(content_released))
+    _judge_course_context(found)
+    # Not every database driver decodes JSON in a raw row.
+    criteria = json.loads(criteria) if isinstance(criteria, str) else criteria
     lesson_prerequisites_ensure(
         tenant_id=context.tenant_id, user_id=context.user_id, course_id=context.collection_id,
         batch_id=context.batch_id, lesson_id=context.content_id,
+        known=(criteria, bool(carries_forward)),
     )
+    return bool(carries_forward)
 
 
-def _complete(context: ViewContext, now: dt.datetime) -> None:
+def _complete(context: ViewContext, now: dt.datetime, carry: bool | None = None) -> None:
     if context.in_course:
         lesson_completion_record(
             tenant_id=context.tenant_id, user_id=context.user_id, course_id=context.collection_id,
-            batch_id=context.batch_id, lesson_id=context.content_id, now=now, source="viewer",
+            batch_id=context.batch_id, lesson_id=context.content_id, now=now, source="viewer", carry=carry,
         )
     else:
         standalone_completion_record(
@@ -240,9 +280,8 @@ def view_end(*, context: ViewContext, now: dt.datetime | None = None) -> None:
     ERR_PREREQUISITES_MISSING (result.missing_lesson_ids) when the lesson's prerequisites are
     not completed in that context."""
     now = now or timezone.now()
-    if context.in_course:
-        _ensure_completable_in_course(context)
-    _complete(context, now)
+    carry = _ensure_completable_in_course(context) if context.in_course else None
+    _complete(context, now, carry)
 
 
 @transaction.atomic
@@ -254,10 +293,9 @@ def content_assessment_submit(
     replaced. Raises ApiError (400) for a course context the user cannot consume in, or
     ERR_PREREQUISITES_MISSING as `view_end` does."""
     now = now or timezone.now()
-    if context.in_course:
-        _ensure_completable_in_course(context)
+    carry = _ensure_completable_in_course(context) if context.in_course else None
     stored = assessment_attempts_record(**context.keys(), attempts=attempts, now=now)
-    _complete(context, now)
+    _complete(context, now, carry)
     return stored
 
 

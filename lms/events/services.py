@@ -28,7 +28,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from lms.api.errors import ApiError
-from lms.bulk import insert_rows
+from lms.bulk import insert_rows, insert_statement
 from lms.celery import send_task, send_task_after_commit
 from lms.events import catalogue, signing
 from lms.events.models import Event, WebhookDelivery, WebhookDeliveryAttempt, WebhookSubscription
@@ -57,21 +57,40 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-def events_record(*, events: Iterable[NewEvent], now: dt.datetime | None = None) -> None:
-    """Writes the events to the outbox in the caller's transaction (one INSERT), and queues the relay
-    for after the commit. An event whose `dedupe_key` is already there is skipped (ON CONFLICT DO
-    NOTHING), so a fact that may happen once is announced once, however many writers race."""
-    now = now or timezone.now()
-    rows = [
+def _rows(events: Iterable[NewEvent], now: dt.datetime) -> list[Event]:
+    return [
         Event(tenant_id=event.tenant_id, type=event.type, data=_plain(event.data), dedupe_key=event.dedupe_key,
               created_at=now)
         for event in events
     ]
+
+
+def events_record(*, events: Iterable[NewEvent], now: dt.datetime | None = None) -> None:
+    """Writes the events to the outbox in the caller's transaction (one INSERT), and queues the relay
+    for after the commit. An event whose `dedupe_key` is already there is skipped (ON CONFLICT DO
+    NOTHING), so a fact that may happen once is announced once, however many writers race."""
+    rows = _rows(events, now or timezone.now())
     if not rows:
         return
     # One statement however many events (bulk_create would split it by SQLite's old parameter limit).
     insert_rows(rows, skip_conflicts_on=("dedupe_key",))
-    send_task_after_commit(RELAY_TASK)
+    relay_after_commit()
+
+
+def events_insert_statement(*, events: Iterable[NewEvent], now: dt.datetime) -> tuple[str, list] | None:
+    """`events_record`'s INSERT as SQL and parameters (None for no events), for a producer that
+    sends it as a step of one of its own statements (a data-modifying WITH on PostgreSQL), so the
+    outbox costs its transaction no statement of its own. The producer then calls
+    `relay_after_commit()`."""
+    rows = _rows(events, now)
+    return insert_statement(rows, skip_conflicts_on=("dedupe_key",)) if rows else None
+
+
+def relay_after_commit() -> None:
+    """Kicks the relay once the transaction commits. The kick never holds up the request: it is
+    handed to this process's publisher thread (`lms.celery.send_task_in_background`), and a kick
+    that never reaches the broker costs only time, since the sweep on beat relays what is left."""
+    send_task_after_commit(RELAY_TASK, in_background=True)
 
 
 def event_record(
@@ -197,7 +216,8 @@ def delivery_send(*, delivery_id: uuid.UUID) -> SendOutcome | None:
     started = time.monotonic()
     try:
         if not settings.LMS_WEBHOOK_ALLOW_PRIVATE:
-            webhook_url_check(subscription.url)  # again at send time: DNS may have moved
+            # The one place that asks DNS: just before the send, as the name points now.
+            webhook_url_check(subscription.url, resolve=True)
         status_code, error = _post(subscription.url, body, headers, settings.LMS_WEBHOOK_TIMEOUT_SECONDS)
     except WebhookUrlRefused as refused:
         status_code, error = None, str(refused)[:500]
@@ -396,8 +416,10 @@ __all__ = [
     "delivery_send",
     "event_record",
     "events_prune",
+    "events_insert_statement",
     "events_record",
     "events_relay",
+    "relay_after_commit",
     "webhook_deliveries_redeliver",
     "retry_delay",
     "webhook_delivery_redeliver",

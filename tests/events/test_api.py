@@ -80,6 +80,18 @@ def test_private_addresses_are_refused_unless_allowed(admin_client, settings):
     assert create(admin_client, url="http://127.0.0.1/x").status_code == 201
 
 
+def test_saving_a_subscription_never_waits_on_dns(admin_client, settings, monkeypatch):
+    """A name is judged at send time (test_delivery.py); the request that saves it asks no resolver."""
+    settings.LMS_WEBHOOK_ALLOW_PRIVATE = False
+    asked = []
+    monkeypatch.setattr("socket.getaddrinfo", lambda *args, **kwargs: asked.append(args) or [])
+
+    response = create(admin_client, url="https://hooks.example.org/lms")
+
+    assert response.status_code == 201
+    assert asked == []
+
+
 def test_update_changes_what_is_sent_and_reactivation_clears_the_reason(admin_client):
     created = body(create(admin_client))["result"]
     WebhookSubscription.objects.update(active=False, disabled_reason="The endpoint answered 410 Gone.")

@@ -187,6 +187,27 @@ def test_private_addresses_are_refused_in_production_at_send_time_too(tenant, re
     assert "private" in WebhookDelivery.objects.get().last_error
 
 
+def test_a_name_that_resolves_to_a_private_address_is_refused_at_send_time(tenant, settings, monkeypatch):
+    settings.LMS_WEBHOOK_ALLOW_PRIVATE = False
+    settings.LMS_WEBHOOK_RETRY_SCHEDULE = []
+    subscribe(tenant, "http://rebinds.example.org/hook")  # accepted: saving it asks no resolver
+    record(tenant)
+    services.events_relay()
+    asked = []
+
+    def resolve(host, *args, **kwargs):
+        asked.append(host)
+        return [(2, 1, 6, "", ("10.0.0.7", 80))]
+
+    monkeypatch.setattr("socket.getaddrinfo", resolve)
+
+    [outcome] = send_due()
+
+    assert asked == ["rebinds.example.org"]
+    assert outcome.status == "failed" and outcome.status_code is None
+    assert "private" in WebhookDelivery.objects.get().last_error
+
+
 def test_the_sweep_relays_and_queues_what_a_lost_message_left(tenant, receiver):
     subscribe(tenant, receiver.url)
     record(tenant)  # its relay message never reached a worker (the test runs no on-commit callback)

@@ -4,17 +4,21 @@ the request that wanted the work."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 
 import pytest
 from celery.app.task import Task
 from django.core import mail
+from django.db import transaction
 from kombu.exceptions import OperationalError
 
 from enrollment import tasks as enrollment_tasks
 from lms.celery import send_task
 from lms.events import tasks as event_tasks
 from lms.events.models import Event
+from lms.events.services import event_record
 from tests.factories import build_course
 from viewer import tasks as viewer_tasks
 from viewer.models import OutboxEvent, Program, ProgramCourse
@@ -42,6 +46,55 @@ def test_a_broker_that_is_down_is_logged_and_the_request_succeeds(
     assert response.status_code == 201
     assert "Could not queue task lms.events.relay" in caplog.text and "sweep" in caplog.text
     assert Event.objects.filter(relayed_at__isnull=True).count() == 1  # waiting for the sweep
+
+
+@pytest.fixture
+def not_eager():
+    from lms.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_kick_never_holds_up_the_request_and_waiting_kicks_merge(not_eager, monkeypatch, tenant):
+    """The kick goes to the process's publisher thread: a broker that takes seconds (the first
+    publish of a process, or one that is down) costs the request nothing. A kick still waiting
+    covers later ones, since the relay it starts sees every event committed before it."""
+    from lms import celery as lms_celery
+
+    entered, release, sent = threading.Event(), threading.Event(), []
+
+    def slow_broker(name, *args, **options):
+        entered.set()
+        release.wait(timeout=10)
+        sent.append(name)
+        return True
+
+    monkeypatch.setattr(lms_celery, "send_task", slow_broker)
+    monkeypatch.setattr(lms_celery, "_connect", lambda: None)
+    monkeypatch.setattr(lms_celery, "_publisher", lms_celery._Publisher())
+
+    started = time.monotonic()
+    for number in range(4):
+        with transaction.atomic():  # the kick is handed over as this commits
+            event_record(tenant_id=tenant.id, type="enrollment.created", data={"enrollmentId": f"e{number}"})
+        if number == 0:
+            assert entered.wait(timeout=10)  # the thread is publishing the first kick
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 1 and sent == []  # four commits, none waited for the broker
+    release.set()
+    deadline = time.monotonic() + 10
+    while len(sent) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    # The first kick, then one for the three that came while it was being published.
+    assert sent == ["lms.events.relay", "lms.events.relay"]
+    assert Event.objects.filter(relayed_at__isnull=True).count() == 4  # all in the outbox for the relay
 
 
 def test_send_task_says_whether_the_broker_took_it(broker_down):

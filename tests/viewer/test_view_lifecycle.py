@@ -15,6 +15,7 @@ from courses.services import (
     module_set_status,
     placement_archive,
 )
+from lms.events.models import Event
 from tests.factories import PlacementFactory, build_course
 from tests.viewer.conftest import enrol, lesson_ids, wrapped
 from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack, CourseTrackStatus, IssuedCertificate
@@ -300,6 +301,56 @@ def test_view_update_is_one_statement_whatever_the_course_size(
 
     assert response.status_code == 200
     assert _row(learner_client.user_id, lesson, course.id).progress == 50
+
+
+@pytest.mark.parametrize("lessons_per_module", [2, 20])
+def test_a_completing_view_end_is_three_statements_whatever_the_course_size(
+    learner_client, tenant, lessons_per_module, django_assert_max_num_queries, is_postgres
+):
+    course = build_course(tenant=tenant, modules=2, lessons_per_module=lessons_per_module,
+                          certificate_term="COMPLETE_ALL")
+    enrolled = enrol(course, learner_client.user_id)
+    first, second, *_ = lesson_ids(course)
+    _post(learner_client, "/v1/view/end", contentId=first, collectionId=course.id)  # warms the tenant cache
+
+    # PostgreSQL, inside the request's transaction (a savepoint within the test's own):
+    # 1. the course context, the lesson's prerequisites and the tenant's policy, in one read;
+    # 2. the consumption upsert, which locks the course track it counts in;
+    # 3. the track's recount with its enrollment's state and the lesson.completed outbox row.
+    # SQLite (no data-modifying WITH) runs 2 and 3 as upsert, track read, recount, enrollment
+    # update and outbox insert.
+    with django_assert_max_num_queries(5 if is_postgres else 8):
+        response = _post(learner_client, "/v1/view/end", contentId=second, collectionId=course.id)
+
+    assert response.status_code == 200
+    track = CourseTrack.objects.get(enrollment=enrolled)
+    assert (track.completed_lessons, track.no_of_lessons, track.status) == (2, 4 * lessons_per_module // 2,
+                                                                           CourseTrackStatus.IN_PROGRESS)
+    assert Event.objects.filter(type="lesson.completed").count() == 2
+
+
+def test_the_certificate_path_runs_only_when_the_track_completes(
+    learner_client, tenant, django_assert_max_num_queries, is_postgres
+):
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=2, certificate_term="COMPLETE_ALL")
+    enrolled = enrol(course, learner_client.user_id)
+    first, last = lesson_ids(course)
+    _post(learner_client, "/v1/view/end", contentId=first, collectionId=course.id)
+
+    # The three statements above, then: the course with the enrollment's `active` and any earlier
+    # certificate; the certificate insert in a savepoint (three); the track's certificate date; the
+    # course.completed and certificate.issued outbox rows in one INSERT.
+    with django_assert_max_num_queries(11 if is_postgres else 14):
+        _post(learner_client, "/v1/view/end", contentId=last, collectionId=course.id)
+    # A repeated completion of a completed, certified track: the three statements only.
+    with django_assert_max_num_queries(5 if is_postgres else 8):
+        _post(learner_client, "/v1/view/end", contentId=last, collectionId=course.id)
+
+    track = CourseTrack.objects.get(enrollment=enrolled)
+    assert track.status == CourseTrackStatus.COMPLETED and track.cert_gen_date is not None
+    assert IssuedCertificate.objects.filter(track=track).count() == 1
+    assert sorted(Event.objects.exclude(type="enrollment.created").values_list("type", flat=True)) == [
+        "certificate.issued", "course.completed", "lesson.completed", "lesson.completed"]
 
 
 def test_view_update_alone_moves_the_course_track_and_the_enrolment(learner_client, course, enrolled):
