@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from courses.models import CertificateTerm
+from courses.services import lesson_update
 from tests.conftest import make_client
 from tests.factories import build_course
 from tests.tracking.helpers import enroll, err, lessons_of, result
@@ -90,8 +91,9 @@ class TestAnswers:
 
         # The first lesson waits for the second, which has no prerequisite: it comes next.
         assert body["nextLesson"]["lessonId"] == str(second.id) and body["nextLesson"]["blockedBy"] == []
-        second.eligibility_criteria = [str(first.id)]
-        second.save(update_fields=["eligibility_criteria"])
+        # Through the service, as every content write goes: it bumps the course's content_version,
+        # which keys the lessons explain reads from its cache.
+        lesson_update(lesson=second, updated_by=None, changes={"eligibility_criteria": [str(first.id)]})
         body = result(explain(admin_client, course, user_id))
         assert body["nextLesson"] == {"lessonId": str(first.id), "title": first.title,
                                       "moduleId": str(first.placements.get().module_id),
