@@ -67,34 +67,65 @@ DEFAULT_SCORE_SCALE = 100
 # the models' fields, so the rows are what the ORM would give, on PostgreSQL and SQLite alike.
 
 _COURSE_ATTNAMES = [field.attname for field in Course._meta.concrete_fields]
-_REPORT_COURSE_FIELDS = {
+_TRACK_ATTNAMES = [field.attname for field in CourseTrack._meta.concrete_fields]
+_CERTIFICATE_ATTNAMES = [field.attname for field in IssuedCertificate._meta.concrete_fields]
+_COURSE_FIELDS = {
     **{field.attname: field for field in Course._meta.concrete_fields},
     "tenant_carry_forward": Tenant._meta.get_field("carry_forward"),
+}
+_LEARNER_FIELDS = {
+    "enrollment.batch_id": Enrollment._meta.get_field("batch_id"),
+    "enrollment.active": Enrollment._meta.get_field("active"),
+    **{f"track.{field.attname}": field for field in CourseTrack._meta.concrete_fields},
+    **{f"certificate.{field.attname}": field for field in IssuedCertificate._meta.concrete_fields},
 }
 
 
 @functools.lru_cache(maxsize=16)
-def _report_course_sql(alias: str, statuses: int) -> str:
+def _course_sql(alias: str, statuses: int, with_learner: bool) -> str:
+    """The course with its tenant's policy; `with_learner`: and the enrollment a learner's progress
+    counts for, as attempts choose it (the direct one, batch = course, else the earliest), with
+    its track and the track's certificate, all NULL when the learner has none."""
     db = connections[alias]
+    quote = db.ops.quote_name
     course = partial(sql_column, db, Course)
+    select = f"SELECT {sql_select_list(db, Course._meta.concrete_fields)}, {sql_column(db, Tenant, 'carry_forward')}"
+    joins = f" JOIN {quote(Tenant._meta.db_table)} ON {sql_column(db, Tenant, 'id')} = {course('tenant')}"
+    order = ""
+    if with_learner:
+        enrollment = partial(sql_column, db, Enrollment)
+        track = partial(sql_column, db, CourseTrack)
+        certificate = partial(sql_column, db, IssuedCertificate)
+        select += (f", {enrollment('batch_id')}, {enrollment('active')},"
+                   f" {sql_select_list(db, CourseTrack._meta.concrete_fields)},"
+                   f" {sql_select_list(db, IssuedCertificate._meta.concrete_fields)}")
+        joins += (
+            f" LEFT JOIN {quote(Enrollment._meta.db_table)} ON {enrollment('course')} = {course('id')}"
+            f" AND {enrollment('tenant')} = {course('tenant')} AND {enrollment('user_id')} = %s"
+            f" LEFT JOIN {quote(CourseTrack._meta.db_table)} ON {track('enrollment')} = {enrollment('id')}"
+            f" LEFT JOIN {quote(IssuedCertificate._meta.db_table)} ON {certificate('track')} = {track('id')}"
+        )
+        order = (f" ORDER BY CASE WHEN {enrollment('batch_id')} = {course('id')} THEN 0 ELSE 1 END,"
+                 f" {enrollment('enrolled_on_time')}, {enrollment('id')} LIMIT 1")
     return (
-        f"SELECT {sql_select_list(db, Course._meta.concrete_fields)}, {sql_column(db, Tenant, 'carry_forward')}"
-        f" FROM {db.ops.quote_name(Course._meta.db_table)}"
-        f" JOIN {db.ops.quote_name(Tenant._meta.db_table)} ON {sql_column(db, Tenant, 'id')} = {course('tenant')}"
+        f"{select} FROM {quote(Course._meta.db_table)}{joins}"
         f" WHERE {course('id')} = %s AND {course('tenant')} = %s AND {course('status')} IN ({', '.join(['%s'] * statuses)})"
+        f"{order}"
     )
 
 
-def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, published_only: bool = False) -> Course:
-    """The course a report or dashboard is about (drafts included: staff read it), with its
-    tenant's carry-forward policy (`carries_forward`). One query. Raises NotFoundError for an
-    archived course, one of another tenant, or with `published_only` (learners) a draft."""
+def _course_row(*, tenant_id, course_id, published_only: bool, learner_id: uuid.UUID | None = None
+                ) -> tuple[Course, dict[str, Any]]:
+    """The course (`_course_sql`) as a model with `tenant_carry_forward`, and its row. Raises
+    NotFoundError for an archived course, one of another tenant, or with `published_only` a draft."""
     db = connections[router.db_for_read(Course)]
     statuses = (ContentStatus.PUBLISHED,) if published_only else LIVE_STATUSES
+    params = [sql_param(db, Course, "id", course_id), sql_param(db, Course, "tenant", tenant_id), *statuses]
+    if learner_id is not None:
+        params.insert(0, sql_param(db, Enrollment, "user_id", learner_id))
     rows = sql_values_rows(
-        db, _report_course_sql(db.alias, len(statuses)),
-        [sql_param(db, Course, "id", course_id), sql_param(db, Course, "tenant", tenant_id), *statuses],
-        _REPORT_COURSE_FIELDS,
+        db, _course_sql(db.alias, len(statuses), learner_id is not None),
+        params, _COURSE_FIELDS if learner_id is None else {**_COURSE_FIELDS, **_LEARNER_FIELDS},
     )
     if not rows:
         raise NotFoundError("No course with that id in this tenant.")
@@ -103,7 +134,14 @@ def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, published_only:
     course = Course.from_db(db.alias, _COURSE_ATTNAMES, [row[name] for name in _COURSE_ATTNAMES])
     # The tenant's carry-forward policy comes along: every reader of the course needs it.
     course.tenant_carry_forward = row["tenant_carry_forward"]
-    return course
+    return course, row
+
+
+def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, published_only: bool = False) -> Course:
+    """The course a report or dashboard is about (drafts included: staff read it), with its
+    tenant's carry-forward policy (`carries_forward`). One query. Raises NotFoundError for an
+    archived course, one of another tenant, or with `published_only` (learners) a draft."""
+    return _course_row(tenant_id=tenant_id, course_id=course_id, published_only=published_only)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,39 +353,35 @@ def _own_batch_learners_sql() -> str:
             f"WHERE learner.tenant_id = %s AND learner.course_id = %s AND learner.batch_id = %s")
 
 
-def _enrollment_counts(*, tenant_id, course_id, weeks: list[dt.date]) -> dict[str, int]:
+def _enrollment_counts(*, tenant_id, course_id, weeks: list[dt.date]) -> dict[str, Any]:
     """Over the course's own batch: enrolled, active, by track status (the status every other read
-    shows), certificates issued, and per week (`enrolled_<i>`, `completed_<i>` for `weeks[i]`) the
-    enrollments made and the tracks completed in it. One statement of three aggregates, each one
-    scan of its own table by the course (a track per enrollment, of the same batch: joining the
-    two row by row costs three times the buffers of reading each once).
+    shows), certificates issued, and per week of `weeks` (`enrolled_weekly`, `completed_weekly`)
+    the enrollments made and the tracks completed in it. One statement of three aggregates, each
+    one scan of its own table by the course (a track per enrollment, of the same batch: joining
+    the two row by row costs three times the buffers of reading each once).
 
-    Written as SQL: the ORM spends longer building and compiling thirty conditional counts than
-    the database spends counting. `COUNT(CASE …)` rather than FILTER: the same on both databases."""
-    bounds = []
-    for week in weeks:
-        start = dt.datetime.combine(week, dt.time.min, tzinfo=dt.UTC)
-        bounds.append((start, start + dt.timedelta(weeks=1)))
+    Written as SQL, kept under psycopg's limits for caching a parsed statement (4 kB, 50
+    parameters): the ORM spends longer building and compiling thirty conditional counts than the
+    database spends counting. Each row's week is found once (`_week_of`), and `COUNT(CASE …)`
+    rather than FILTER says the same on both databases."""
+    mondays = [dt.datetime.combine(week, dt.time.min, tzinfo=dt.UTC) for week in weeks]
+    # The week after the last counts nothing (a date in the future).
+    bounds = [mondays[-1] + dt.timedelta(weeks=1), *reversed(mondays)]
+    per_week = ", ".join(f"COUNT(CASE WHEN week = {index} THEN 1 END)" for index in range(len(weeks)))
     completed = CourseTrackStatus.COMPLETED
-    # Short aliases keep the text under psycopg's 4 kB cache of parsed statements.
-    enrollment_columns = ["COUNT(*)", "COUNT(CASE WHEN e.active THEN 1 END)"] + [
-        "COUNT(CASE WHEN e.enrolled_on_time >= %s AND e.enrolled_on_time < %s THEN 1 END)"
-    ] * len(bounds)
-    track_columns = ["COUNT(CASE WHEN t.status = %s THEN 1 END)"] * 3 + [
-        "COUNT(CASE WHEN t.status = %s AND t.timeend >= %s AND t.timeend < %s THEN 1 END)"
-    ] * len(bounds)
     sql = (
-        f"SELECT * FROM (SELECT {', '.join(enrollment_columns)} FROM {_table(Enrollment)} e"
-        f" WHERE e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s) enrollments,"
-        f" (SELECT {', '.join(track_columns)} FROM {_table(CourseTrack)} t"
-        f" WHERE t.tenant_id = %s AND t.course_id = %s AND t.batch_id = %s) tracks,"
+        f"SELECT * FROM (SELECT COUNT(*), COUNT(CASE WHEN active THEN 1 END), {per_week}"
+        f" FROM (SELECT e.active, {_week_of('e.enrolled_on_time', len(weeks))} AS week FROM {_table(Enrollment)} e"
+        f" WHERE e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s) e) enrollments,"
+        f" (SELECT {', '.join(['COUNT(CASE WHEN status = %s THEN 1 END)'] * 3)}, {per_week}"
+        f" FROM (SELECT t.status, CASE WHEN t.status = %s THEN {_week_of('t.timeend', len(weeks))} END AS week"
+        f" FROM {_table(CourseTrack)} t WHERE t.tenant_id = %s AND t.course_id = %s AND t.batch_id = %s) t) tracks,"
         f" (SELECT COUNT(*) FROM {_table(IssuedCertificate)} c JOIN {_table(CourseTrack)} ct ON ct.id = c.track_id"
         f" WHERE c.tenant_id = %s AND c.course_id = %s AND ct.batch_id = %s) certificates"
     )
     context = [tenant_id, course_id, course_id]
-    params = [*(bound for pair in bounds for bound in pair), *context,
-              CourseTrackStatus.NOT_STARTED, CourseTrackStatus.IN_PROGRESS, completed,
-              *(value for start, end in bounds for value in (completed, start, end)), *context, *context]
+    params = [*bounds, *context, CourseTrackStatus.NOT_STARTED, CourseTrackStatus.IN_PROGRESS, completed,
+              completed, *bounds, *context, *context]
     with connection.cursor() as cursor:
         cursor.execute(sql, adapt_params(params))
         values = list(cursor.fetchone())
@@ -359,6 +393,13 @@ def _enrollment_counts(*, tenant_id, course_id, weeks: list[dt.date]) -> dict[st
         "completed": completed_count, "certificates": values[-1],
         "enrolled_weekly": enrolled_weekly, "completed_weekly": completed_weekly,
     }
+
+
+def _week_of(moment: str, weeks: int) -> str:
+    """The index of the week `moment` falls in (0 the oldest), NULL outside them; the parameters
+    are the Monday after the last week, then each week's Monday from the last back to the first."""
+    return ("CASE WHEN {0} >= %s THEN NULL "
+            + " ".join(f"WHEN {{0}} >= %s THEN {index}" for index in range(weeks - 1, -1, -1)) + " END").format(moment)
 
 
 def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[int, tuple[int, int]]:
@@ -614,35 +655,6 @@ class Explanation:
         }
 
 
-_TRACK_ATTNAMES = [field.attname for field in CourseTrack._meta.concrete_fields]
-_CERTIFICATE_ATTNAMES = [field.attname for field in IssuedCertificate._meta.concrete_fields]
-_EXPLAINED_ENROLLMENT_FIELDS = {
-    "batch_id": Enrollment._meta.get_field("batch_id"),
-    "active": Enrollment._meta.get_field("active"),
-    **{f"track.{field.attname}": field for field in CourseTrack._meta.concrete_fields},
-    **{f"certificate.{field.attname}": field for field in IssuedCertificate._meta.concrete_fields},
-}
-
-
-@functools.lru_cache(maxsize=4)
-def _explained_enrollment_sql(alias: str) -> str:
-    db = connections[alias]
-    quote = db.ops.quote_name
-    enrollment = partial(sql_column, db, Enrollment)
-    track = partial(sql_column, db, CourseTrack)
-    certificate = partial(sql_column, db, IssuedCertificate)
-    return (
-        f"SELECT {enrollment('batch_id')}, {enrollment('active')}, {sql_select_list(db, CourseTrack._meta.concrete_fields)},"
-        f" {sql_select_list(db, IssuedCertificate._meta.concrete_fields)}"
-        f" FROM {quote(Enrollment._meta.db_table)}"
-        f" LEFT JOIN {quote(CourseTrack._meta.db_table)} ON {track('enrollment')} = {enrollment('id')}"
-        f" LEFT JOIN {quote(IssuedCertificate._meta.db_table)} ON {certificate('track')} = {track('id')}"
-        f" WHERE {enrollment('tenant')} = %s AND {enrollment('user_id')} = %s AND {enrollment('course')} = %s"
-        f" ORDER BY CASE WHEN {enrollment('batch_id')} = %s THEN 0 ELSE 1 END, {enrollment('enrolled_on_time')},"
-        f" {enrollment('id')} LIMIT 1"
-    )
-
-
 @dataclass(frozen=True)
 class _ExplainedEnrollment:
     batch_id: uuid.UUID
@@ -651,32 +663,30 @@ class _ExplainedEnrollment:
     certificate: IssuedCertificate | None
 
 
-def _explained_enrollment(*, tenant_id, course_id, user_id) -> _ExplainedEnrollment:
-    """The enrollment a learner's progress in the course counts for, as attempts choose it: the
-    direct one (batch = course), else the earliest; with its track and the track's certificate.
-    One query."""
-    db = connections[router.db_for_read(Enrollment)]
-    rows = sql_values_rows(
-        db, _explained_enrollment_sql(db.alias),
-        [sql_param(db, Enrollment, "tenant", tenant_id), sql_param(db, Enrollment, "user_id", user_id),
-         sql_param(db, Enrollment, "course", course_id), sql_param(db, Enrollment, "batch_id", course_id)],
-        _EXPLAINED_ENROLLMENT_FIELDS,
-    )
-    if not rows or rows[0]["track.id"] is None:
+def _course_and_enrollment(*, tenant_id, course_id, user_id, published_only: bool
+                           ) -> tuple[Course, _ExplainedEnrollment]:
+    """The course (`report_course`) and the enrollment the learner's progress in it counts for,
+    with its track and the track's certificate, in one query. Raises NotFoundError (unknown
+    course; no enrollment: ERR_NOT_ENROLLED)."""
+    course, row = _course_row(tenant_id=tenant_id, course_id=course_id, published_only=published_only,
+                              learner_id=user_id)
+    if row["track.id"] is None:
         raise NotFoundError(
             "This user has no enrollment in this course; enroll them (POST /enrollments) first.",
             code="ERR_NOT_ENROLLED",
         )
-    row = rows[0]
-    track = CourseTrack.from_db(db.alias, _TRACK_ATTNAMES, [row[f"track.{name}"] for name in _TRACK_ATTNAMES])
+    alias = course._state.db
+    track = CourseTrack.from_db(alias, _TRACK_ATTNAMES, [row[f"track.{name}"] for name in _TRACK_ATTNAMES])
     certificate = None
     if row["certificate.id"] is not None:
         certificate = IssuedCertificate.from_db(
-            db.alias, _CERTIFICATE_ATTNAMES, [row[f"certificate.{name}"] for name in _CERTIFICATE_ATTNAMES]
+            alias, _CERTIFICATE_ATTNAMES, [row[f"certificate.{name}"] for name in _CERTIFICATE_ATTNAMES]
         )
     # As select_related would: `track.certificate` then needs no query (None raises DoesNotExist).
     CourseTrack.certificate.related.set_cached_value(track, certificate)
-    return _ExplainedEnrollment(batch_id=row["batch_id"], active=row["active"], track=track, certificate=certificate)
+    return course, _ExplainedEnrollment(
+        batch_id=row["enrollment.batch_id"], active=row["enrollment.active"], track=track, certificate=certificate,
+    )
 
 
 def course_progress_explain(
@@ -686,18 +696,18 @@ def course_progress_explain(
 
     The figures are the track's; eligibility is the recount's own certificate decision
     (`certificate_rule_met`) on the track's counters, and the reasons name each unmet condition of
-    the same rule. Eight queries at most whatever the size of the course (course with its
-    tenant's policy, enrollment with track and certificate, the lessons in order unless cached at
-    the course's content version, the learner's lesson states, marked lessons' attempts and
-    assessments for the grades, and for a complete PASS_ALL track the rule's own marked lessons,
-    attempts and assessments); three for a course without marked lessons once its lessons are
-    cached. Raises NotFoundError (unknown course, or a draft with `published_only`, as learners
+    the same rule. Seven queries at most whatever the size of the course (course with its
+    tenant's policy and the learner's enrollment, track and certificate; the lessons in order
+    unless cached at the course's content version; the learner's lesson states; marked lessons'
+    attempts and assessments for the grades; and for a complete PASS_ALL track the rule's own
+    marked lessons, attempts and assessments): two for a course without marked lessons once its
+    lessons are cached. Raises NotFoundError (unknown course, or a draft with `published_only`, as learners
     see the catalogue; no enrollment: ERR_NOT_ENROLLED).
     """
     from tracking.services import certificate_rule_met  # services read these selectors: imported late
 
-    course = report_course(tenant_id=tenant_id, course_id=course_id, published_only=published_only)
-    enrollment = _explained_enrollment(tenant_id=tenant_id, course_id=course_id, user_id=user_id)
+    course, enrollment = _course_and_enrollment(tenant_id=tenant_id, course_id=course_id, user_id=user_id,
+                                                published_only=published_only)
     track = enrollment.track
     batch_id = enrollment.batch_id
     lessons = course_lessons_cached(course)

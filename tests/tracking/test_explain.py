@@ -187,8 +187,22 @@ class TestAccessAndInput:
             complete_lesson(large_course, large_learner, lesson, score=70)
 
         for course, user_id in ((small.course, small.failing), (large_course, large_learner)):
-            # tenant, course with its tenant's policy, enrollment with track and certificate, lessons
-            # in order, completions and starts, marked lessons' attempts and assessments (grades), and
-            # for a complete PASS_ALL track the rule's marked lessons, attempts and assessments
-            with django_assert_max_num_queries(10):
+            # tenant, course with its tenant's policy and the learner's enrollment, track and
+            # certificate, lessons in order (the first read of the course's content version), the
+            # learner's lesson states, marked lessons' attempts and assessments (grades), and for a
+            # complete PASS_ALL track the rule's marked lessons, attempts and assessments
+            with django_assert_max_num_queries(9):
                 assert explain(admin_client, course, user_id).status_code == 200
+
+    def test_a_course_without_marked_lessons_costs_two_queries(self, admin_client, tenant,
+                                                               django_assert_num_queries):
+        course = build_course(tenant=tenant, modules=4, lessons_per_module=5, certificate_term="COMPLETE_ALL")
+        user_id = enroll(course).user_id
+        complete_lesson(course, user_id, lessons_of(course)[0])
+        assert explain(admin_client, course, user_id).status_code == 200
+
+        # course with its tenant's policy and the learner's enrollment, track and certificate; the
+        # learner's lesson states (the lessons are cached at this content version)
+        with django_assert_num_queries(2):
+            body = result(explain(admin_client, course, user_id))
+        assert (body["completedLessons"], len(body["missing"])) == (1, 19)
