@@ -13,12 +13,14 @@ decision the service takes, put into words.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import (
     Case,
     Count,
@@ -29,13 +31,15 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from courses.models import LIVE_STATUSES, CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
+from courses.selectors import course_required_lesson_ids
 from enrollment.models import Enrollment
 from lms.api.errors import NotFoundError
+from lms.lru import WeightedLRU
 from lms.models import Tenant, learner_label
+from lms.rawsql import adapt_params, sql_column, sql_param, sql_select_list, sql_values_rows
 from lms.selectors import learner_directory
 from tracking.grading import LessonGrade
 from tracking.models import (
@@ -48,7 +52,7 @@ from tracking.models import (
     IssuedCertificate,
     LessonAttempt,
 )
-from tracking.selectors import completed_consumption, lesson_grades
+from tracking.selectors import lesson_grades
 
 REPORT_WEEKS = 12
 # Best scores fall into this many equal bins between 0 and the lesson's total marks.
@@ -57,25 +61,96 @@ SCORE_BINS = 10
 DEFAULT_SCORE_SCALE = 100
 
 
+# The report and explain read every lesson and learner on every request, so their reads are
+# written as SQL (`lms.rawsql`, built once per database): building and compiling the querysets
+# cost several times the database's work. Columns, parameters and conversions still go through
+# the models' fields, so the rows are what the ORM would give, on PostgreSQL and SQLite alike.
+
+_COURSE_ATTNAMES = [field.attname for field in Course._meta.concrete_fields]
+_TRACK_ATTNAMES = [field.attname for field in CourseTrack._meta.concrete_fields]
+_CERTIFICATE_ATTNAMES = [field.attname for field in IssuedCertificate._meta.concrete_fields]
+_COURSE_FIELDS = {
+    **{field.attname: field for field in Course._meta.concrete_fields},
+    "tenant_carry_forward": Tenant._meta.get_field("carry_forward"),
+}
+_LEARNER_FIELDS = {
+    "enrollment.batch_id": Enrollment._meta.get_field("batch_id"),
+    "enrollment.active": Enrollment._meta.get_field("active"),
+    **{f"track.{field.attname}": field for field in CourseTrack._meta.concrete_fields},
+    **{f"certificate.{field.attname}": field for field in IssuedCertificate._meta.concrete_fields},
+}
+
+
+@functools.lru_cache(maxsize=16)
+def _course_sql(alias: str, statuses: int, with_learner: bool) -> str:
+    """The course with its tenant's policy; `with_learner`: and the enrollment a learner's progress
+    counts for, as attempts choose it (the direct one, batch = course, else the earliest), with
+    its track and the track's certificate, all NULL when the learner has none."""
+    db = connections[alias]
+    quote = db.ops.quote_name
+    course = partial(sql_column, db, Course)
+    select = f"SELECT {sql_select_list(db, Course._meta.concrete_fields)}, {sql_column(db, Tenant, 'carry_forward')}"
+    joins = f" JOIN {quote(Tenant._meta.db_table)} ON {sql_column(db, Tenant, 'id')} = {course('tenant')}"
+    order = ""
+    if with_learner:
+        enrollment = partial(sql_column, db, Enrollment)
+        track = partial(sql_column, db, CourseTrack)
+        certificate = partial(sql_column, db, IssuedCertificate)
+        select += (f", {enrollment('batch_id')}, {enrollment('active')},"
+                   f" {sql_select_list(db, CourseTrack._meta.concrete_fields)},"
+                   f" {sql_select_list(db, IssuedCertificate._meta.concrete_fields)}")
+        joins += (
+            f" LEFT JOIN {quote(Enrollment._meta.db_table)} ON {enrollment('course')} = {course('id')}"
+            f" AND {enrollment('tenant')} = {course('tenant')} AND {enrollment('user_id')} = %s"
+            f" LEFT JOIN {quote(CourseTrack._meta.db_table)} ON {track('enrollment')} = {enrollment('id')}"
+            f" LEFT JOIN {quote(IssuedCertificate._meta.db_table)} ON {certificate('track')} = {track('id')}"
+        )
+        order = (f" ORDER BY CASE WHEN {enrollment('batch_id')} = {course('id')} THEN 0 ELSE 1 END,"
+                 f" {enrollment('enrolled_on_time')}, {enrollment('id')} LIMIT 1")
+    return (
+        f"{select} FROM {quote(Course._meta.db_table)}{joins}"
+        f" WHERE {course('id')} = %s AND {course('tenant')} = %s AND {course('status')} IN ({', '.join(['%s'] * statuses)})"
+        f"{order}"
+    )
+
+
+def _course_row(*, tenant_id, course_id, published_only: bool, learner_id: uuid.UUID | None = None
+                ) -> tuple[Course, dict[str, Any]]:
+    """The course (`_course_sql`) as a model with `tenant_carry_forward`, and its row. Raises
+    NotFoundError for an archived course, one of another tenant, or with `published_only` a draft."""
+    db = connections[router.db_for_read(Course)]
+    statuses = (ContentStatus.PUBLISHED,) if published_only else LIVE_STATUSES
+    params = [sql_param(db, Course, "id", course_id), sql_param(db, Course, "tenant", tenant_id), *statuses]
+    if learner_id is not None:
+        params.insert(0, sql_param(db, Enrollment, "user_id", learner_id))
+    rows = sql_values_rows(
+        db, _course_sql(db.alias, len(statuses), learner_id is not None),
+        params, _COURSE_FIELDS if learner_id is None else {**_COURSE_FIELDS, **_LEARNER_FIELDS},
+    )
+    if not rows:
+        raise NotFoundError("No course with that id in this tenant.")
+    row = rows[0]
+    # from_db takes the values in the model's field order.
+    course = Course.from_db(db.alias, _COURSE_ATTNAMES, [row[name] for name in _COURSE_ATTNAMES])
+    # The tenant's carry-forward policy comes along: every reader of the course needs it.
+    course.tenant_carry_forward = row["tenant_carry_forward"]
+    return course, row
+
+
 def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, published_only: bool = False) -> Course:
     """The course a report or dashboard is about (drafts included: staff read it), with its
     tenant's carry-forward policy (`carries_forward`). One query. Raises NotFoundError for an
     archived course, one of another tenant, or with `published_only` (learners) a draft."""
-    course = (
-        Course.objects.filter(tenant_id=tenant_id, pk=course_id,
-                              status__in=(ContentStatus.PUBLISHED,) if published_only else LIVE_STATUSES)
-        # The tenant's carry-forward policy comes along: every reader of the course needs it.
-        .annotate(tenant_carry_forward=F("tenant__carry_forward"))
-        .first()
-    )
-    if course is None:
-        raise NotFoundError("No course with that id in this tenant.")
-    return course
+    return _course_row(tenant_id=tenant_id, course_id=course_id, published_only=published_only)[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CourseLesson:
-    """A required lesson of the course, in course order, with the module of its first placement."""
+    """A required lesson of the course, in course order, with the module of its first placement.
+
+    Built once per content version (`course_lessons_cached`), so what every answer derives from a
+    lesson is derived here once: its reference as the answers show it ({lessonId, title,
+    moduleId}), its prerequisites, and the sentence saying it is not completed."""
 
     id: uuid.UUID
     title: str
@@ -85,6 +160,17 @@ class CourseLesson:
     passing_marks: int | None
     total_marks: int | None
     eligibility_criteria: Any
+    key: str = field(init=False)  # the id as the JSON answers and the consumption rows show it
+    reference: dict[str, str] = field(init=False)  # shared by every answer: copy before changing
+    prerequisites: tuple[uuid.UUID, ...] = field(init=False)
+    not_completed_reason: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        key = str(self.id)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "reference", {"lessonId": key, "title": self.title, "moduleId": str(self.module_id)})
+        object.__setattr__(self, "prerequisites", tuple(_prerequisites(self)) if self.eligibility_criteria else ())
+        object.__setattr__(self, "not_completed_reason", f"Lesson '{self.title}' is not completed.")
 
 
 def carries_forward(course: Course) -> bool:
@@ -114,6 +200,33 @@ def course_lessons_in_order(*, course_id: uuid.UUID) -> list[CourseLesson]:
     return list(lessons.values())
 
 
+# Each course's required lessons in course order, by (tenant, course, content_version). Every
+# content write bumps the course's `content_version` through the services, in the write's own
+# transaction, so an entry is an immutable fact needing no invalidation (as the viewer's
+# `_required_lessons_cache`); the version is read with the course, before the placements, so an
+# entry is never older than its key. Bounded at 50,000 lessons (about 1 kB a lesson: some 50 MB
+# a process at worst, far less for courses of ordinary size).
+_course_lessons_cache: WeightedLRU[tuple[CourseLesson, ...]] = WeightedLRU(
+    max_weight=50_000, weigh=lambda lessons: max(1, len(lessons))
+)
+
+
+def course_lessons_cache_clear() -> None:
+    """Empties the in-process cache of course lessons (tests measure the cold path with it)."""
+    _course_lessons_cache.clear()
+
+
+def course_lessons_cached(course: Course) -> tuple[CourseLesson, ...]:
+    """`course_lessons_in_order` at the course's content version: no query once this process has
+    read them at that version (the report and explain read every lesson on every request)."""
+    key = (course.tenant_id, course.id, course.content_version)
+    lessons = _course_lessons_cache.get(key)
+    if lessons is None:
+        lessons = tuple(course_lessons_in_order(course_id=course.id))
+        _course_lessons_cache.put(key, lessons)
+    return lessons
+
+
 # ---------------------------------------------------------------------------------------------
 # The course report
 
@@ -128,7 +241,7 @@ def _week_start(moment: dt.datetime) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-@dataclass
+@dataclass(slots=True)
 class LessonFigures:
     lesson: CourseLesson
     completed: int = 0
@@ -147,11 +260,31 @@ class CourseReport:
     by_status: dict[str, int]
     completion_rate: float
     certificates_issued: int
-    lessons: list[LessonFigures]
+    course_lessons: tuple[CourseLesson, ...]
+    # By the lesson id's int (it hashes in C, a UUID in Python): (started, completed) of the lessons
+    # anyone started, and the best-score figures of the marked lessons.
+    progress: dict[int, tuple[int, int]]
+    scored: dict[int, LessonFigures]
     weekly: list[dict[str, Any]]
+
+    @cached_property
+    def lessons(self) -> list[LessonFigures]:
+        """Every lesson's figures in course order (the dashboard's charts)."""
+        figures = []
+        for lesson in self.course_lessons:
+            lesson_figures = self.scored.get(lesson.id.int) or LessonFigures(lesson)
+            lesson_figures.started, lesson_figures.completed = self.progress.get(lesson.id.int, _NO_PROGRESS)
+            figures.append(lesson_figures)
+        return figures
 
     def as_result(self) -> dict[str, Any]:
         """The §10 shape of `GET /courses/:id/report`."""
+        lessons = []
+        for lesson in self.course_lessons:
+            started, completed = self.progress.get(lesson.id.int, _NO_PROGRESS)
+            scored = self.scored.get(lesson.id.int)
+            lessons.append({**lesson.reference, "completed": completed, "started": started,
+                            "averageBestScore": scored.average_best_score if scored else None})
         return {
             "courseId": str(self.course.id),
             "enrolled": self.enrolled,
@@ -159,45 +292,28 @@ class CourseReport:
             "byStatus": self.by_status,
             "completionRate": self.completion_rate,
             "certificatesIssued": self.certificates_issued,
-            "lessons": [
-                {
-                    "lessonId": str(figures.lesson.id),
-                    "title": figures.lesson.title,
-                    "moduleId": str(figures.lesson.module_id),
-                    "completed": figures.completed,
-                    "started": figures.started,
-                    "averageBestScore": figures.average_best_score,
-                }
-                for figures in self.lessons
-            ],
+            "lessons": lessons,
             "weekly": self.weekly,
         }
 
 
+_NO_PROGRESS = (0, 0)
+
+
 def course_report(*, tenant_id: uuid.UUID, course_id: uuid.UUID, now: dt.datetime | None = None) -> CourseReport:
-    """The course's figures (DECISIONS §10), every one aggregated in SQL: seven queries whatever the
-    number of learners or lessons (course with its tenant's policy, lessons in order, enrollment and
-    track counts, per-lesson started/completed, best-score bins, weekly enrollments, weekly
-    completions). Raises NotFoundError for an unknown course."""
+    """The course's figures (DECISIONS §10), every one aggregated in SQL, in a constant number of
+    queries whatever the number of learners or lessons: the course with its tenant's policy, its
+    lessons in order (none once cached at the course's content version), the enrollment, track,
+    certificate and weekly counts, the per-lesson started/completed counts, and for courses with
+    marked lessons the best-score bins. Raises NotFoundError for an unknown course."""
     now = now or timezone.now()
     course = report_course(tenant_id=tenant_id, course_id=course_id)
-    carry = carries_forward(course)
-    lessons = course_lessons_in_order(course_id=course_id)
-    enrollments = _own_batch_enrollments(tenant_id=tenant_id, course_id=course_id)
-
-    # The counts follow the course tracks: a track's status is what every other read shows.
-    totals = enrollments.aggregate(
-        enrolled=Count("id"),
-        active=Count("id", filter=Q(active=True)),
-        not_started=Count("id", filter=Q(track__status=CourseTrackStatus.NOT_STARTED)),
-        in_progress=Count("id", filter=Q(track__status=CourseTrackStatus.IN_PROGRESS)),
-        completed=Count("id", filter=Q(track__status=CourseTrackStatus.COMPLETED)),
-        certificates=Count("track__certificate"),
-    )
+    weeks = _report_weeks(now)
+    totals = _enrollment_counts(tenant_id=tenant_id, course_id=course_id, weeks=weeks)
     enrolled = totals["enrolled"]
-    figures = {lesson.id: LessonFigures(lesson=lesson) for lesson in lessons}
-    _count_lesson_progress(figures, tenant_id=tenant_id, course_id=course_id, carry=carry, enrollments=enrollments)
-    _best_score_figures(figures, tenant_id=tenant_id, course_id=course_id)
+    lessons = course_lessons_cached(course)
+    scored = {lesson.id.int: LessonFigures(lesson) for lesson in lessons if lesson.consider_marks}
+    _best_score_figures(scored, tenant_id=tenant_id, course_id=course_id)
     return CourseReport(
         course=course,
         enrolled=enrolled,
@@ -208,51 +324,143 @@ def course_report(*, tenant_id: uuid.UUID, course_id: uuid.UUID, now: dt.datetim
         },
         completion_rate=round(totals["completed"] * 100 / enrolled, 1) if enrolled else 0.0,
         certificates_issued=totals["certificates"],
-        lessons=list(figures.values()),
-        weekly=_weekly(tenant_id=tenant_id, course_id=course_id, now=now, enrollments=enrollments),
+        course_lessons=lessons,
+        progress=_lesson_progress(tenant_id=tenant_id, course_id=course_id, carry=carries_forward(course))
+        if lessons else {},
+        scored=scored,
+        weekly=[
+            {"weekStart": week.isoformat(), "enrolled": enrolled_in_week, "completed": completed_in_week}
+            for week, enrolled_in_week, completed_in_week in zip(
+                weeks, totals["enrolled_weekly"], totals["completed_weekly"], strict=True
+            )
+        ],
     )
 
 
-def _count_lesson_progress(figures: dict[uuid.UUID, LessonFigures], *, tenant_id, course_id, carry: bool,
-                           enrollments: QuerySet) -> None:
-    """Per lesson, the enrolled learners who started it (a consumption row in the course context:
-    a view or an attempt) and who completed it there (or, with carry-forward, anywhere, as the
-    recount counts it). One grouped query."""
-    if not figures:
-        return
-    in_context = Q(collection_id=course_id, batch_id=course_id)
-    counted = Q(status=ConsumptionStatus.COMPLETED) if carry else Q(pk__isnull=True)
-    rows = (
-        ContentConsumption.objects.filter(
-            in_context | counted, tenant_id=tenant_id, content_id__in=list(figures),
-            user_id__in=enrollments.values("user_id"),
-        )
-        .order_by()
-        .values("content_id")
-        .annotate(
-            started=Count("user_id", distinct=True),
-            completed=Count("user_id", distinct=True, filter=Q(status=ConsumptionStatus.COMPLETED)),
-        )
+def _report_weeks(now: dt.datetime) -> list[dt.date]:
+    """The Mondays (UTC) of the last REPORT_WEEKS weeks, oldest first, this week's last."""
+    this_week = _week_start(now)
+    return [this_week - dt.timedelta(weeks=back) for back in range(REPORT_WEEKS - 1, -1, -1)]
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _own_batch_learners_sql() -> str:
+    """The users enrolled in the course's own batch, as a subquery (params: tenant, course, course)."""
+    return (f"SELECT learner.user_id FROM {_table(Enrollment)} learner "
+            f"WHERE learner.tenant_id = %s AND learner.course_id = %s AND learner.batch_id = %s")
+
+
+def _enrollment_counts(*, tenant_id, course_id, weeks: list[dt.date]) -> dict[str, Any]:
+    """Over the course's own batch: enrolled, active, by track status (the status every other read
+    shows), certificates issued, and per week of `weeks` (`enrolled_weekly`, `completed_weekly`)
+    the enrollments made and the tracks completed in it. One statement of three aggregates, each
+    one scan of its own table by the course (a track per enrollment, of the same batch: joining
+    the two row by row costs three times the buffers of reading each once).
+
+    Written as SQL, kept under psycopg's limits for caching a parsed statement (4 kB, 50
+    parameters): the ORM spends longer building and compiling thirty conditional counts than the
+    database spends counting. Each row's week is found once (`_week_of`), and `COUNT(CASE …)`
+    rather than FILTER says the same on both databases."""
+    mondays = [dt.datetime.combine(week, dt.time.min, tzinfo=dt.UTC) for week in weeks]
+    # The week after the last counts nothing (a date in the future).
+    bounds = [mondays[-1] + dt.timedelta(weeks=1), *reversed(mondays)]
+    per_week = ", ".join(f"COUNT(CASE WHEN week = {index} THEN 1 END)" for index in range(len(weeks)))
+    completed = CourseTrackStatus.COMPLETED
+    sql = (
+        f"SELECT * FROM (SELECT COUNT(*), COUNT(CASE WHEN active THEN 1 END), {per_week}"
+        f" FROM (SELECT e.active, {_week_of('e.enrolled_on_time', len(weeks))} AS week FROM {_table(Enrollment)} e"
+        f" WHERE e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s) e) enrollments,"
+        f" (SELECT {', '.join(['COUNT(CASE WHEN status = %s THEN 1 END)'] * 3)}, {per_week}"
+        f" FROM (SELECT t.status, CASE WHEN t.status = %s THEN {_week_of('t.timeend', len(weeks))} END AS week"
+        f" FROM {_table(CourseTrack)} t WHERE t.tenant_id = %s AND t.course_id = %s AND t.batch_id = %s) t) tracks,"
+        f" (SELECT COUNT(*) FROM {_table(IssuedCertificate)} c JOIN {_table(CourseTrack)} ct ON ct.id = c.track_id"
+        f" WHERE c.tenant_id = %s AND c.course_id = %s AND ct.batch_id = %s) certificates"
     )
-    for row in rows:
-        lesson = figures[row["content_id"]]
-        lesson.started, lesson.completed = row["started"], row["completed"]
+    context = [tenant_id, course_id, course_id]
+    params = [*bounds, *context, CourseTrackStatus.NOT_STARTED, CourseTrackStatus.IN_PROGRESS, completed,
+              completed, *bounds, *context, *context]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, adapt_params(params))
+        values = list(cursor.fetchone())
+    weeks_count = len(weeks)
+    enrolled, active, *enrolled_weekly = values[:2 + weeks_count]
+    not_started, in_progress, completed_count, *completed_weekly = values[2 + weeks_count:-1]
+    return {
+        "enrolled": enrolled, "active": active, "not_started": not_started, "in_progress": in_progress,
+        "completed": completed_count, "certificates": values[-1],
+        "enrolled_weekly": enrolled_weekly, "completed_weekly": completed_weekly,
+    }
 
 
-def _best_score_figures(figures: dict[uuid.UUID, LessonFigures], *, tenant_id, course_id) -> None:
-    """For each marked lesson: each learner's best score (the highest of their completed attempts
-    and viewer assessments in the course's own batch, as the viewer reports best), averaged, and
-    counted into SCORE_BINS bins of the lesson's total marks. One statement: the per-learner best
-    is a subquery, and only (lesson, bin) rows come back."""
-    marked = [lesson_id for lesson_id, lesson in figures.items() if lesson.lesson.consider_marks]
+def _week_of(moment: str, weeks: int) -> str:
+    """The index of the week `moment` falls in (0 the oldest), NULL outside them; the parameters
+    are the Monday after the last week, then each week's Monday from the last back to the first."""
+    return ("CASE WHEN {0} >= %s THEN NULL "
+            + " ".join(f"WHEN {{0}} >= %s THEN {index}" for index in range(weeks - 1, -1, -1)) + " END").format(moment)
+
+
+def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[int, tuple[int, int]]:
+    """Per lesson (by its id's int), the enrolled learners who started it (a
+    consumption row in the course context: a view or an attempt) and who completed it there (or,
+    with carry-forward, anywhere, as the recount counts it). One grouped statement, driven by the
+    enrolled learners: each learner's rows are one range of the consumption's (user, tenant,
+    context) index, whatever the table's size. Written as SQL for the reason of
+    `_enrollment_counts`. Lessons nobody started, and content the course no longer requires, may
+    be missing or present: callers look up the lessons they show."""
+    consumption = _table(ContentConsumption)
+    completed = ConsumptionStatus.COMPLETED
+    if carry:
+        # A learner may have completed a lesson in several contexts: each learner counts once.
+        # Only the course's lessons: the learners' completions elsewhere are many.
+        lessons_sql, lessons_params = course_required_lesson_ids(course_id=course_id).order_by().query.sql_with_params()
+        sql = (
+            f"SELECT fact.content_id, COUNT(DISTINCT fact.user_id), "
+            f"COUNT(DISTINCT CASE WHEN fact.status = %s THEN fact.user_id END) FROM {consumption} fact "
+            f"WHERE fact.tenant_id = %s AND fact.user_id IN ({_own_batch_learners_sql()}) "
+            f"AND ((fact.collection_id = %s AND fact.batch_id = %s) OR fact.status = %s) "
+            f"AND fact.content_id IN ({lessons_sql}) GROUP BY fact.content_id"
+        )
+        params = [completed, tenant_id, tenant_id, course_id, course_id, course_id, course_id, completed,
+                  *lessons_params]
+    else:
+        # One row per learner and lesson in a context (its unique constraint): plain counts, no
+        # sort for DISTINCT.
+        sql = (
+            f"SELECT fact.content_id, COUNT(*), COUNT(CASE WHEN fact.status = %s THEN 1 END) FROM {consumption} fact "
+            f"WHERE fact.tenant_id = %s AND fact.collection_id = %s AND fact.batch_id = %s "
+            f"AND fact.user_id IN ({_own_batch_learners_sql()}) GROUP BY fact.content_id"
+        )
+        params = [completed, tenant_id, course_id, course_id, tenant_id, course_id, course_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, adapt_params(params))
+        rows = cursor.fetchall()
+    # PostgreSQL returns UUIDs, SQLite their hex.
+    return {
+        (content_id if isinstance(content_id, uuid.UUID) else uuid.UUID(content_id)).int: (started, completed)
+        for content_id, started, completed in rows
+    }
+
+
+def _best_score_figures(figures: dict[int, LessonFigures], *, tenant_id, course_id) -> None:
+    """For each marked lesson: each enrolled learner's best score (the highest of their completed
+    attempts and viewer assessments in the course's own batch, as the viewer reports best),
+    averaged, and counted into SCORE_BINS bins of the lesson's total marks. One statement: the
+    per-learner best is a subquery, and only (lesson, bin) rows come back. `figures` are keyed by
+    the lesson id's int."""
+    marked = [lesson.lesson.id for lesson in figures.values() if lesson.lesson.consider_marks]
     if not marked:
         return
+    # The learners the other figures count (DECISIONS §10); they lead both tables' user indexes.
+    learners = _own_batch_enrollments(tenant_id=tenant_id, course_id=course_id).values("user_id")
     attempts = LessonAttempt.objects.filter(
         tenant_id=tenant_id, course_id=course_id, batch_id=course_id, lesson_id__in=marked,
-        status=AttemptStatus.COMPLETED,
+        status=AttemptStatus.COMPLETED, user_id__in=learners,
     ).order_by().values_list("lesson_id", "user_id", "score")
     assessments = AssessmentAttempt.objects.filter(
-        tenant_id=tenant_id, collection_id=course_id, batch_id=course_id, content_id__in=marked,
+        tenant_id=tenant_id, collection_id=course_id, batch_id=course_id, content_id__in=marked, user_id__in=learners,
     ).order_by().values_list("content_id", "user_id", "score")
     attempts_sql, attempts_params = attempts.query.sql_with_params()
     assessments_sql, assessments_params = assessments.query.sql_with_params()
@@ -279,7 +487,7 @@ def _best_score_figures(figures: dict[uuid.UUID, LessonFigures], *, tenant_id, c
     lesson_field = LessonAttempt._meta.get_field("lesson")
     for raw_lesson_id, scale_value, score_bin, learners, total in rows:
         lesson_id = lesson_field.to_python(raw_lesson_id)
-        lesson = figures[lesson_id]
+        lesson = figures[lesson_id.int]
         if not lesson.score_bins:
             lesson.score_bins = [0] * SCORE_BINS
             lesson.score_scale = int(scale_value)
@@ -288,7 +496,7 @@ def _best_score_figures(figures: dict[uuid.UUID, LessonFigures], *, tenant_id, c
         learners_and_total[0] += learners
         learners_and_total[1] += float(total)
     for lesson_id in marked:
-        lesson = figures[lesson_id]
+        lesson = figures[lesson_id.int]
         if not lesson.score_bins:
             lesson.score_bins = [0] * SCORE_BINS
             if lesson.lesson.total_marks:
@@ -296,41 +504,6 @@ def _best_score_figures(figures: dict[uuid.UUID, LessonFigures], *, tenant_id, c
         if lesson_id in sums:
             learners, total = sums[lesson_id]
             lesson.average_best_score = round(total / learners, 2)
-
-
-def _weekly(*, tenant_id, course_id, now: dt.datetime, enrollments: QuerySet) -> list[dict[str, Any]]:
-    """Enrollments and completions per week (weeks start on Monday, UTC), the last REPORT_WEEKS
-    weeks, oldest first; two grouped queries."""
-    this_week = _week_start(now)
-    weeks = [this_week - dt.timedelta(weeks=back) for back in range(REPORT_WEEKS - 1, -1, -1)]
-    since = dt.datetime.combine(weeks[0], dt.time.min, tzinfo=dt.UTC)
-    enrolled = {
-        _as_date(row["week"]): row["n"]
-        for row in enrollments.filter(enrolled_on_time__gte=since)
-        .annotate(week=TruncWeek("enrolled_on_time", tzinfo=dt.UTC))
-        .order_by()
-        .values("week")
-        .annotate(n=Count("id"))
-    }
-    completed = {
-        _as_date(row["week"]): row["n"]
-        for row in CourseTrack.objects.filter(
-            tenant_id=tenant_id, course_id=course_id, batch_id=course_id, status=CourseTrackStatus.COMPLETED,
-            timeend__gte=since,
-        )
-        .annotate(week=TruncWeek("timeend", tzinfo=dt.UTC))
-        .order_by()
-        .values("week")
-        .annotate(n=Count("id"))
-    }
-    return [
-        {"weekStart": week.isoformat(), "enrolled": enrolled.get(week, 0), "completed": completed.get(week, 0)}
-        for week in weeks
-    ]
-
-
-def _as_date(value) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,21 +655,38 @@ class Explanation:
         }
 
 
-def _explained_enrollment(*, tenant_id, course_id, user_id) -> Enrollment:
-    """The enrollment a learner's progress in the course counts for, as attempts choose it: the
-    direct one (batch = course), else the earliest."""
-    enrollment = (
-        Enrollment.objects.filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
-        .select_related("track", "track__certificate")
-        .order_by(Case(When(batch_id=course_id, then=Value(0)), default=Value(1)), "enrolled_on_time", "id")
-        .first()
-    )
-    if enrollment is None or not hasattr(enrollment, "track"):
+@dataclass(frozen=True)
+class _ExplainedEnrollment:
+    batch_id: uuid.UUID
+    active: bool
+    track: CourseTrack
+    certificate: IssuedCertificate | None
+
+
+def _course_and_enrollment(*, tenant_id, course_id, user_id, published_only: bool
+                           ) -> tuple[Course, _ExplainedEnrollment]:
+    """The course (`report_course`) and the enrollment the learner's progress in it counts for,
+    with its track and the track's certificate, in one query. Raises NotFoundError (unknown
+    course; no enrollment: ERR_NOT_ENROLLED)."""
+    course, row = _course_row(tenant_id=tenant_id, course_id=course_id, published_only=published_only,
+                              learner_id=user_id)
+    if row["track.id"] is None:
         raise NotFoundError(
             "This user has no enrollment in this course; enroll them (POST /enrollments) first.",
             code="ERR_NOT_ENROLLED",
         )
-    return enrollment
+    alias = course._state.db
+    track = CourseTrack.from_db(alias, _TRACK_ATTNAMES, [row[f"track.{name}"] for name in _TRACK_ATTNAMES])
+    certificate = None
+    if row["certificate.id"] is not None:
+        certificate = IssuedCertificate.from_db(
+            alias, _CERTIFICATE_ATTNAMES, [row[f"certificate.{name}"] for name in _CERTIFICATE_ATTNAMES]
+        )
+    # As select_related would: `track.certificate` then needs no query (None raises DoesNotExist).
+    CourseTrack.certificate.related.set_cached_value(track, certificate)
+    return course, _ExplainedEnrollment(
+        batch_id=row["enrollment.batch_id"], active=row["enrollment.active"], track=track, certificate=certificate,
+    )
 
 
 def course_progress_explain(
@@ -506,25 +696,27 @@ def course_progress_explain(
 
     The figures are the track's; eligibility is the recount's own certificate decision
     (`certificate_rule_met`) on the track's counters, and the reasons name each unmet condition of
-    the same rule. Nine queries at most whatever the size of the course (course, enrollment with
-    track and certificate, carry setting, lessons in order, completions, starts, marked lessons'
-    attempts and assessments for the grades, and for a complete PASS_ALL track the rule's own
-    marked lessons, attempts and assessments).
-    Raises NotFoundError (unknown course, or a draft with `published_only`, as learners see the
-    catalogue; no enrollment: ERR_NOT_ENROLLED).
+    the same rule. Seven queries at most whatever the size of the course (course with its
+    tenant's policy and the learner's enrollment, track and certificate; the lessons in order
+    unless cached at the course's content version; the learner's lesson states; marked lessons'
+    attempts and assessments for the grades; and for a complete PASS_ALL track the rule's own
+    marked lessons, attempts and assessments): two for a course without marked lessons once its
+    lessons are cached. Raises NotFoundError (unknown course, or a draft with `published_only`, as learners
+    see the catalogue; no enrollment: ERR_NOT_ENROLLED).
     """
     from tracking.services import certificate_rule_met  # services read these selectors: imported late
 
-    course = report_course(tenant_id=tenant_id, course_id=course_id, published_only=published_only)
-    enrollment = _explained_enrollment(tenant_id=tenant_id, course_id=course_id, user_id=user_id)
+    course, enrollment = _course_and_enrollment(tenant_id=tenant_id, course_id=course_id, user_id=user_id,
+                                                published_only=published_only)
     track = enrollment.track
     batch_id = enrollment.batch_id
-    carry = carries_forward(course)
-    lessons = course_lessons_in_order(course_id=course_id)
+    lessons = course_lessons_cached(course)
     completed, started = _completed_and_started(
-        tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
-        lesson_ids=[lesson.id for lesson in lessons], carry=carry,
+        tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, carry=carries_forward(course),
     )
+    # Matched by the ids' text: a str hashes in C, a UUID in Python (once per lesson and set).
+    completed_keys = {str(lesson_id) for lesson_id in completed}
+    started_keys = {str(lesson_id) for lesson_id in started}
     marked = [lesson for lesson in lessons if lesson.consider_marks]
     grades = lesson_grades(
         tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
@@ -533,50 +725,69 @@ def course_progress_explain(
     ) if marked else {}
     pass_all = course.certificate_term == CertificateTerm.PASS_ALL
 
-    missing = []
+    missing_lessons: list[tuple[CourseLesson, str]] = []
     for lesson in lessons:
-        if lesson.id not in completed:
-            state = LESSON_IN_PROGRESS if lesson.id in started else LESSON_NOT_STARTED
+        if lesson.key not in completed_keys:
+            state = LESSON_IN_PROGRESS if lesson.key in started_keys else LESSON_NOT_STARTED
         elif pass_all and lesson.consider_marks and not grades[lesson.id].passed:
             state = LESSON_NOT_PASSED
         else:
             continue
-        missing.append({"lessonId": str(lesson.id), "title": lesson.title, "moduleId": str(lesson.module_id),
-                        "state": state})
+        missing_lessons.append((lesson, state))
 
-    next_lesson = _next_lesson(lessons, missing, completed)
-    certificate = _certificate_of(track)
+    certificate = enrollment.certificate
     # The rule on the track's stored counters: every write recounts them from the facts in its own
     # transaction (and the test suite checks after every test that they agree), so re-deriving
     # them here would cost a query and say nothing new.
     eligible = certificate_rule_met(track=track, course=course)
     reasons = _certificate_reasons(
-        course=course, lessons=lessons, completed=completed, grades=grades, certificate=certificate,
+        course=course, lessons=lessons, completed_keys=completed_keys, grades=grades, certificate=certificate,
         eligible=eligible, enrollment_active=enrollment.active,
     )
     return Explanation(
-        track=track, course=course, lessons=lessons, completed=completed, started=started, grades=grades,
-        missing=missing, next_lesson=next_lesson, certificate=certificate, eligible=eligible, reasons=reasons,
+        track=track, course=course, lessons=list(lessons), completed=completed, started=started, grades=grades,
+        missing=[{**lesson.reference, "state": state} for lesson, state in missing_lessons],
+        next_lesson=_next_lesson(missing_lessons, completed), certificate=certificate, eligible=eligible,
+        reasons=reasons,
     )
 
 
-def _completed_and_started(*, tenant_id, user_id, course_id, batch_id, lesson_ids, carry: bool
+@functools.lru_cache(maxsize=8)
+def _learner_lesson_states_sql(alias: str, carry: bool) -> str:
+    db = connections[alias]
+    row = partial(sql_column, db, ContentConsumption)
+    in_context = f"{row('collection_id')} = %s AND {row('batch_id')} = %s"
+    return (
+        f"SELECT {row('content_id')}, {row('status')} FROM {db.ops.quote_name(ContentConsumption._meta.db_table)}"
+        f" WHERE {row('user_id')} = %s AND {row('tenant')} = %s"
+        # With carry-forward a completion anywhere counts (`completed_consumption`'s rule).
+        + (f" AND (({in_context}) OR {row('status')} = %s)" if carry else f" AND {in_context}")
+    )
+
+
+def _completed_and_started(*, tenant_id, user_id, course_id, batch_id, carry: bool
                            ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
-    """Which lessons the user completed in the context (`completed_consumption`: the recount's own
-    definition, carried completions included) and which they started there (a view or an attempt
-    made a consumption row), in one query."""
-    counted = completed_consumption(tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
-                                    carry=carry)
-    rows = ContentConsumption.objects.filter(
-        Q(collection_id=course_id, batch_id=batch_id) | Q(pk__in=counted.values("pk")),
-        user_id=user_id, tenant_id=tenant_id, content_id__in=lesson_ids,
-    ).values_list("content_id", "status")
+    """Which lessons the user completed in the context (the recount's own definition,
+    `completed_consumption`, carried completions included) and which they started there (a view
+    or an attempt made a consumption row), in one query over the user's own rows (the user leads
+    the index; the course's lessons are matched by the caller: an IN list of hundreds of lessons
+    costs more to plan than it filters). The sets may name content the course does not require."""
+    db = connections[router.db_for_read(ContentConsumption)]
+    params = [sql_param(db, ContentConsumption, "user_id", user_id), sql_param(db, ContentConsumption, "tenant", tenant_id),
+              sql_param(db, ContentConsumption, "collection_id", course_id),
+              sql_param(db, ContentConsumption, "batch_id", batch_id)]
+    if carry:
+        params.append(ConsumptionStatus.COMPLETED)
+    rows = sql_values_rows(db, _learner_lesson_states_sql(db.alias, carry), params, _LESSON_STATE_FIELDS)
     completed, started = set(), set()
-    for content_id, status in rows:
-        started.add(content_id)
-        if status == ConsumptionStatus.COMPLETED:
-            completed.add(content_id)
+    for state in rows:
+        started.add(state["content_id"])
+        if state["status"] == ConsumptionStatus.COMPLETED:
+            completed.add(state["content_id"])
     return completed, started
+
+
+_LESSON_STATE_FIELDS = {name: ContentConsumption._meta.get_field(name) for name in ("content_id", "status")}
 
 
 def _prerequisites(lesson: CourseLesson) -> list[uuid.UUID]:
@@ -586,23 +797,19 @@ def _prerequisites(lesson: CourseLesson) -> list[uuid.UUID]:
     return eligibility_lesson_ids(Lesson(id=lesson.id, eligibility_criteria=lesson.eligibility_criteria))
 
 
-def _next_lesson(lessons: list[CourseLesson], missing: list[dict], completed: set[uuid.UUID]) -> dict | None:
+def _next_lesson(missing: list[tuple[CourseLesson, str]], completed: set[uuid.UUID]) -> dict | None:
     """The first missing lesson whose prerequisites are all completed; when every missing lesson
     waits for one, the first missing lesson, with `blockedBy` naming what it waits for."""
-    by_id = {lesson.id: lesson for lesson in lessons}
-    candidates = []
-    for entry in missing:
-        lesson = by_id[uuid.UUID(entry["lessonId"])]
-        blocked_by = [str(p) for p in _prerequisites(lesson) if p not in completed]
-        candidate = {"lessonId": entry["lessonId"], "title": lesson.title, "moduleId": entry["moduleId"],
-                     "blockedBy": blocked_by}
-        if not blocked_by:
-            return candidate
-        candidates.append(candidate)
-    return candidates[0] if candidates else None
+    for lesson, _ in missing:
+        if not any(prerequisite not in completed for prerequisite in lesson.prerequisites):
+            return {**lesson.reference, "blockedBy": []}
+    if not missing:
+        return None
+    first = missing[0][0]
+    return {**first.reference, "blockedBy": [str(p) for p in first.prerequisites if p not in completed]}
 
 
-def _certificate_reasons(*, course: Course, lessons: list[CourseLesson], completed: set[uuid.UUID],
+def _certificate_reasons(*, course: Course, lessons: tuple[CourseLesson, ...], completed_keys: set[str],
                          grades: dict[uuid.UUID, LessonGrade], certificate: IssuedCertificate | None,
                          eligible: bool, enrollment_active: bool) -> list[str]:
     """Each unmet condition of the course's certificate rule, in a sentence."""
@@ -613,7 +820,7 @@ def _certificate_reasons(*, course: Course, lessons: list[CourseLesson], complet
     reasons = []
     if not lessons:
         reasons.append("The course has no published lessons yet, so it cannot be completed.")
-    reasons += [f"Lesson '{lesson.title}' is not completed." for lesson in lessons if lesson.id not in completed]
+    reasons += [lesson.not_completed_reason for lesson in lessons if lesson.key not in completed_keys]
     if course.certificate_term == CertificateTerm.PASS_ALL:
         for lesson in lessons:
             if not lesson.consider_marks or grades[lesson.id].passed:

@@ -11,9 +11,11 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from courses.services import lesson_update
+from enrollment.models import Enrollment
 from tests.conftest import make_client
 from tests.factories import build_course
-from tests.tracking.helpers import err, errmsg, result
+from tests.tracking.helpers import err, errmsg, lessons_of, result
 from tests.tracking.insight_world import build_world, complete_lesson
 from tracking.insight import course_report
 from tracking.models import CourseTrack, CourseTrackStatus, IssuedCertificate
@@ -92,16 +94,69 @@ class TestFigures:
 
         assert result(admin_client.get(report_url(world.course)))["enrolled"] == 4
 
-    def test_query_count_is_constant_in_learners(self, admin_client, tenant, django_assert_max_num_queries):
+    def test_query_count_is_constant_in_learners(self, admin_client, tenant, django_assert_max_num_queries,
+                                                 django_assert_num_queries):
         small = build_world(tenant)
         large = build_world(tenant, extra_idle=30)
         complete_lesson(large.course, large.learners[-1], large.lessons[0])
 
         for world in (small, large):
-            # tenant, course with its tenant's policy, lessons in order, enrollment/track/certificate
-            # counts, per-lesson started/completed, best-score bins, weekly enrollments, weekly completions
-            with django_assert_max_num_queries(8):
+            # tenant, course with its tenant's policy, lessons in order (the first read of the
+            # course's content version), enrollment/track/certificate/weekly counts, per-lesson
+            # started/completed, best-score bins
+            with django_assert_max_num_queries(6):
                 assert admin_client.get(report_url(world.course)).status_code == 200
+            # course with its tenant's policy, the counts, per-lesson started/completed, best-score
+            # bins: the lessons come from the cache at this content version
+            with django_assert_num_queries(4):
+                assert admin_client.get(report_url(world.course)).status_code == 200
+
+    def test_a_content_write_shows_in_the_next_report(self, admin_client, tenant):
+        """The lessons are cached by the course's content version, which every content write bumps."""
+        world = build_world(tenant)
+        assert result(admin_client.get(report_url(world.course)))["lessons"][0]["title"] != "Renamed"
+
+        lesson_update(lesson=world.lessons[0], updated_by=None, changes={"title": "Renamed"})
+        # A lesson of another course placed in this one, first in its last module.
+        (placed,) = lessons_of(build_course(tenant=tenant, modules=1, lessons_per_module=1))
+        lesson_update(lesson=placed, updated_by=None, course=world.course,
+                      module=world.lessons[-1].placements.get().module, ordering=1)
+
+        lessons = result(admin_client.get(report_url(world.course)))["lessons"]
+        assert lessons[0]["title"] == "Renamed"
+        assert [lesson["lessonId"] for lesson in lessons] == [
+            str(lesson.id) for lesson in (*world.lessons[:2], placed, *world.lessons[2:])
+        ]
+
+    def test_weeks_run_from_monday_utc_and_only_the_last_twelve_count(self, tenant):
+        world = build_world(tenant, extra_idle=4)
+        now = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)  # a Thursday
+        monday = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+        second = dt.timedelta(seconds=1)
+        enrolled_on = [
+            monday, monday - second, monday - dt.timedelta(weeks=11), monday - dt.timedelta(weeks=11) - second,
+            monday + dt.timedelta(weeks=1), monday + dt.timedelta(days=6, hours=23), monday - dt.timedelta(weeks=5),
+            monday - dt.timedelta(weeks=40),
+        ]
+        enrollments = list(Enrollment.objects.filter(course=world.course).order_by("user_id"))
+        for enrollment, moment in zip(enrollments, enrolled_on, strict=True):
+            Enrollment.objects.filter(pk=enrollment.pk).update(enrolled_on_time=moment)
+        # Completions by `timeend`, of completed tracks only: the halfway track's end must not count.
+        for user_id, moment in ((world.finished, monday), (world.failing, monday - second),
+                                (world.halfway, monday + dt.timedelta(hours=1))):
+            CourseTrack.objects.filter(course=world.course, user_id=user_id).update(timeend=moment)
+
+        weekly = course_report(tenant_id=tenant.id, course_id=world.course.id, now=now).as_result()["weekly"]
+
+        mondays = [monday - dt.timedelta(weeks=back) for back in range(11, -1, -1)]
+        assert [week["weekStart"] for week in weekly] == [day.date().isoformat() for day in mondays]
+        completed = CourseTrack.objects.filter(course=world.course, status="completed").values_list("timeend", flat=True)
+        for week, start in zip(weekly, mondays, strict=True):
+            end = start + dt.timedelta(weeks=1)
+            assert week["enrolled"] == sum(start <= moment < end for moment in enrolled_on), week
+            assert week["completed"] == sum(start <= moment < end for moment in completed), week
+        assert (weekly[-1]["enrolled"], weekly[-2]["enrolled"], weekly[0]["enrolled"]) == (2, 1, 1)
+        assert (weekly[-1]["completed"], weekly[-2]["completed"]) == (1, 1)
 
 
     def test_carried_completions_count_as_the_recount_counts_them(self, admin_client, tenant):

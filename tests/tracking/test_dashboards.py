@@ -112,10 +112,11 @@ class TestCourseDashboard:
     def test_query_count_is_constant(self, superuser_client, tenant, django_assert_max_num_queries):
         small, large = build_world(tenant), build_world(tenant, extra_idle=40)
         for world in (small, large):
-            # session, user, membership-free superuser: the report's 8 (course, carry, lessons, counts,
-            # lesson progress, best scores, two weekly), course with tenant, page count, page of
-            # tracks, directory of the page
-            with django_assert_max_num_queries(14):
+            # session, user, membership-free superuser: the report's 5 (course with its tenant's
+            # policy, lessons in order on the first read of the content version, enrollment/track/
+            # certificate/weekly counts, lesson progress, best scores), course with tenant, page
+            # count, page of tracks, directory of the page
+            with django_assert_max_num_queries(11):
                 assert superuser_client.get(course_url(world.course)).status_code == 200
 
     def test_the_course_page_links_its_dashboard(self, superuser_client, tenant):
