@@ -57,6 +57,9 @@ def test_rotation_shows_a_new_secret(admin_client):
     ({"events": ["course.finished"]}, "events", "Unknown event types: course.finished"),
     ({"events": []}, "events", ""),
     ({"url": None}, "url", ""),
+    # A number where text belongs is a client bug to name, not a value to turn into "0".
+    ({"description": 0}, "description", "JSON string"),
+    ({"events": [7]}, "events.0", "JSON string"),
 ])
 def test_bad_input_is_a_400_saying_what_to_fix(admin_client, fields, field, words):
     response = create(admin_client, **fields)

@@ -401,6 +401,16 @@ def test_a_bare_all_flag_deletes_every_summary(learner_client, course, enrolled)
     assert summary_list(learner_client, learner_client.user_id) == []
 
 
+@pytest.mark.parametrize("value", ["%1F", "maybe", "%20true"])
+def test_an_unreadable_all_flag_is_a_400_and_deletes_nothing(learner_client, course, enrolled, value):
+    # A control character once read as the bare flag (str.strip() removes %1F) and deleted everything.
+    response = learner_client.delete(f"/v1/viewer/summary/delete/{learner_client.user_id}?all={value}")
+
+    assert response.status_code == 400
+    assert "all" in response.json()["result"]["errors"]
+    assert not SummaryDeletion.objects.exists()
+
+
 def test_a_new_enrolment_after_a_hard_delete_has_its_own_summary(learner_client, admin_client, course):
     def enrol_by_admin():
         response = admin_client.post(

@@ -223,10 +223,15 @@ class EnrolmentSummarySerializer(serializers.Serializer):
     batchId = serializers.UUIDField()
     enrolledDate = serializers.IntegerField(help_text="Epoch milliseconds.")
     active = serializers.BooleanField()
-    contentStatus = serializers.DictField(child=serializers.IntegerField(), help_text="{contentId: 0|1|2}")
-    assessmentStatus = serializers.DictField(child=ScoreSerializer(), help_text="{contentId: best score}")
+    # The three heavy parts are left out when `fields` on the summary list does not name them.
+    contentStatus = serializers.DictField(
+        child=serializers.IntegerField(), help_text="{contentId: 0|1|2}", required=False
+    )
+    assessmentStatus = serializers.DictField(
+        child=ScoreSerializer(), help_text="{contentId: best score}", required=False
+    )
     collection = SummaryCollectionSerializer()
-    issuedCertificates = IssuedCertificateSerializer(many=True)
+    issuedCertificates = IssuedCertificateSerializer(many=True, required=False)
     completedOn = serializers.IntegerField(allow_null=True, help_text="Epoch milliseconds; set once.")
     lastAccessedOn = serializers.IntegerField(allow_null=True, help_text="Epoch milliseconds.")
     progress = serializers.IntegerField(help_text="Percent of the required lessons completed.")

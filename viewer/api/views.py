@@ -251,9 +251,19 @@ class SummaryReadView(ViewerAPIView):
         return Response(_absolute_logos(request, [summary])[0])
 
 
+_FLAG_ON, _FLAG_OFF = {"", "true", "1", "yes"}, {"false", "0", "no"}
+
+
 def _deletes_all(query_params) -> bool:
-    # The design writes a bare `?all`; `?all=true` (or 1/yes) means the same.
-    return "all" in query_params and query_params["all"].strip().lower() in {"", "true", "1", "yes"}
+    # The design writes a bare `?all`; `?all=true` (or 1/yes) means the same. Anything else is a 400:
+    # a value nobody can read must not decide whether every summary goes (str.strip() would have
+    # read a control character such as %1F as the bare flag).
+    if "all" not in query_params:
+        return False
+    value = query_params["all"].lower()
+    if value not in _FLAG_ON | _FLAG_OFF:
+        raise ValidationError({"all": ["Send `all` bare or as true/false (1/0, yes/no)."]})
+    return value in _FLAG_ON
 
 
 class SummaryDeleteView(ViewerAPIView):

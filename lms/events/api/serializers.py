@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from lms.api.fields import TextField
 from lms.events import catalogue
 
 _EVENTS_HELP = f"Event types to receive: [\"*\"] for all, or any of {', '.join(catalogue.EVENT_TYPES)}."
@@ -17,18 +18,18 @@ _EVENTS_HELP = f"Event types to receive: [\"*\"] for all, or any of {', '.join(c
     request_only=True,
 )])
 class WebhookCreateInputSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, help_text="http or https URL that receives the POSTs.")
-    events = serializers.ListField(child=serializers.CharField(max_length=50), allow_empty=False, max_length=20,
+    url = TextField(max_length=2000, help_text="http or https URL that receives the POSTs.")
+    events = serializers.ListField(child=TextField(max_length=50), allow_empty=False, max_length=20,
                                    help_text=_EVENTS_HELP)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    description = TextField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class WebhookUpdateInputSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, required=False)
-    events = serializers.ListField(child=serializers.CharField(max_length=50), allow_empty=False, max_length=20,
+    url = TextField(max_length=2000, required=False)
+    events = serializers.ListField(child=TextField(max_length=50), allow_empty=False, max_length=20,
                                    required=False, help_text=_EVENTS_HELP)
     active = serializers.BooleanField(required=False)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = TextField(max_length=500, required=False, allow_blank=True)
 
 
 class WebhookOutputSerializer(serializers.Serializer):
