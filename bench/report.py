@@ -93,7 +93,7 @@ def summarize(sessions: list[dict]) -> dict:
         summaries = [summarize_item(name, items[name]) for name in order if name in items]
         floors = {i["name"]: i for i in summaries if i["floor"]}
         for item in summaries:
-            floor = floors.get(BY_NAME[item["name"]].floor_name, {})
+            floor = floors.get(BY_NAME[item["name"]].baseline, {})
             if item.get("p50_in_floors") is None and item.get("p50_ms") and floor.get("p50_ms"):
                 # Raw results without per-run floor p50s: the scale's median floor p50 stands in.
                 item["p50_in_floors"] = round(item["p50_ms"] / floor["p50_ms"], 3)
@@ -196,7 +196,6 @@ def _verdict(item: dict) -> str:
         if not item["checks"]:
             return "floor"
         return "floor, pass" if not failed else "floor, FAIL (" + ", ".join(failed) + ")"
-    failed = [name for name, ok in item["checks"].items() if not ok]
     return "pass" if not failed else "FAIL (" + ", ".join(failed) + ")"
 
 

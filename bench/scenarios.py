@@ -31,10 +31,6 @@ class Scenario:
         return WRK_DIR / f"{self.name}.lua"
 
     @property
-    def floor_name(self) -> str | None:
-        return self.baseline
-
-    @property
     def baseline_label(self) -> str:
         return (self.baseline or "").replace("_", "-")
 

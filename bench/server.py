@@ -49,16 +49,19 @@ class Server(GunicornProcess):
 
 
 def request(base_url: str, method: str, path: str, *, headers: dict[str, str], body: dict | None = None,
-            timeout: float = 30) -> tuple[int, dict | None, bytes]:
-    """One HTTP request to a path (or an absolute URL): (status, parsed JSON or None, raw body)."""
+            timeout: float = 30, response_headers: dict[str, str] | None = None) -> tuple[int, dict | None, bytes]:
+    """One HTTP request to a path (or an absolute URL): (status, parsed JSON or None, raw body); the
+    answer's headers are copied into `response_headers` when the caller passes a dict."""
     data = json.dumps(body).encode() if body is not None else None
     url = path if path.startswith(("http://", "https://")) else f"{base_url}{path}"
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
-            status, raw = response.status, response.read()
+            status, raw, answered = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
+        status, raw, answered = error.code, error.read(), error.headers
+    if response_headers is not None:
+        response_headers.update(answered.items())
     try:
         parsed = json.loads(raw)
     except ValueError:
