@@ -97,6 +97,41 @@ def _published_modules(course_ids) -> QuerySet:
     )
 
 
+def _placements_and_consumption(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID]
+) -> tuple[list[dict], list[tuple]]:
+    """The required placements of the courses in course order (with each lesson's title and
+    prerequisites), and the user's consumption rows (collection, batch, content, status) of those
+    lessons and of their prerequisites, which may lie outside these courses: two queries. Both the
+    module list and the home screen read the next lesson from these, as `POST /lessons/tracking`
+    checks prerequisites."""
+    placements = list(
+        required_placements(course_ids=course_ids)
+        .order_by("module__ordering", "module__created_at", "module_id", "ordering", "created_at", "id")
+        .values("course_id", "module_id", "lesson_id", "lesson__title", "lesson__eligibility_criteria")
+    )
+    lesson_ids = {placement["lesson_id"] for placement in placements}
+    lesson_ids.update(_as_uuid(entry) for placement in placements for entry in _prerequisite_ids(placement))
+    consumption = list(
+        ContentConsumption.objects.filter(tenant_id=tenant_id, user_id=user_id, content_id__in=list(lesson_ids))
+        .values_list("collection_id", "batch_id", "content_id", "status")
+    )
+    return placements, consumption
+
+
+def _consumption_sets(consumption: list[tuple]) -> tuple[dict, dict, set]:
+    """(started per (collection, batch), completed per (collection, batch), completed anywhere)."""
+    started_in: dict[tuple, set[uuid.UUID]] = defaultdict(set)
+    completed_in: dict[tuple, set[uuid.UUID]] = defaultdict(set)
+    completed_anywhere: set[uuid.UUID] = set()
+    for collection_id, batch_id, content_id, status in consumption:
+        started_in[(collection_id, batch_id)].add(content_id)
+        if status == ConsumptionStatus.COMPLETED:
+            completed_in[(collection_id, batch_id)].add(content_id)
+            completed_anywhere.add(content_id)
+    return started_in, completed_in, completed_anywhere
+
+
 def courses_progress(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, contexts: list[tuple[uuid.UUID, uuid.UUID]],
     carry: bool | None = None,
@@ -104,8 +139,7 @@ def courses_progress(
     """Module progress and the next lesson of one user in each (course, batch) context.
 
     Four queries whatever the number of contexts, modules and lessons: the tenant's carry-forward
-    setting (unless given), the published modules, the required placements (with each lesson's
-    title and prerequisites) in course order, and the user's consumption rows of those lessons.
+    setting (unless given), the published modules, and `_placements_and_consumption`.
     """
     if not contexts:
         return {}
@@ -115,26 +149,11 @@ def courses_progress(
     modules_by_course: dict[uuid.UUID, list[dict]] = defaultdict(list)
     for module in _published_modules(course_ids):
         modules_by_course[module["course_id"]].append(module)
-    placements = list(
-        required_placements(course_ids=course_ids)
-        .order_by("module__ordering", "module__created_at", "module_id", "ordering", "created_at", "id")
-        .values("course_id", "module_id", "lesson_id", "lesson__title", "lesson__eligibility_criteria")
-    )
+    placements, consumption = _placements_and_consumption(tenant_id=tenant_id, user_id=user_id, course_ids=course_ids)
     lessons_in: dict[tuple[uuid.UUID, uuid.UUID], list[uuid.UUID]] = defaultdict(list)
     for placement in placements:
         lessons_in[(placement["course_id"], placement["module_id"])].append(placement["lesson_id"])
-    consumption = ContentConsumption.objects.filter(
-        tenant_id=tenant_id, user_id=user_id,
-        content_id__in=required_placements(course_ids=course_ids).values("lesson_id"),
-    ).values_list("collection_id", "batch_id", "content_id", "status")
-    completed_anywhere: set[uuid.UUID] = set()
-    completed_in: dict[tuple, set[uuid.UUID]] = defaultdict(set)
-    started_in: dict[tuple, set[uuid.UUID]] = defaultdict(set)
-    for collection_id, batch_id, content_id, status in consumption:
-        started_in[(collection_id, batch_id)].add(content_id)
-        if status == ConsumptionStatus.COMPLETED:
-            completed_in[(collection_id, batch_id)].add(content_id)
-            completed_anywhere.add(content_id)
+    started_in, completed_in, completed_anywhere = _consumption_sets(consumption)
 
     progress = {}
     for course_id, batch_id in contexts:
@@ -555,31 +574,18 @@ def home_progress(
 def _walked_next_lessons(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool
 ) -> dict[uuid.UUID, NextLesson | None]:
-    """The next lesson of courses whose first undone lesson has prerequisites: every required
-    placement in course order, and the user's completions of those lessons and of the
-    prerequisites (two queries). A prerequisite counts when completed in the course's own batch
-    (anywhere when carried), as `POST /lessons/tracking` checks it."""
-    placements = list(
-        required_placements(course_ids=course_ids)
-        .order_by("module__ordering", "module__created_at", "module_id", "ordering", "created_at", "id")
-        .values("course_id", "module_id", "lesson_id", "lesson__title", "lesson__eligibility_criteria")
-    )
-    lesson_ids = {placement["lesson_id"] for placement in placements}
-    lesson_ids.update(_as_uuid(entry) for placement in placements for entry in _prerequisite_ids(placement))
-    completed_in: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    completed_anywhere: set[uuid.UUID] = set()
-    rows = ContentConsumption.objects.filter(
-        tenant_id=tenant_id, user_id=user_id, status=ConsumptionStatus.COMPLETED, content_id__in=list(lesson_ids)
-    ).values_list("collection_id", "batch_id", "content_id")
-    for collection_id, batch_id, content_id in rows:
-        completed_anywhere.add(content_id)
-        if collection_id == batch_id:
-            completed_in[collection_id].add(content_id)
+    """The next lesson of courses whose first undone lesson has prerequisites, read as
+    `courses_progress` reads it for the (course, course) contexts, without the modules: two queries
+    (`_placements_and_consumption`)."""
+    placements, consumption = _placements_and_consumption(tenant_id=tenant_id, user_id=user_id, course_ids=course_ids)
+    _, completed_in, completed_anywhere = _consumption_sets(consumption)
     by_course: dict[uuid.UUID, list[dict]] = defaultdict(list)
     for placement in placements:
         by_course[placement["course_id"]].append(placement)
     return {
-        course_id: _next_lesson(by_course[course_id], completed_anywhere if carry else completed_in[course_id])
+        course_id: _next_lesson(
+            by_course[course_id], completed_anywhere if carry else completed_in[(course_id, course_id)]
+        )
         for course_id in course_ids
     }
 

@@ -221,6 +221,30 @@ class TestHomeProgressAgreesWithTheModuleWalk:
         assert fast[shared.id].completed_modules == (1 if carry == "carry" else 0)
 
 
+    def test_a_prerequisite_completed_outside_the_courses_read_unlocks_the_same_next_lesson(
+        self, tenant, learner_client
+    ):
+        # Carried forward, a prerequisite completed in a course that is not among those read counts:
+        # the module list (courses_progress) once read only the courses' own lessons and called it locked.
+        from tracking import home
+
+        tenant.carry_forward = "carry"
+        tenant.save(update_fields=["carry_forward"])
+        user = learner_client.user_id
+        course, elsewhere = build_course(tenant=tenant, modules=1, lessons_per_module=2), build_course(tenant=tenant)
+        first, second = lessons_of(course)
+        first.eligibility_criteria = [str(lessons_of(elsewhere)[0].id)]
+        first.save(update_fields=["eligibility_criteria"])
+        for each in (course, elsewhere):
+            enroll(each, user)
+        start_and_complete(learner_client, lessons_of(elsewhere)[0], course_id=str(elsewhere.id))
+
+        fast = home.home_progress(tenant_id=tenant.id, user_id=user, course_ids=[course.id])
+        walked = home.courses_progress(tenant_id=tenant.id, user_id=user, contexts=[(course.id, course.id)])
+
+        assert fast[course.id].next_lesson.lesson_id == first.id
+        assert walked[(course.id, course.id)].next_lesson == fast[course.id].next_lesson
+
 class TestSearch:
     def test_words_in_title_or_description(self, tenant, learner_client):
         python = CourseFactory(tenant=tenant, title="Python for data analysis", description="pandas and numpy")
