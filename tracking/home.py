@@ -198,6 +198,7 @@ def _prerequisite_ids(placement: dict) -> list:
 
 
 def _as_uuid(value) -> uuid.UUID | None:
+    # Also what raw SQL returns: a UUID on PostgreSQL, 32-digit hex text on SQLite.
     try:
         return uuid.UUID(str(value))
     except ValueError:
@@ -511,11 +512,6 @@ def _home_sql(alias: str, courses: int, carry: bool) -> str:
     )
 
 
-def _as_id(value) -> uuid.UUID:
-    # Raw SQL returns UUIDs as such on PostgreSQL and as 32-digit hex text on SQLite.
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
-
-
 def home_progress(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool | None = None
 ) -> dict[uuid.UUID, HomeProgress]:
@@ -549,16 +545,16 @@ def home_progress(
     next_lessons: dict[uuid.UUID, NextLesson | None] = {}
     walk = []
     for course_id, modules, finished, module_id, lesson_id, title, criteria in rows:
-        course_id = _as_id(course_id)
+        course_id = _as_uuid(course_id)
         counts[course_id] = (modules, int(finished or 0))
         if lesson_id is None:
             continue
-        lesson_id = _as_id(lesson_id)
+        lesson_id = _as_uuid(lesson_id)
         criteria = json.loads(criteria) if isinstance(criteria, str) else criteria
         if _prerequisite_ids({"lesson_id": lesson_id, "lesson__eligibility_criteria": criteria}):
             walk.append(course_id)  # that lesson may be locked: the next one can be further on
         else:
-            next_lessons[course_id] = NextLesson(lesson_id=lesson_id, title=title, module_id=_as_id(module_id))
+            next_lessons[course_id] = NextLesson(lesson_id=lesson_id, title=title, module_id=_as_uuid(module_id))
     if walk:
         next_lessons.update(_walked_next_lessons(tenant_id=tenant_id, user_id=user_id, course_ids=walk, carry=carry))
     return {
