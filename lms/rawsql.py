@@ -94,16 +94,35 @@ _STAND_IN_BASE = 0x5EED_0000_0000_4000_8000_0000_0000_0000
 
 @dataclasses.dataclass(frozen=True)
 class CompiledQuery:
-    """A queryset's SQL with, per parameter, the name of the id it takes (None: the fixed value)."""
+    """A queryset's SQL with, per parameter, the name of the id it takes (None: the fixed value), its
+    column names as `.values()` names them, and the converters its columns need on this database."""
 
     sql: str
     slots: tuple[str | None, ...]
     fixed: tuple
+    names: tuple[str, ...] = ()
+    converters: tuple = ()  # (position, converter functions, expression), only the columns that need any
 
     def params(self, **ids: uuid.UUID) -> list:
         """The parameters with the given ids in their places, adapted for this database."""
         adapted = dict(zip(ids, adapt_params(ids.values()), strict=True))
         return [adapted[slot] if slot is not None else value for slot, value in zip(self.slots, self.fixed, strict=True)]
+
+    def values(self, *, suffix: str = "", suffix_params: Sequence = (), **ids: uuid.UUID) -> list[dict]:
+        """Runs it (with `suffix`, e.g. a LIMIT, appended) and returns its rows as the queryset's
+        `.values()` would: keyed by its names, each value through the converters `.values()` runs."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql + suffix, [*self.params(**ids), *suffix_params])
+            fetched = cursor.fetchall()
+        rows = []
+        for values in fetched:
+            if self.converters:
+                values = list(values)
+                for position, functions, expression in self.converters:
+                    for function in functions:
+                        values[position] = function(values[position], expression, connection)
+            rows.append(dict(zip(self.names, values, strict=True)))
+        return rows
 
 
 _compiled: dict[tuple, CompiledQuery] = {}
@@ -120,12 +139,24 @@ def compiled_once(key: tuple, build: Callable[..., QuerySet], names: Sequence[st
     compiled = _compiled.get(cache_key)
     if compiled is None:
         stand_ins = {name: uuid.UUID(int=_STAND_IN_BASE + index) for index, name in enumerate(names)}
-        queryset = build(**stand_ins)
-        sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+        query = build(**stand_ins).query
+        compiler = query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
         places = {value: name for name, stand_in in stand_ins.items() for value in (stand_in, stand_in.hex)}
         slots = tuple(places.get(value) if isinstance(value, (uuid.UUID, str)) else None for value in params)
         missing = set(names) - set(slots)
         if missing:
             raise ValueError(f"compiled_once: the query does not take {sorted(missing)} as parameters")
-        compiled = _compiled[cache_key] = CompiledQuery(sql=sql, slots=slots, fixed=tuple(params))
+        expressions = [select[0] for select in compiler.select[: compiler.col_count]]
+        converters = tuple(
+            (position, functions, expression)
+            for position, expression in enumerate(expressions)
+            if (functions := [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)])
+        )
+        names = list(query.selected) if query.selected else [
+            *query.extra_select, *query.values_select, *query.annotation_select
+        ]
+        compiled = _compiled[cache_key] = CompiledQuery(
+            sql=sql, slots=slots, fixed=tuple(params), names=tuple(names), converters=converters
+        )
     return compiled

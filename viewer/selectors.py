@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
@@ -27,6 +26,7 @@ from lms.api.errors import NotFoundError
 from lms.api.fields import iso_utc
 from lms.api.pagination import Page
 from lms.lru import WeightedLRU
+from lms.rawsql import compiled_once
 from tracking.models import (
     ENROLLMENT_STATE_FOR_TRACK,
     AssessmentAttempt,
@@ -393,83 +393,20 @@ def _lessons_among(lessons: RequiredLessons, content_ids: set[int]) -> list[str]
     return [lesson for content_id, lesson in lessons.by_int.items() if content_id in content_ids]
 
 
-@dataclass(frozen=True)
-class _CompiledRows:
-    """`summary_enrollments` compiled to SQL once per database connection alias: compiling it (two
-    correlated subqueries, four joins) cost more than running it. Holds the statement, where the
-    tenant and user go in its parameters, its column names and the expressions whose converters
-    turn the database's values into what `.values()` gives."""
-
-    sql: str
-    params: tuple
-    tenant_at: int
-    user_at: int
-    names: tuple[str, ...]
-    expressions: tuple
-
-
-_compiled_rows: dict[tuple[str, str], _CompiledRows] = {}
-# Stand-ins compiled into the statement, each found once among its parameters and replaced.
-_TENANT_STAND_IN = uuid.UUID("00000000-0000-4000-8000-00000000a001")
-_USER_STAND_IN = uuid.UUID("00000000-0000-4000-8000-00000000a002")
-
-
-def _compile_summary_rows(connection) -> _CompiledRows:
-    key = (connection.alias, connection.vendor)
-    compiled = _compiled_rows.get(key)
-    if compiled is not None:
-        return compiled
-    query = summary_enrollments(tenant_id=_TENANT_STAND_IN, user_id=_USER_STAND_IN).query
-    compiler = query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
-    prepare = Enrollment._meta.get_field("user_id").get_db_prep_value
-    tenant_stand_in, user_stand_in = prepare(_TENANT_STAND_IN, connection), prepare(_USER_STAND_IN, connection)
-    # Each stand-in is exactly one parameter, or the statement is not the one this code expects.
-    [tenant_at] = [index for index, value in enumerate(params) if value == tenant_stand_in]
-    [user_at] = [index for index, value in enumerate(params) if value == user_stand_in]
-    names = list(query.selected) if query.selected else [
-        *query.extra_select, *query.values_select, *query.annotation_select
-    ]
-    compiled = _CompiledRows(
-        sql=sql, params=tuple(params), tenant_at=tenant_at, user_at=user_at, names=tuple(names),
-        expressions=tuple(select[0] for select in compiler.select[: compiler.col_count]),
-    )
-    _compiled_rows[key] = compiled
-    return compiled
-
-
 def _summary_enrollment_rows(*, tenant_id: uuid.UUID, user_id: uuid.UUID, page: Page | None) -> list[dict[str, Any]]:
-    """`list(summary_enrollments(...))` (sliced to `page`), from the statement compiled once, with
-    the same values as `.values()` gives (the same converters run). One query."""
-    compiled = _compile_summary_rows(connection)
-    prepare = Enrollment._meta.get_field("user_id").get_db_prep_value
-    params = list(compiled.params)
-    params[compiled.tenant_at] = prepare(tenant_id, connection)
-    params[compiled.user_at] = prepare(user_id, connection)
-    sql = compiled.sql
-    if page is not None:
-        sql += " LIMIT %s OFFSET %s"
-        params += [page.limit, page.offset]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    converters = []
-    for position, expression in enumerate(compiled.expressions):
-        functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
-        if functions:
-            converters.append((position, functions, expression))
-    names = compiled.names
-    summaries = []
-    for row in rows:
-        if converters:
-            row = list(row)
-            for position, functions, expression in converters:
-                value = row[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[position] = value
-        summaries.append(dict(zip(names, row, strict=True)))
-    return summaries
+    """`list(summary_enrollments(...))` (sliced to `page`), from its statement compiled once per
+    database (compiling two correlated subqueries and four joins cost more than running them), with
+    the values `.values()` gives. One query."""
+    compiled = compiled_once(
+        ("summary-enrollments",),
+        lambda tenant_id, user_id: summary_enrollments(tenant_id=tenant_id, user_id=user_id),
+        ("tenant_id", "user_id"),
+    )
+    if page is None:
+        return compiled.values(tenant_id=tenant_id, user_id=user_id)
+    return compiled.values(
+        suffix=" LIMIT %s OFFSET %s", suffix_params=[page.limit, page.offset], tenant_id=tenant_id, user_id=user_id
+    )
 
 
 def summary_list(
