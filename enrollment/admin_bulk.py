@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from courses.models import ContentStatus, Course
 from enrollment import selectors, services
-from lms.admin_tenancy import admin_tenant_ids
+from lms.admin_tenancy import scope_to_tenants
 from lms.admin_uploads import uploaded_text
 from lms.api.identity import staff_user_uuid
 
@@ -33,8 +33,7 @@ RESULT_LABELS = {**OUTCOME_LABELS, selectors.BULK_NEW: "Enrolled"}
 def courses_for_staff(request):
     """The courses a staff user may enrol into: not archived, in their tenants."""
     courses = Course.objects.exclude(status=ContentStatus.ARCHIVED).select_related("tenant").order_by("title")
-    tenant_ids = admin_tenant_ids(request)
-    return courses if tenant_ids is None else courses.filter(tenant_id__in=tenant_ids)
+    return scope_to_tenants(courses, request, "tenant")
 
 
 class CourseChoiceForm(forms.Form):

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from lms import directory_import
-from lms.admin_tenancy import TenantScopedAdminMixin, admin_tenant_ids
+from lms.admin_tenancy import TenantScopedAdminMixin, scope_to_tenants
 from lms.admin_uploads import uploaded_text
 from lms.models import LearnerDirectoryEntry, Tenant
 from lms.services import learner_directory_import
@@ -28,9 +28,7 @@ OUTCOME_LABELS = {
 
 
 def _tenants_of(request):
-    tenant_ids = admin_tenant_ids(request)
-    tenants = Tenant.objects.order_by("name")
-    return tenants if tenant_ids is None else tenants.filter(pk__in=tenant_ids)
+    return scope_to_tenants(Tenant.objects.order_by("name"), request, "pk")
 
 
 class DirectoryImportForm(forms.Form):

@@ -8,14 +8,13 @@ shapes are the output serializers in `courses.api.serializers`; tests keep both 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable
 
 from django.core.files.storage import default_storage, storages
-from rest_framework.utils.encoders import JSONEncoder
 
 from courses.selectors import CourseTree, LessonRow
+from lms.api.envelope import encode_json
 from lms.api.fields import absolute_url, id_or_none, iso_utc
 
 ImageUrl = Callable[[str], "str | None"]
@@ -162,7 +161,8 @@ def course_tree_data(tree: CourseTree, image_url: ImageUrl) -> dict:
 # Part of every cached rendering's key and of every ETag. Bump it with any change to what these
 # functions render (a field, a format): a rolling deploy runs old and new code against one shared
 # cache, and a player holding an old ETag must not get a 304 for a body that has changed.
-RENDERING_REVISION = 1
+# 2: encoded by orjson (lms.api.envelope.encode_json), which writes some floats in another notation.
+RENDERING_REVISION = 2
 
 
 def representation_key(*, kind: str, course: dict, learner: bool, request) -> str:
@@ -203,7 +203,7 @@ def _now() -> float:
 
 
 def encode_result(data) -> bytes:
-    """`data` as the envelope renderer encodes it (compact UTF-8, U+2028/9 escaped for JavaScript),
-    to be cached and spliced into the envelope (lms.api.envelope.PreRenderedJSON)."""
-    text = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+    """`data` as the envelope renderer encodes it, to be cached and spliced into the envelope
+    (lms.api.envelope.PreRenderedJSON): the renderer's own encoder, so a cached body and a fresh
+    one write the same bytes (floats included)."""
+    return encode_json(data)

@@ -235,14 +235,27 @@ def verify_token(token: str) -> _VerifiedToken:
     return entry
 
 
+BEARER = "Bearer"
+
+
+def bearer_header_parts(meta) -> list[str] | None:
+    """The words of the `Authorization` header in `meta` (request.META) when the first is `Bearer`
+    in any case, else None. The one test of whether a request is `JWTAuthentication`'s to judge:
+    the middleware that lets such requests skip the browser-only section asks it too."""
+    parts = meta.get("HTTP_AUTHORIZATION", "").split()
+    if not parts or parts[0].lower() != BEARER.lower():
+        return None
+    return parts
+
+
 class JWTAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <JWT>` -> (Principal, claims)."""
 
-    keyword = "Bearer"
+    keyword = BEARER
 
     def authenticate(self, request):
-        parts = request.META.get("HTTP_AUTHORIZATION", "").split()
-        if not parts or parts[0].lower() != self.keyword.lower():
+        parts = bearer_header_parts(request.META)
+        if parts is None:
             # No header, or another scheme (Basic, a session-only browser): not ours to judge.
             return None
         if len(parts) != 2:

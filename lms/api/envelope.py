@@ -161,6 +161,27 @@ _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATAC
 _orjson_default = JSONEncoder().default
 _LINE_SEPARATOR = "\u2028".encode()
 _PARAGRAPH_SEPARATOR = "\u2029".encode()
+_drf_renderer = JSONRenderer()
+
+
+def encode_json(data) -> bytes:
+    """DRF's compact JSON for `data`, written by orjson (about 1 µs instead of 10, issue 15): the
+    one encoder of every JSON body, whether rendered now or encoded ahead to be spliced in
+    (PreRenderedJSON), so both write the same bytes for the same data.
+
+    The same bytes as JSONRenderer, with two differences that change no value: floats use
+    orjson's shortest form (0.00001 where the standard library writes 1e-05), and NaN or an
+    infinity becomes null where the standard library refuses it (the parsers refuse such
+    numbers on input, so no stored value holds one).
+    """
+    try:
+        encoded = orjson.dumps(data, default=_orjson_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _drf_renderer.render(data)
+    # DRF escapes these two so that the JSON is also valid JavaScript; so must we.
+    if _LINE_SEPARATOR in encoded or _PARAGRAPH_SEPARATOR in encoded:
+        encoded = encoded.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
+    return encoded
 
 
 class EnvelopeJSONRenderer(JSONRenderer):
@@ -169,26 +190,13 @@ class EnvelopeJSONRenderer(JSONRenderer):
     charset = "utf-8"
 
     def encode(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        """DRF's compact JSON for `data`, written by orjson (about 1 µs instead of 10, issue 15).
-
-        The same bytes as JSONRenderer, with two differences that change no value: floats use
-        orjson's shortest form (0.00001 where the standard library writes 1e-05), and NaN or an
-        infinity becomes null where the standard library refuses it (the parsers refuse such
-        numbers on input, so no stored value holds one). An indented rendering (`Accept:
-        application/json; indent=4`) is left to DRF.
-        """
+        """`encode_json(data)`; an indented rendering (`Accept: application/json; indent=4`) is
+        left to DRF."""
         if data is None:
             return b""
         if (accepted_media_type and ";" in accepted_media_type) or (renderer_context or {}).get("indent"):
             return super().render(data, accepted_media_type, renderer_context)
-        try:
-            encoded = orjson.dumps(data, default=_orjson_default, option=_ORJSON_OPTIONS)
-        except orjson.JSONEncodeError:
-            return super().render(data, accepted_media_type, renderer_context)
-        # DRF escapes these two so that the JSON is also valid JavaScript; so must we.
-        if _LINE_SEPARATOR in encoded or _PARAGRAPH_SEPARATOR in encoded:
-            encoded = encoded.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
-        return encoded
+        return encode_json(data)
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         renderer_context = renderer_context or {}

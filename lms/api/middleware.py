@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from lms.api.authentication import bearer_header_parts
 from lms.api.envelope import INTERNAL_ERRMSG, describe_django_exception, error_response
 from lms.logcontext import current_resmsgid as _current_resmsgid
 
@@ -25,12 +26,11 @@ def is_api_path(path: str) -> bool:
 def is_bearer_api_request(request) -> bool:
     """A JSON API request that `JWTAuthentication` will judge by its token alone.
 
-    The test is the one `JWTAuthentication` applies: a first word `Bearer` in any case. Such a
+    The test is the one `JWTAuthentication` applies (`bearer_header_parts`). Such a
     request is authenticated or refused (401) by its token before any session is consulted, so
     sessions, CSRF cookies, `request.user` and messages can play no part in its answer.
     """
-    scheme = request.META.get("HTTP_AUTHORIZATION", "").split(None, 1)
-    return bool(scheme) and scheme[0].lower() == "bearer" and is_api_path(request.path)
+    return bearer_header_parts(request.META) is not None and is_api_path(request.path)
 
 
 # Hands the continuation after the browser-only section from its end marker to its start. Django

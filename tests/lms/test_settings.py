@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -93,3 +94,52 @@ def test_production_never_runs_with_the_development_jwt_secret(tmp_path):
 
     assert result.returncode != 0
     assert "dev-insecure" not in result.stdout
+
+
+# A PostgreSQL URL nothing listens on: loading the settings does not connect, so none is needed.
+_POSTGRES_URL = "postgres://lms@127.0.0.1:1/lms"
+_PRINT_DATABASE = (
+    "import json; from django.conf import settings; database = settings.DATABASES['default']; "
+    "print(json.dumps({'engine': database['ENGINE'], 'options': database['OPTIONS'], "
+    "'no_server_side_cursors': database.get('DISABLE_SERVER_SIDE_CURSORS', False)}))"
+)
+
+
+def _database_settings(tmp_path, **overrides) -> dict:
+    environment = {"DB_PREPARE_THRESHOLD": None, "DB_SERVER_SIDE_BINDING": None, "DB_TRANSACTION_POOLER": None}
+    result = _manage(tmp_path, "shell", "-c", _PRINT_DATABASE, DATABASE_URL=_POSTGRES_URL,
+                     **{**environment, **overrides})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_uses_the_polling_backend_and_prepares_after_five_runs_by_default(tmp_path):
+    database = _database_settings(tmp_path)
+
+    assert database["engine"] == "lms.db.backends.postgresql"
+    assert database["options"]["server_side_binding"] is True
+    assert database["options"]["prepare_threshold"] == 5
+    assert database["no_server_side_cursors"] is False
+
+
+@pytest.mark.parametrize(("value", "threshold"), [("2", 2), ("0", 0), ("", None), ("  ", None)],
+                         ids=["two", "zero", "empty", "blank"])
+def test_db_prepare_threshold_sets_it_and_empty_turns_preparing_off(tmp_path, value, threshold):
+    assert _database_settings(tmp_path, DB_PREPARE_THRESHOLD=value)["options"]["prepare_threshold"] == threshold
+
+
+def test_a_transaction_pooler_turns_off_named_cursors_binding_and_preparing(tmp_path):
+    database = _database_settings(tmp_path, DB_TRANSACTION_POOLER="true", DB_PREPARE_THRESHOLD="3")
+
+    assert database["no_server_side_cursors"] is True
+    assert database["options"]["server_side_binding"] is False
+    assert database["options"]["prepare_threshold"] is None
+
+
+def test_a_pooler_that_keeps_prepared_statements_keeps_binding_and_the_threshold(tmp_path):
+    database = _database_settings(tmp_path, DB_TRANSACTION_POOLER="true", DB_SERVER_SIDE_BINDING="true",
+                                  DB_PREPARE_THRESHOLD="3")
+
+    assert database["no_server_side_cursors"] is True
+    assert database["options"]["server_side_binding"] is True
+    assert database["options"]["prepare_threshold"] == 3

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
-import orjson
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -14,7 +13,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lms.api.envelope import PreRenderedJSON
 from lms.api.fields import iso_utc
 from lms.api.permissions import IsAuthor, acting_user_id
 from lms.api.throttling import PublicClientThrottle
@@ -22,13 +20,6 @@ from lms.api.views import ApiContentNegotiation, TenantScopedAPIView, refuse_emp
 from tracking import insight
 from tracking.api import insight_serializers as s
 from tracking.certificate_pdf import certificate_pdf
-
-
-def _encoded(result: dict) -> PreRenderedJSON:
-    """The result encoded once by orjson, for the renderer to splice into the envelope: the report
-    and explain carry hundreds of lessons, and encoding them with the standard library cost more
-    than building them. Their results hold only JSON types (ids and dates already as text)."""
-    return PreRenderedJSON(orjson.dumps(result))
 
 
 class _Echo:
@@ -74,7 +65,7 @@ class CourseReportView(TenantScopedAPIView):
         query.is_valid(raise_exception=True)
         if query.validated_data["format"] == "csv":
             return learner_csv_response(tenant_id=self.tenant_id, course_id=pk)
-        return Response(_encoded(insight.course_report(tenant_id=self.tenant_id, course_id=pk).as_result()))
+        return Response(insight.course_report(tenant_id=self.tenant_id, course_id=pk).as_result())
 
 
 class CourseExplainView(TenantScopedAPIView):
@@ -97,7 +88,7 @@ class CourseExplainView(TenantScopedAPIView):
             user_id=acting_user_id(request.user, query.validated_data.get("user_id")),
             published_only=not request.user.is_staff_role,
         )
-        return Response(_encoded(explanation.as_result()))
+        return Response(explanation.as_result())
 
 
 class CertificateVerifyView(APIView):

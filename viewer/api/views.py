@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import Iterator
 
-import orjson
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -26,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from lms.api.envelope import Family, PreRenderedJSON
+from lms.api.envelope import Family
 from lms.api.errors import ForbiddenError
 from lms.api.fields import absolute_url
 from lms.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_from_request
@@ -232,9 +231,9 @@ class SummaryListView(ViewerAPIView):
             tenant_id=request.tenant_id, user_id=user_id, parts=parts,
             page=page_from_request(request) if paged else None,
         )
-        # Encoded here with orjson: tens of thousands of contentStatus entries took the stdlib
-        # encoder some 15 ms; the renderer splices the bytes into the envelope.
-        return Response(PreRenderedJSON(orjson.dumps({"summary": _absolute_logos(request, summaries)})))
+        # Plain data: the renderer encodes with orjson too (lms.api.envelope.encode_json), so encoding
+        # here first would save nothing, and nothing encoded is cached to splice in.
+        return Response({"summary": _absolute_logos(request, summaries)})
 
 
 class SummaryReadView(ViewerAPIView):
