@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courses.models import CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
-from courses.selectors import RELEASED, course_required_lesson_ids
+from courses.selectors import RELEASED, course_required_lesson_ids, released_sql
 from enrollment.models import Enrollment, EnrollmentState
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from lms.bulk import insert_rows
@@ -1171,16 +1171,11 @@ def _attempt_start_in_one_statement(
     enrollments = Enrollment._meta.db_table
     lessons = Lesson._meta.db_table
     placements = LessonPlacement._meta.db_table
-    modules = LessonPlacement._meta.get_field("module").related_model._meta.db_table
-    courses = Course._meta.db_table
     consumption = ContentConsumption._meta.db_table
-    # `courses.selectors.RELEASED` in SQL: a live placement of a published lesson, in a published
-    # module of a published course.
-    released = (
-        "NOT {p}.archived AND {p}.tenant_id = %(tenant_id)s "
-        f"AND EXISTS (SELECT 1 FROM {modules} m WHERE m.id = {{p}}.module_id AND m.status = %(published)s) "
-        f"AND EXISTS (SELECT 1 FROM {courses} c WHERE c.id = {{p}}.course_id AND c.status = %(published)s)"
-    )
+
+    def released(p: str) -> str:
+        return f"{p}.tenant_id = %(tenant_id)s AND {released_sql(placement=p, published='%(published)s')}"
+
     columns = ", ".join(_ATTEMPT_COLUMNS)
     sql = f"""
         WITH chosen AS (
@@ -1191,10 +1186,10 @@ def _attempt_start_in_one_statement(
             WHERE l.id = %(lesson_id)s AND l.tenant_id = %(tenant_id)s AND l.status = %(published)s
               AND COALESCE(l.eligibility_criteria, '[]'::jsonb) IN ('[]'::jsonb, 'null'::jsonb, '""'::jsonb)
               AND CASE WHEN l.resume THEN %(creates_if_resume)s ELSE %(creates_if_no_resume)s END
-              AND {released.format(p="p")}
+              AND {released("p")}
               AND (p.course_id = %(course_id)s OR %(course_id)s IS NULL AND NOT EXISTS (
                     SELECT 1 FROM {placements} other WHERE other.lesson_id = l.id
-                    AND other.course_id <> p.course_id AND {released.format(p="other")}))
+                    AND other.course_id <> p.course_id AND {released("other")}))
               AND e.user_id = %(user_id)s AND e.tenant_id = %(tenant_id)s AND e.active
             ORDER BY CASE WHEN e.batch_id = e.course_id THEN 0 ELSE 1 END, e.enrolled_on_time, e.id
             LIMIT 1

@@ -22,7 +22,7 @@ from django.db.models import Exists, JSONField, OuterRef, Subquery
 from django.utils import timezone
 
 from courses.models import ContentStatus, Course, Lesson, LessonPlacement
-from courses.selectors import released_placements
+from courses.selectors import released_placements, released_sql
 from enrollment.models import Enrollment
 from enrollment.services import enrollment_create, enrollment_self_enrollment_starts_active
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
@@ -220,24 +220,21 @@ def view_start(*, context: ViewContext, now: dt.datetime | None = None) -> None:
 
 
 def _course_context_condition(context: ViewContext) -> SqlCondition:
-    """`_ensure_course_context` as one SQL condition (`courses.selectors.RELEASED` in SQL), for
-    writes that check and write in one statement: an active enrolment of the user in (course, batch) of a published course of the
-    tenant, and a live placement of the content, as a published lesson, in a published module of it."""
+    """`_ensure_course_context` as one SQL condition, for writes that check and write in one
+    statement: an active enrolment of the user in (course, batch) of a published course of the
+    tenant, and a released placement of the content in it (`courses.selectors.released_sql`)."""
     enrollment = Enrollment._meta.db_table
     course = Course._meta.db_table
     placement = LessonPlacement._meta.db_table
-    lesson = LessonPlacement._meta.get_field("lesson").related_model._meta.db_table
-    module = LessonPlacement._meta.get_field("module").related_model._meta.db_table
     published = ContentStatus.PUBLISHED.value
     return SqlCondition(
         f"EXISTS (SELECT 1 FROM {enrollment} e JOIN {course} c ON c.id = e.course_id "
         "WHERE e.user_id = %s AND e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s AND e.active "
         "AND c.tenant_id = %s AND c.status = %s) "
-        f"AND EXISTS (SELECT 1 FROM {placement} p JOIN {lesson} l ON l.id = p.lesson_id "
-        f"JOIN {module} m ON m.id = p.module_id "
-        "WHERE p.course_id = %s AND p.lesson_id = %s AND NOT p.archived AND l.status = %s AND m.status = %s)",
+        f"AND EXISTS (SELECT 1 FROM {placement} p "
+        f"WHERE p.course_id = %s AND p.lesson_id = %s AND {released_sql(placement='p', published='%s')})",
         (context.user_id, context.tenant_id, context.collection_id, context.batch_id, context.tenant_id,
-         published, context.collection_id, context.content_id, published, published),
+         published, context.collection_id, context.content_id, published),
     )
 
 
