@@ -306,15 +306,13 @@ class CourseTree:
     lessons: list[LessonRow]
 
 
-def course_tree(
-    *, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool, course: dict | None = None
-) -> CourseTree | None:
+def course_tree(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> CourseTree | None:
     """The course with its visible modules and, per module, its visible lessons in order.
 
-    Three queries whatever the size: the course (unless its row is passed in), its modules, its
-    placements joined with lessons and media. Returns None when the course is not visible.
+    Three queries whatever the size: the course, its modules, its placements joined with lessons
+    and media. Returns None when the course is not visible.
     """
-    course = course or course_row(tenant_id=tenant_id, course_id=course_id, learner=learner)
+    course = course_row(tenant_id=tenant_id, course_id=course_id, learner=learner)
     if course is None:
         return None
     modules = list(module_values_for_course(tenant_id=tenant_id, course_id=course_id, learner=learner))

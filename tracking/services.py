@@ -342,13 +342,6 @@ def _may_differ(*, track: CourseTrack, facts: TrackFacts, may_certify: bool) -> 
             and may_certify)
 
 
-def _lock_tracks(*, tenant_id, user_id, course_id, batch_id=None):
-    tracks = CourseTrack.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
-    if batch_id is not None:
-        tracks = tracks.filter(batch_id=batch_id)
-    return tracks.order_by("id")
-
-
 def _lock_tracks_placing_lesson(*, tenant_id, user_id, lesson_id) -> list[CourseTrack]:
     """With carry-forward a completion counts in every context of this user whose course places
     the lesson, so all those tracks are recounted, locked together in id order."""
