@@ -29,7 +29,6 @@ from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundErro
 from lms.celery import send_task_after_commit
 from lms.events import catalogue as events
 from lms.events.services import event_record
-from lms.models import Tenant
 from lms.rawsql import compiled_once
 from tracking.assessments import SubmittedAttempt, assessment_attempts_record
 from tracking.consumption import (
@@ -37,6 +36,7 @@ from tracking.consumption import (
     consumption_record_progress,
     consumption_record_view_start,
 )
+from tracking.selectors import tenant_carries_forward_exists
 from tracking.services import (
     course_track_mark_started,
     course_tracks_recount_for_enrollments,
@@ -160,7 +160,7 @@ def _completable_query():
                 Lesson.objects.filter(pk=keys["content_id"], tenant_id=keys["tenant_id"]).values("eligibility_criteria")[:1],
                 output_field=JSONField(),
             ),
-            carries_forward=Exists(Tenant.objects.filter(pk=keys["tenant_id"], carry_forward=Tenant.CarryForward.CARRY)),
+            carries_forward=tenant_carries_forward_exists(tenant_id=keys["tenant_id"]),
         ).values_list("enrollment_active", "content_placed", "content_released", "eligibility_criteria",
                       "carries_forward")[:1]
 
