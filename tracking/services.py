@@ -960,25 +960,29 @@ def _attempts_used_up(lesson: Lesson, used: int) -> ApiError:
     )
 
 
+# `lesson_prerequisites_ensure`'s "not read by the caller": None is a lesson's criteria too (none).
+_UNREAD: Any = object()
+
+
 def lesson_prerequisites_ensure(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID,
-    known: tuple[Any, bool] | None = None,
+    eligibility_criteria: Any = _UNREAD, carry: bool | None = None,
 ) -> None:
     """The lesson's `eligibilityCriteria` check, as a lesson attempt start applies it, for other
     ways of completing a lesson in a (course, batch) context (the viewer's end and submit).
-    `known`: (the lesson's eligibilityCriteria, the tenant's carry-forward), when the caller read
-    them with its own checks; then only a lesson with prerequisites costs a query.
+    `eligibility_criteria` (the lesson's) and `carry` (the tenant's carry-forward policy): when the
+    caller read them with its own checks; each one left out is read here. With both given, only a
+    lesson with prerequisites costs a query.
 
     Returns nothing when every prerequisite is completed there (or carried) or the lesson has
     none. Raises ApiError 400 ERR_PREREQUISITES_MISSING with `result.missing_lesson_ids`.
     """
-    if known is not None:
-        lesson, carry = Lesson(id=lesson_id, eligibility_criteria=known[0]), known[1]
+    if eligibility_criteria is not _UNREAD:
+        lesson = Lesson(id=lesson_id, eligibility_criteria=eligibility_criteria)
     else:
         lesson = Lesson.objects.only("id", "eligibility_criteria").filter(tenant_id=tenant_id, pk=lesson_id).first()
         if lesson is None:
             return
-        carry = None
     if not _eligibility_lesson_ids(lesson):
         return
     _ensure_prerequisites_completed(

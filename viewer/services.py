@@ -186,7 +186,7 @@ def _ensure_completable_in_course(context: ViewContext) -> bool:
     lesson_prerequisites_ensure(
         tenant_id=context.tenant_id, user_id=context.user_id, course_id=context.collection_id,
         batch_id=context.batch_id, lesson_id=context.content_id,
-        known=(criteria, bool(carries_forward)),
+        eligibility_criteria=criteria, carry=bool(carries_forward),
     )
     return bool(carries_forward)
 
