@@ -19,7 +19,7 @@ from tests.factories import build_course
 from tests.tracking.helpers import err, errmsg, lessons_of, result
 from tests.tracking.insight_world import build_world, complete_lesson
 from tracking.insight import course_lessons_cache_clear, course_report
-from tracking.models import CourseTrack, CourseTrackStatus, IssuedCertificate
+from tracking.models import AttemptStatus, CourseTrack, CourseTrackStatus, IssuedCertificate, LessonAttempt
 from viewer.selectors import summary_list
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,24 @@ class TestFigures:
         monday = timezone.now().date() - dt.timedelta(days=timezone.now().weekday())
         assert this_week == {"weekStart": monday.isoformat(), "enrolled": 4, "completed": 2}
         assert all(week["enrolled"] == 0 for week in report["weekly"][:-1])
+
+    def test_an_attempt_without_an_own_batch_enrollment_is_not_scored(self, admin_client, tenant):
+        """The report's figures are over the course's enrolled learners (DECISIONS §10: counts are of
+        enrollments in the course's own batch), so a completed attempt whose learner has no such
+        enrollment (its enrollment gone, as an import or an erasure may leave it) is no learner's
+        best score. Written as a bare fact: no service writes an attempt without an enrollment."""
+        world = build_world(tenant)
+        quiz = world.lessons[-1]
+        stray = uuid.uuid4()
+        LessonAttempt.objects.create(
+            user_id=stray, tenant=tenant, lesson=quiz, course=world.course, batch_id=world.course.id, attempt=1,
+            timestart=timezone.now(), score=100, status=AttemptStatus.COMPLETED,
+        )
+        assert not Enrollment.objects.filter(user_id=stray).exists()
+
+        quiz_figures = result(admin_client.get(report_url(world.course)))["lessons"][-1]
+
+        assert quiz_figures["averageBestScore"] == 60.0  # (80 + 40) / 2: the stray 100 is not counted
 
     def test_the_report_agrees_with_the_course_tracks_and_the_summaries(self, tenant):
         world = build_world(tenant, extra_idle=3)
