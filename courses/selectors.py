@@ -46,9 +46,26 @@ _REQUIRED = Q(archived=False, module__status=ContentStatus.PUBLISHED, lesson__st
 
 
 # Released: required, in a published course. Only through a released placement does a learner's
-# attempt, view or assessment count as progress (DECISIONS §8); the viewer's one-statement write
-# states the same rule in SQL (viewer.services._course_context_condition).
+# attempt, view or assessment count as progress (DECISIONS §8); the statements that check and write
+# at once state the same rule in SQL through `released_sql` (the viewer's course-context condition,
+# the one-statement attempt start).
 RELEASED = Q(_REQUIRED, course__status=ContentStatus.PUBLISHED)
+
+
+def released_sql(*, placement: str, published: str) -> str:
+    """`RELEASED` as an SQL condition on the placement row aliased `placement` in the caller's
+    statement: not archived, and its lesson, module and course published. `published` is the
+    placeholder the caller binds to `ContentStatus.PUBLISHED` (`%s` or a named `%(published)s`); it
+    appears once, so a positional statement binds it once. The inner aliases derive from
+    `placement`, so the condition can be used for two placements of one statement."""
+    lesson, module, course = f"{placement}_lesson", f"{placement}_module", f"{placement}_course"
+    return (
+        f"NOT {placement}.archived AND EXISTS (SELECT 1 FROM {Lesson._meta.db_table} {lesson}"
+        f" JOIN {Module._meta.db_table} {module} ON {module}.id = {placement}.module_id"
+        f" JOIN {Course._meta.db_table} {course} ON {course}.id = {placement}.course_id"
+        f" WHERE {lesson}.id = {placement}.lesson_id AND {lesson}.status = {published}"
+        f" AND {module}.status = {lesson}.status AND {course}.status = {lesson}.status)"
+    )
 
 
 def released_placements(**filters) -> QuerySet:
@@ -289,15 +306,13 @@ class CourseTree:
     lessons: list[LessonRow]
 
 
-def course_tree(
-    *, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool, course: dict | None = None
-) -> CourseTree | None:
+def course_tree(*, tenant_id: uuid.UUID, course_id: uuid.UUID, learner: bool) -> CourseTree | None:
     """The course with its visible modules and, per module, its visible lessons in order.
 
-    Three queries whatever the size: the course (unless its row is passed in), its modules, its
-    placements joined with lessons and media. Returns None when the course is not visible.
+    Three queries whatever the size: the course, its modules, its placements joined with lessons
+    and media. Returns None when the course is not visible.
     """
-    course = course or course_row(tenant_id=tenant_id, course_id=course_id, learner=learner)
+    course = course_row(tenant_id=tenant_id, course_id=course_id, learner=learner)
     if course is None:
         return None
     modules = list(module_values_for_course(tenant_id=tenant_id, course_id=course_id, learner=learner))

@@ -102,8 +102,12 @@ def _course_sql(alias: str, statuses: int, with_learner: bool) -> str:
         joins += (
             f" LEFT JOIN {quote(Enrollment._meta.db_table)} ON {enrollment('course')} = {course('id')}"
             f" AND {enrollment('tenant')} = {course('tenant')} AND {enrollment('user_id')} = %s"
+            # Each per-user table is joined on the user as well as on its key: Citus co-locates a
+            # join (and routes the statement to one shard) only on the distribution column.
             f" LEFT JOIN {quote(CourseTrack._meta.db_table)} ON {track('enrollment')} = {enrollment('id')}"
+            f" AND {track('user_id')} = {enrollment('user_id')}"
             f" LEFT JOIN {quote(IssuedCertificate._meta.db_table)} ON {certificate('track')} = {track('id')}"
+            f" AND {certificate('user_id')} = {track('user_id')}"
         )
         order = (f" ORDER BY CASE WHEN {enrollment('batch_id')} = {course('id')} THEN 0 ELSE 1 END,"
                  f" {enrollment('enrolled_on_time')}, {enrollment('id')} LIMIT 1")

@@ -37,9 +37,19 @@ from tracking.models import (
 )
 
 
+def _tenants_carrying_forward(tenant_id) -> QuerySet[Tenant]:
+    return Tenant.objects.filter(pk=tenant_id, carry_forward=Tenant.CarryForward.CARRY)
+
+
 def tenant_carries_forward(*, tenant_id: uuid.UUID) -> bool:
     """Whether content completed in any context of a user counts in every context (DECISIONS §6)."""
-    return Tenant.objects.filter(pk=tenant_id, carry_forward=Tenant.CarryForward.CARRY).exists()
+    return _tenants_carrying_forward(tenant_id).exists()
+
+
+def tenant_carries_forward_exists(*, tenant_id) -> Exists:
+    """`tenant_carries_forward` as an expression, for a read that takes the policy along in its own
+    query (`tenant_id` a value or an OuterRef)."""
+    return Exists(_tenants_carrying_forward(tenant_id))
 
 
 def completed_consumption(*, tenant_id, user_id, course_id, batch_id, carry: bool) -> QuerySet:

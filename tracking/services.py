@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courses.models import CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
-from courses.selectors import RELEASED, course_required_lesson_ids
+from courses.selectors import RELEASED, course_required_lesson_ids, released_sql
 from enrollment.models import Enrollment, EnrollmentState
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from lms.bulk import insert_rows
@@ -340,13 +340,6 @@ def _may_differ(*, track: CourseTrack, facts: TrackFacts, may_certify: bool) -> 
         return True
     return (status == CourseTrackStatus.COMPLETED and track.cert_gen_date is None and facts.enrollment_active
             and may_certify)
-
-
-def _lock_tracks(*, tenant_id, user_id, course_id, batch_id=None):
-    tracks = CourseTrack.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id, course_id=course_id)
-    if batch_id is not None:
-        tracks = tracks.filter(batch_id=batch_id)
-    return tracks.order_by("id")
 
 
 def _lock_tracks_placing_lesson(*, tenant_id, user_id, lesson_id) -> list[CourseTrack]:
@@ -967,25 +960,29 @@ def _attempts_used_up(lesson: Lesson, used: int) -> ApiError:
     )
 
 
+# `lesson_prerequisites_ensure`'s "not read by the caller": None is a lesson's criteria too (none).
+_UNREAD: Any = object()
+
+
 def lesson_prerequisites_ensure(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_id: uuid.UUID, batch_id: uuid.UUID, lesson_id: uuid.UUID,
-    known: tuple[Any, bool] | None = None,
+    eligibility_criteria: Any = _UNREAD, carry: bool | None = None,
 ) -> None:
     """The lesson's `eligibilityCriteria` check, as a lesson attempt start applies it, for other
     ways of completing a lesson in a (course, batch) context (the viewer's end and submit).
-    `known`: (the lesson's eligibilityCriteria, the tenant's carry-forward), when the caller read
-    them with its own checks; then only a lesson with prerequisites costs a query.
+    `eligibility_criteria` (the lesson's) and `carry` (the tenant's carry-forward policy): when the
+    caller read them with its own checks; each one left out is read here. With both given, only a
+    lesson with prerequisites costs a query.
 
     Returns nothing when every prerequisite is completed there (or carried) or the lesson has
     none. Raises ApiError 400 ERR_PREREQUISITES_MISSING with `result.missing_lesson_ids`.
     """
-    if known is not None:
-        lesson, carry = Lesson(id=lesson_id, eligibility_criteria=known[0]), known[1]
+    if eligibility_criteria is not _UNREAD:
+        lesson = Lesson(id=lesson_id, eligibility_criteria=eligibility_criteria)
     else:
         lesson = Lesson.objects.only("id", "eligibility_criteria").filter(tenant_id=tenant_id, pk=lesson_id).first()
         if lesson is None:
             return
-        carry = None
     if not _eligibility_lesson_ids(lesson):
         return
     _ensure_prerequisites_completed(
@@ -1171,16 +1168,11 @@ def _attempt_start_in_one_statement(
     enrollments = Enrollment._meta.db_table
     lessons = Lesson._meta.db_table
     placements = LessonPlacement._meta.db_table
-    modules = LessonPlacement._meta.get_field("module").related_model._meta.db_table
-    courses = Course._meta.db_table
     consumption = ContentConsumption._meta.db_table
-    # `courses.selectors.RELEASED` in SQL: a live placement of a published lesson, in a published
-    # module of a published course.
-    released = (
-        "NOT {p}.archived AND {p}.tenant_id = %(tenant_id)s "
-        f"AND EXISTS (SELECT 1 FROM {modules} m WHERE m.id = {{p}}.module_id AND m.status = %(published)s) "
-        f"AND EXISTS (SELECT 1 FROM {courses} c WHERE c.id = {{p}}.course_id AND c.status = %(published)s)"
-    )
+
+    def released(p: str) -> str:
+        return f"{p}.tenant_id = %(tenant_id)s AND {released_sql(placement=p, published='%(published)s')}"
+
     columns = ", ".join(_ATTEMPT_COLUMNS)
     sql = f"""
         WITH chosen AS (
@@ -1191,10 +1183,10 @@ def _attempt_start_in_one_statement(
             WHERE l.id = %(lesson_id)s AND l.tenant_id = %(tenant_id)s AND l.status = %(published)s
               AND COALESCE(l.eligibility_criteria, '[]'::jsonb) IN ('[]'::jsonb, 'null'::jsonb, '""'::jsonb)
               AND CASE WHEN l.resume THEN %(creates_if_resume)s ELSE %(creates_if_no_resume)s END
-              AND {released.format(p="p")}
+              AND {released("p")}
               AND (p.course_id = %(course_id)s OR %(course_id)s IS NULL AND NOT EXISTS (
                     SELECT 1 FROM {placements} other WHERE other.lesson_id = l.id
-                    AND other.course_id <> p.course_id AND {released.format(p="other")}))
+                    AND other.course_id <> p.course_id AND {released("other")}))
               AND e.user_id = %(user_id)s AND e.tenant_id = %(tenant_id)s AND e.active
             ORDER BY CASE WHEN e.batch_id = e.course_id THEN 0 ELSE 1 END, e.enrolled_on_time, e.id
             LIMIT 1

@@ -22,14 +22,13 @@ from django.db.models import Exists, JSONField, OuterRef, Subquery
 from django.utils import timezone
 
 from courses.models import ContentStatus, Course, Lesson, LessonPlacement
-from courses.selectors import released_placements
+from courses.selectors import released_placements, released_sql
 from enrollment.models import Enrollment
 from enrollment.services import enrollment_create, enrollment_self_enrollment_starts_active
 from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from lms.celery import send_task_after_commit
 from lms.events import catalogue as events
 from lms.events.services import event_record
-from lms.models import Tenant
 from lms.rawsql import compiled_once
 from tracking.assessments import SubmittedAttempt, assessment_attempts_record
 from tracking.consumption import (
@@ -37,6 +36,7 @@ from tracking.consumption import (
     consumption_record_progress,
     consumption_record_view_start,
 )
+from tracking.selectors import tenant_carries_forward_exists
 from tracking.services import (
     course_track_mark_started,
     course_tracks_recount_for_enrollments,
@@ -160,7 +160,7 @@ def _completable_query():
                 Lesson.objects.filter(pk=keys["content_id"], tenant_id=keys["tenant_id"]).values("eligibility_criteria")[:1],
                 output_field=JSONField(),
             ),
-            carries_forward=Exists(Tenant.objects.filter(pk=keys["tenant_id"], carry_forward=Tenant.CarryForward.CARRY)),
+            carries_forward=tenant_carries_forward_exists(tenant_id=keys["tenant_id"]),
         ).values_list("enrollment_active", "content_placed", "content_released", "eligibility_criteria",
                       "carries_forward")[:1]
 
@@ -186,7 +186,7 @@ def _ensure_completable_in_course(context: ViewContext) -> bool:
     lesson_prerequisites_ensure(
         tenant_id=context.tenant_id, user_id=context.user_id, course_id=context.collection_id,
         batch_id=context.batch_id, lesson_id=context.content_id,
-        known=(criteria, bool(carries_forward)),
+        eligibility_criteria=criteria, carry=bool(carries_forward),
     )
     return bool(carries_forward)
 
@@ -220,24 +220,21 @@ def view_start(*, context: ViewContext, now: dt.datetime | None = None) -> None:
 
 
 def _course_context_condition(context: ViewContext) -> SqlCondition:
-    """`_ensure_course_context` as one SQL condition (`courses.selectors.RELEASED` in SQL), for
-    writes that check and write in one statement: an active enrolment of the user in (course, batch) of a published course of the
-    tenant, and a live placement of the content, as a published lesson, in a published module of it."""
+    """`_ensure_course_context` as one SQL condition, for writes that check and write in one
+    statement: an active enrolment of the user in (course, batch) of a published course of the
+    tenant, and a released placement of the content in it (`courses.selectors.released_sql`)."""
     enrollment = Enrollment._meta.db_table
     course = Course._meta.db_table
     placement = LessonPlacement._meta.db_table
-    lesson = LessonPlacement._meta.get_field("lesson").related_model._meta.db_table
-    module = LessonPlacement._meta.get_field("module").related_model._meta.db_table
     published = ContentStatus.PUBLISHED.value
     return SqlCondition(
         f"EXISTS (SELECT 1 FROM {enrollment} e JOIN {course} c ON c.id = e.course_id "
         "WHERE e.user_id = %s AND e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s AND e.active "
         "AND c.tenant_id = %s AND c.status = %s) "
-        f"AND EXISTS (SELECT 1 FROM {placement} p JOIN {lesson} l ON l.id = p.lesson_id "
-        f"JOIN {module} m ON m.id = p.module_id "
-        "WHERE p.course_id = %s AND p.lesson_id = %s AND NOT p.archived AND l.status = %s AND m.status = %s)",
+        f"AND EXISTS (SELECT 1 FROM {placement} p "
+        f"WHERE p.course_id = %s AND p.lesson_id = %s AND {released_sql(placement='p', published='%s')})",
         (context.user_id, context.tenant_id, context.collection_id, context.batch_id, context.tenant_id,
-         published, context.collection_id, context.content_id, published, published),
+         published, context.collection_id, context.content_id, published),
     )
 
 

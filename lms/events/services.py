@@ -385,7 +385,6 @@ def webhook_subscription_test(*, subscription: WebhookSubscription) -> WebhookDe
 
 
 @transaction.atomic
-@transaction.atomic
 def webhook_deliveries_redeliver(*, delivery_ids: Iterable[uuid.UUID]) -> int:
     """Sends the deliveries again from now, with a fresh retry schedule, whatever their status (a
     receiver de-duplicates on `webhook-id`): one UPDATE, then one task each after the commit.

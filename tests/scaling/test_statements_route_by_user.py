@@ -202,6 +202,21 @@ def test_the_attempt_paths_pin_one_user(learner, course):
     assert problems == [], "\n\n".join(problems)
 
 
+def test_the_explain_read_pins_one_user(learner, course):
+    """The explain read (`/courses/tracking/explain`) joins the learner's enrollment, its track and
+    the track's certificate in one hand-written statement, as the summaries do: each per-user
+    table is joined on the user as well as on its key."""
+    lessons = _lessons(course)
+    _expect(start(learner, lessons[0]), 201)
+    statements = _capture(lambda: _expect(
+        learner.get("/courses/tracking/explain", {"course_id": str(course.id)}), 200
+    ))
+    assert any(re.search(r'(?i)\bJOIN\s+"?' + IssuedCertificate._meta.db_table, sql) for sql in statements)
+    problems = _unrouted(statements)
+    assert problems == [], "\n\n".join(problems)
+    assert _joins_without_user(statements) == []
+
+
 def _expect(response, status_code):
     assert response.status_code == status_code, response.json()
 
