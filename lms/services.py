@@ -105,6 +105,11 @@ def learner_directory_record(
     One statement, and only when this process has not already stored these values: an upsert
     whose update applies only when a value differs, so an unchanged row is never rewritten.
     Returns whether a statement was sent.
+
+    No `transaction.atomic()` around it: a single statement is its own transaction, and an atomic
+    block would add a BEGIN and a COMMIT round trip to the first request of every user in every
+    process (measured: 2.6 ms instead of under 1 ms at scale L). Inside a caller's transaction the
+    statement joins it, and the values are remembered only once that transaction commits.
     """
     if name is None and email is None:
         return False
@@ -113,29 +118,29 @@ def learner_directory_record(
         return False
     table = connection.ops.quote_name(LearnerDirectoryEntry._meta.db_table)
     uuid_field = LearnerDirectoryEntry._meta.get_field("user_id")
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                INSERT INTO {table} (tenant_id, user_id, name, email, updated_at)
-                VALUES (%s, %s, %s, %s, %s)
-                ON CONFLICT (user_id, tenant_id) DO UPDATE SET
-                    name = COALESCE(excluded.name, {table}.name),
-                    email = COALESCE(excluded.email, {table}.email),
-                    updated_at = excluded.updated_at
-                WHERE COALESCE(excluded.name, {table}.name, '') <> COALESCE({table}.name, '')
-                   OR COALESCE(excluded.email, {table}.email, '') <> COALESCE({table}.email, '')
-                """,
-                [
-                    uuid_field.get_db_prep_value(tenant_id, connection),
-                    uuid_field.get_db_prep_value(user_id, connection),
-                    name,
-                    email,
-                    timezone.now(),
-                ],
-            )
-        # Remember the values only once they are committed: a rolled-back write is retried.
-        transaction.on_commit(lambda: _directory_seen.put(key, True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (tenant_id, user_id, name, email, updated_at)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (user_id, tenant_id) DO UPDATE SET
+                name = COALESCE(excluded.name, {table}.name),
+                email = COALESCE(excluded.email, {table}.email),
+                updated_at = excluded.updated_at
+            WHERE COALESCE(excluded.name, {table}.name, '') <> COALESCE({table}.name, '')
+               OR COALESCE(excluded.email, {table}.email, '') <> COALESCE({table}.email, '')
+            """,
+            [
+                uuid_field.get_db_prep_value(tenant_id, connection),
+                uuid_field.get_db_prep_value(user_id, connection),
+                name,
+                email,
+                timezone.now(),
+            ],
+        )
+    # Remember the values only once they are committed (at once in autocommit): a rolled-back
+    # write is retried.
+    transaction.on_commit(lambda: _directory_seen.put(key, True))
     return True
 
 

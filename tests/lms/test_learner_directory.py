@@ -118,3 +118,46 @@ def test_labels_fall_back_to_the_user_id():
     assert learner_label(user_id=user_id, name="Ada", email="a@example.org") == "Ada <a@example.org>"
     assert learner_label(user_id=user_id, name=None, email="a@example.org") == "a@example.org"
     assert learner_label(user_id=user_id, name=None, email=None) == str(user_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cold_write_is_one_autocommitted_statement_remembered_at_once(tenant):
+    """No atomic block around the upsert: on PostgreSQL a block costs a BEGIN and a COMMIT round
+    trip on the first request of every user in every process, for a statement that is atomic anyway."""
+    from lms.services import forget_directory_seen, learner_directory_record
+
+    forget_directory_seen()
+    in_block = []
+
+    def note_block(execute, sql, params, many, context):
+        if DIRECTORY_TABLE in sql:
+            in_block.append(connection.in_atomic_block)
+        return execute(sql, params, many, context)
+
+    user_id = uuid.uuid4()
+    with connection.execute_wrapper(note_block):
+        assert learner_directory_record(tenant_id=tenant.id, user_id=user_id, name="Ada", email=None) is True
+        # Committed and remembered: the same values send nothing more.
+        assert learner_directory_record(tenant_id=tenant.id, user_id=user_id, name="Ada", email=None) is False
+    assert in_block == [False]
+    assert LearnerDirectoryEntry.objects.get(user_id=user_id).name == "Ada"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_rolled_back_with_its_callers_transaction_is_sent_again(tenant):
+    from django.db import transaction
+
+    from lms.services import forget_directory_seen, learner_directory_record
+
+    forget_directory_seen()
+    user_id = uuid.uuid4()
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        assert learner_directory_record(tenant_id=tenant.id, user_id=user_id, name="Ada", email=None) is True
+        raise Abort
+    assert not LearnerDirectoryEntry.objects.filter(user_id=user_id).exists()
+    assert learner_directory_record(tenant_id=tenant.id, user_id=user_id, name="Ada", email=None) is True
+    assert LearnerDirectoryEntry.objects.get(user_id=user_id).name == "Ada"
