@@ -253,14 +253,14 @@ def test_list_runs_a_constant_number_of_queries(learner_client, tenant, enrolmen
     # Warms the tenant cache and the cache of required lessons.
     learner_client.get(f"/v1/viewer/summary/list/{learner_client.user_id}")
 
-    # carry setting; enrolments with course (and its content_version), track, certificate and last
-    # consumed access (deleted summaries excluded in the same query); consumption; best assessments
-    with django_assert_num_queries(4):
+    # enrolments with course (and its content_version), track, certificate, last consumed access and
+    # the carry setting (deleted summaries excluded in the same query); consumption; best assessments
+    with django_assert_num_queries(3):
         summaries = summary_list(learner_client, learner_client.user_id)
 
     required_lessons_cache_clear()
     # the same, and the required lessons of the courses not cached at their content_version
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         cold = summary_list(learner_client, learner_client.user_id)
 
     assert cold == summaries
