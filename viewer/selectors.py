@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
+from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
@@ -296,10 +297,13 @@ def _consumption_of_user(*, tenant_id: uuid.UUID, user_id: uuid.UUID, completed_
         return consumption.values_list("collection_id", "batch_id", "content_id", "status")
 
     compiled = compiled_once(("summary-consumption", completed_only), build, ("tenant_id", "user_id"))
-    return [
-        (row["collection_id"], row["batch_id"], row["content_id"], row["status"])
-        for row in compiled.values(tenant_id=tenant_id, user_id=user_id)
-    ]
+    if compiled.converters:  # UUIDs stored as text (SQLite)
+        return [tuple(row.values()) for row in compiled.values(tenant_id=tenant_id, user_id=user_id)]
+    # PostgreSQL's driver gives the values as `.values_list()` does: the rows as fetched, without a
+    # dict built per row (hundreds of them).
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params(tenant_id=tenant_id, user_id=user_id))
+        return cursor.fetchall()
 
 
 def _best_attempts_of_user(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]]:
