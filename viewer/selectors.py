@@ -7,14 +7,16 @@ whatever the number of contents or enrolments asked for.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import itertools
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+import orjson
+from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
@@ -22,6 +24,7 @@ from django.urls import reverse
 from courses.models import Course
 from courses.selectors import required_placements
 from enrollment.models import Enrollment
+from lms.api.envelope import encode_json
 from lms.api.errors import NotFoundError
 from lms.api.fields import iso_utc
 from lms.api.pagination import Page
@@ -33,11 +36,12 @@ from tracking.models import (
     ConsumptionStatus,
     ContentConsumption,
 )
-from tracking.selectors import tenant_carries_forward
+from tracking.selectors import tenant_carries_forward, tenant_carries_forward_exists
 from viewer.models import SummaryDeletion
 
 COMPLETED = int(ConsumptionStatus.COMPLETED)
 EXPORT_CHUNK_SIZE = 500
+ZERO_DIGIT = ord("0")
 
 
 def epoch_ms(value: dt.datetime | None) -> int | None:
@@ -180,7 +184,7 @@ def summary_enrollments(*, tenant_id: uuid.UUID, user_id: uuid.UUID, with_collec
     )
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class RequiredLessons:
     """A course's required lessons at one content version. Shared between requests and threads,
     so never mutated: a summary copies `statuses`."""
@@ -191,6 +195,11 @@ class RequiredLessons:
     # The same lessons by their UUID's 128-bit int, to match the consumption rows the database
     # returns: a UUID hashes and compares in Python, its int in C (thousands of times a request).
     by_int: dict[int, str]
+    # `statuses` encoded as the response writes it (`encode_json`), and where each lesson's status
+    # digit sits in it: a summary's contentStatus is a copy with a few digits changed, rather than
+    # hundreds of entries built and encoded again per enrolment (`_encoded_statuses`).
+    encoded: bytes = b"{}"
+    digit_at: dict[str, int] | None = None
 
 
 # Each course's required lessons, keyed by (tenant, course, content_version). Every content write
@@ -231,13 +240,40 @@ def _required_lessons(
             lessons = by_course[course_id]
             if lesson_id.int not in lessons:
                 lessons[lesson_id.int] = str(lesson_id)
-        loaded = {
-            keys[course_id]: RequiredLessons(statuses=dict.fromkeys(lessons.values(), 0), by_int=lessons)
-            for course_id, lessons in by_course.items()
-        }
+        loaded = {keys[course_id]: _required_lessons_of(lessons) for course_id, lessons in by_course.items()}
         _required_lessons_cache.put_many(loaded)
         cached.update(loaded)
     return {course_id: cached[key] for course_id, key in keys.items()}
+
+
+def _required_lessons_of(lessons: dict[int, str]) -> RequiredLessons:
+    statuses = dict.fromkeys(lessons.values(), 0)
+    encoded = encode_json(statuses)
+    # Each entry is `"<lesson id>":0`; a lesson id is a UUID's text, which JSON writes as it is, so
+    # the digit of the lesson at `position` sits right after its quoted id and colon.
+    digit_at: dict[str, int] | None = {}
+    position = 1
+    for lesson in statuses:
+        position += len(lesson) + 3
+        digit_at[lesson] = position
+        position += 2  # the digit and the comma
+    if len(encoded) != max(position, 2) or any(encoded[at] != ZERO_DIGIT for at in digit_at.values()):
+        digit_at = None  # not the layout assumed above: summaries encode their statuses whole
+    return RequiredLessons(statuses=statuses, by_int=lessons, encoded=encoded, digit_at=digit_at)
+
+
+def _encoded_statuses(lessons: RequiredLessons, changed: dict[str, int]) -> orjson.Fragment:
+    """The contentStatus of an enrolment as encoded JSON: the course's all-zero statuses with the
+    `changed` ones (lesson id: status) written over, the bytes `encode_json` gives for the dict."""
+    if not changed:
+        return orjson.Fragment(lessons.encoded)
+    # Statuses are 0, 1 or 2: one digit, written in place.
+    if lessons.digit_at is None or not all(0 <= status <= 9 for status in changed.values()):
+        return orjson.Fragment(encode_json({**lessons.statuses, **changed}))
+    encoded = bytearray(lessons.encoded)
+    for lesson, status in changed.items():
+        encoded[lessons.digit_at[lesson]] = ZERO_DIGIT + status
+    return orjson.Fragment(bytes(encoded))
 
 
 _image_storage = Course._meta.get_field("image").storage
@@ -250,18 +286,56 @@ SUMMARY_PARTS = ("contentStatus", "assessmentStatus", "issuedCertificates")
 ALL_SUMMARY_PARTS = frozenset(SUMMARY_PARTS)
 
 
+def _consumption_of_user(*, tenant_id: uuid.UUID, user_id: uuid.UUID, completed_only: bool) -> list[tuple]:
+    """(collection_id, batch_id, content_id, status) of every consumption row of the user in the
+    tenant (only the completed ones with `completed_only`), from a statement compiled once per
+    database: building the filtered queryset cost more than reading the rows. One query."""
+    def build(tenant_id, user_id):
+        consumption = ContentConsumption.objects.filter(user_id=user_id, tenant_id=tenant_id)
+        if completed_only:
+            consumption = consumption.filter(status=COMPLETED)
+        return consumption.values_list("collection_id", "batch_id", "content_id", "status")
+
+    compiled = compiled_once(("summary-consumption", completed_only), build, ("tenant_id", "user_id"))
+    if compiled.converters:  # UUIDs stored as text (SQLite)
+        return [tuple(row.values()) for row in compiled.values(tenant_id=tenant_id, user_id=user_id)]
+    # PostgreSQL's driver gives the values as `.values_list()` does: the rows as fetched, without a
+    # dict built per row (hundreds of them).
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params(tenant_id=tenant_id, user_id=user_id))
+        return cursor.fetchall()
+
+
+def _best_attempts_of_user(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The best attempt of the user per (collection, batch, content) in the tenant, from a
+    statement compiled once per database. One query."""
+    compiled = compiled_once(
+        ("summary-best-attempts",),
+        lambda tenant_id, user_id: _best_attempts(
+            AssessmentAttempt.objects.filter(user_id=user_id, tenant_id=tenant_id),
+            partition=["collection_id", "batch_id", "content_id"],
+        ),
+        ("tenant_id", "user_id"),
+    )
+    return compiled.values(tenant_id=tenant_id, user_id=user_id)
+
+
 def build_summaries(
     enrollments: Sequence[dict[str, Any]], *, tenant_id: uuid.UUID, user_id: uuid.UUID, carry: bool,
-    parts: frozenset[str] = ALL_SUMMARY_PARTS,
+    parts: frozenset[str] = ALL_SUMMARY_PARTS, every_enrollment: bool = False,
 ) -> list[dict[str, Any]]:
     """Summaries of enrolment rows of one user (from `summary_enrollments`), with the heavy
     `parts` (SUMMARY_PARTS) asked for; the rest of a summary is the same whichever are asked for.
+    `contentStatus` is encoded JSON already (an `orjson.Fragment`, which `encode_json` writes as
+    it is): load it with `orjson.loads(summary["contentStatus"].contents)` to read it.
 
     Three queries at most whatever their number: required lessons (only for courses whose
     current content version is not cached), consumption, best assessments (with
     `assessmentStatus`). Without `contentStatus` only completed consumption is read: progress
-    needs no more. `collection` is present when the rows carry the course's fields; its `logo`
-    is the stored image URL, which the API makes absolute.
+    needs no more. With `every_enrollment` (the rows are all of the user's enrolments) the
+    consumption and assessments are read for the user as a whole, from statements compiled once;
+    otherwise for the rows' contexts only. `collection` is present when the rows carry the course's
+    fields; its `logo` is the stored image URL, which the API makes absolute.
     """
     if not enrollments:
         return []
@@ -272,27 +346,30 @@ def build_summaries(
     required = _required_lessons(tenant_id=tenant_id, course_versions=course_versions)
 
     # The user's rows only (user_id leads the index); lessons are matched in Python, since an
-    # IN list of every lesson of fifty large courses costs more than it filters.
-    consumption = ContentConsumption.objects.filter(user_id=user_id, tenant_id=tenant_id)
-    if not carry:
-        # Both columns follow the user in the unique context index; the batches keep an export
-        # chunk from reading every other chunk's rows too.
-        consumption = consumption.filter(
-            collection_id__in=list(course_versions),
-            batch_id__in={enrollment["batch_id"] for enrollment in enrollments},
-        )
-    # Consumption is sparse beside the required lessons: keep it per context and lay it over a
-    # copy of the course's all-zero statuses, rather than look every lesson up.
+    # IN list of every lesson of fifty large courses costs more than it filters. Rows of contexts
+    # not among the enrolments are read but never matched (except completions, with carry).
+    if every_enrollment:
+        consumption_rows = _consumption_of_user(tenant_id=tenant_id, user_id=user_id, completed_only=not with_statuses)
+    else:
+        consumption = ContentConsumption.objects.filter(user_id=user_id, tenant_id=tenant_id)
+        if not carry:
+            # Both columns follow the user in the unique context index; the batches keep an export
+            # chunk from reading every other chunk's rows too.
+            consumption = consumption.filter(
+                collection_id__in=list(course_versions),
+                batch_id__in={enrollment["batch_id"] for enrollment in enrollments},
+            )
+        if not with_statuses:
+            consumption = consumption.filter(status=COMPLETED)
+        consumption_rows = consumption.values_list("collection_id", "batch_id", "content_id", "status")
+    # Consumption is sparse beside the required lessons: keep it per context and lay it over the
+    # course's all-zero statuses, rather than look every lesson up.
     # Keyed by UUID ints, as RequiredLessons.by_int is.
     consumed: dict[tuple[int, int], list[tuple[int, int]]] = {}
     # Without contentStatus, only completions count (progress, and what carry-forward carries).
     completed_in_context: dict[tuple[int, int], set[int]] = {}
     completed_anywhere: set[int] = set()
-    if not with_statuses:
-        consumption = consumption.filter(status=COMPLETED)
-    for collection_id, batch_id, content_id, status in consumption.values_list(
-        "collection_id", "batch_id", "content_id", "status"
-    ):
+    for collection_id, batch_id, content_id, status in consumption_rows:
         if with_statuses:
             consumed.setdefault((collection_id.int, batch_id.int), []).append((content_id.int, status))
         if status == COMPLETED:
@@ -301,10 +378,16 @@ def build_summaries(
 
     best: dict[tuple, dict[str, dict[str, float]]] = {}
     if with_assessments:
-        attempts = AssessmentAttempt.objects.filter(
-            user_id=user_id, tenant_id=tenant_id, collection_id__in=list(course_versions)
-        )
-        for row in _best_attempts(attempts, partition=["collection_id", "batch_id", "content_id"]):
+        if every_enrollment:
+            best_attempts = _best_attempts_of_user(tenant_id=tenant_id, user_id=user_id)
+        else:
+            best_attempts = _best_attempts(
+                AssessmentAttempt.objects.filter(
+                    user_id=user_id, tenant_id=tenant_id, collection_id__in=list(course_versions)
+                ),
+                partition=["collection_id", "batch_id", "content_id"],
+            )
+        for row in best_attempts:
             best.setdefault((row["collection_id"], row["batch_id"]), {})[str(row["content_id"])] = {
                 "score": row["score"], "max_score": row["max_score"],
             }
@@ -319,17 +402,19 @@ def build_summaries(
         lesson_count = len(lessons.by_int)
         content_status = None
         if with_statuses:
-            content_status = lessons.statuses.copy()
+            # The lessons whose status is not 0 (not started), each once.
+            changed: dict[str, int] = {}
             for content_id, consumed_status in consumed.get(context_key, ()):
                 lesson = lessons.by_int.get(content_id)
                 if lesson is not None:
-                    content_status[lesson] = consumed_status
+                    changed[lesson] = consumed_status
             if carry:
                 if course_id not in carried_by_course:
                     carried_by_course[course_id] = _lessons_among(lessons, completed_anywhere)
                 for lesson in carried_by_course[course_id]:
-                    content_status[lesson] = COMPLETED
-            completed = list(content_status.values()).count(COMPLETED)
+                    changed[lesson] = COMPLETED
+            completed = list(changed.values()).count(COMPLETED)
+            content_status = _encoded_statuses(lessons, changed)
         else:
             # The same count without the per-lesson map: the required lessons completed here
             # (or, with carry-forward, anywhere), as sets of UUID ints.
@@ -394,12 +479,15 @@ def _lessons_among(lessons: RequiredLessons, content_ids: set[int]) -> list[str]
 
 
 def _summary_enrollment_rows(*, tenant_id: uuid.UUID, user_id: uuid.UUID, page: Page | None) -> list[dict[str, Any]]:
-    """`list(summary_enrollments(...))` (sliced to `page`), from its statement compiled once per
-    database (compiling two correlated subqueries and four joins cost more than running them), with
-    the values `.values()` gives. One query."""
+    """`list(summary_enrollments(...))` (sliced to `page`), each row with the tenant's carry-forward
+    setting too (`carries_forward`), from its statement compiled once per database (compiling two
+    correlated subqueries and four joins cost more than running them), with the values `.values()`
+    gives. One query."""
     compiled = compiled_once(
         ("summary-enrollments",),
-        lambda tenant_id, user_id: summary_enrollments(tenant_id=tenant_id, user_id=user_id),
+        lambda tenant_id, user_id: summary_enrollments(tenant_id=tenant_id, user_id=user_id).annotate(
+            carries_forward=tenant_carries_forward_exists(tenant_id=tenant_id)
+        ),
         ("tenant_id", "user_id"),
     )
     if page is None:
@@ -413,12 +501,17 @@ def summary_list(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, parts: frozenset[str] = ALL_SUMMARY_PARTS, page: Page | None = None
 ) -> list[dict[str, Any]]:
     """The enrolment summaries of the user in the tenant (deleted ones hidden), newest enrolment
-    first: all of them, or one `page`; with the heavy `parts` asked for. Five queries at most,
-    four once its courses' required lessons are cached, three without assessmentStatus: carry
-    setting, enrolments with course, track and certificate, then those of `build_summaries`."""
-    carry = tenant_carries_forward(tenant_id=tenant_id)
+    first: all of them, or one `page`; with the heavy `parts` asked for (contentStatus encoded, as
+    `build_summaries` says). Four queries at most, three once its courses' required lessons are
+    cached, two without assessmentStatus: enrolments with course, track, certificate and the carry
+    setting, then those of `build_summaries`."""
     enrollments = _summary_enrollment_rows(tenant_id=tenant_id, user_id=user_id, page=page)
-    return build_summaries(enrollments, tenant_id=tenant_id, user_id=user_id, carry=carry, parts=parts)
+    if not enrollments:
+        return []
+    return build_summaries(
+        enrollments, tenant_id=tenant_id, user_id=user_id, carry=bool(enrollments[0]["carries_forward"]),
+        parts=parts, every_enrollment=page is None,
+    )
 
 
 def summary_read(

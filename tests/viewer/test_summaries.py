@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from courses.models import ContentStatus
 from courses.services import lesson_set_status, module_update, placement_create, placement_update
+from lms.api.envelope import encode_json
 from lms.models import Tenant
 from tests.factories import LessonFactory, PlacementFactory, build_course
 from tests.viewer.conftest import enrol, lesson_ids, wrapped
@@ -253,14 +254,14 @@ def test_list_runs_a_constant_number_of_queries(learner_client, tenant, enrolmen
     # Warms the tenant cache and the cache of required lessons.
     learner_client.get(f"/v1/viewer/summary/list/{learner_client.user_id}")
 
-    # carry setting; enrolments with course (and its content_version), track, certificate and last
-    # consumed access (deleted summaries excluded in the same query); consumption; best assessments
-    with django_assert_num_queries(4):
+    # enrolments with course (and its content_version), track, certificate, last consumed access and
+    # the carry setting (deleted summaries excluded in the same query); consumption; best assessments
+    with django_assert_num_queries(3):
         summaries = summary_list(learner_client, learner_client.user_id)
 
     required_lessons_cache_clear()
     # the same, and the required lessons of the courses not cached at their content_version
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         cold = summary_list(learner_client, learner_client.user_id)
 
     assert cold == summaries
@@ -488,3 +489,36 @@ def test_enrolment_queries_built_from_threads_keep_their_own_user():
 
     assert len(built) == 400
     assert all(query == expected[context] for context, query in built)
+
+
+def test_content_status_is_spliced_as_the_bytes_its_dict_encodes_to(learner_client, course, enrolled, tenant):
+    # contentStatus is written into a copy of the course's encoded all-zero statuses (issue 15): the
+    # answer must be byte for byte what encoding the whole result gives, in placement order, on the
+    # list, on one summary, and indented.
+    lessons = lesson_ids(course)
+    _post(learner_client, "/v1/view/start", contentId=lessons[2], collectionId=course.id)
+    _post(learner_client, "/v1/view/end", contentId=lessons[0], collectionId=course.id)
+    # A status of more than one digit (no service writes one) is encoded with the whole map instead.
+    odd = ContentConsumption.objects.get(user_id=learner_client.user_id, content_id=lessons[2])
+    ContentConsumption.objects.filter(pk=odd.pk).update(status=12)
+
+    listed = learner_client.get(f"/v1/viewer/summary/list/{learner_client.user_id}")
+    read = summary_read(learner_client, collectionId=course.id)
+    indented = learner_client.get(
+        f"/v1/viewer/summary/list/{learner_client.user_id}", HTTP_ACCEPT="application/json; indent=4"
+    )
+
+    [summary] = listed.json()["result"]["summary"]
+    expected = {str(lessons[0]): 2, str(lessons[1]): 0, str(lessons[2]): 12, str(lessons[3]): 0}
+    assert list(summary["contentStatus"].items()) == list(expected.items())
+    assert read.json()["result"] == summary
+    assert indented.json()["result"]["summary"] == [summary]
+    for response in (listed, read):
+        body = response.content
+        assert body[body.index(b'"result":') + len(b'"result":'):-1] == encode_json(response.json()["result"])
+
+    ContentConsumption.objects.filter(pk=odd.pk).update(status=1)
+    [summary] = summary_list(learner_client, learner_client.user_id)
+    assert list(summary["contentStatus"].values()) == [2, 0, 1, 0]
+    body = learner_client.get(f"/v1/viewer/summary/list/{learner_client.user_id}").content
+    assert encode_json(expected | {str(lessons[2]): 1}) in body

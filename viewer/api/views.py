@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from lms.api.envelope import Family
+from lms.api.envelope import Family, PreRenderedJSON, encode_json
 from lms.api.errors import ForbiddenError
 from lms.api.fields import absolute_url
 from lms.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_from_request
@@ -166,6 +166,15 @@ def _absolute_logos(request, summaries: list[dict]) -> list[dict]:
     return summaries
 
 
+def _encoded(result) -> PreRenderedJSON:
+    """A result holding summaries, encoded by the one JSON encoder: their contentStatus is encoded
+    JSON already (orjson.Fragment), which only orjson writes, so the renderer must not encode the
+    result again with DRF's encoder (as it does for an indented answer; PreRenderedJSON is decoded
+    for that). orjson never refuses what a summary holds (strings read from the database, small
+    integers, floats, string keys), so `encode_json` never falls back to DRF's encoder here."""
+    return PreRenderedJSON(encode_json(result))
+
+
 def _summary_parts(query_params) -> frozenset[str]:
     """`fields`: the heavy parts to include, comma-separated; absent means all of them (the
     design's answer), empty (`?fields=`) none of them."""
@@ -231,9 +240,7 @@ class SummaryListView(ViewerAPIView):
             tenant_id=request.tenant_id, user_id=user_id, parts=parts,
             page=page_from_request(request) if paged else None,
         )
-        # Plain data: the renderer encodes with orjson too (lms.api.envelope.encode_json), so encoding
-        # here first would save nothing, and nothing encoded is cached to splice in.
-        return Response({"summary": _absolute_logos(request, summaries)})
+        return Response(_encoded({"summary": _absolute_logos(request, summaries)}))
 
 
 class SummaryReadView(ViewerAPIView):
@@ -247,7 +254,7 @@ class SummaryReadView(ViewerAPIView):
             tenant_id=request.tenant_id, user_id=user_id, collection_id=body["collectionId"],
             batch_id=body.get("batchId") or body["collectionId"],
         )
-        return Response(_absolute_logos(request, [summary])[0])
+        return Response(_encoded(_absolute_logos(request, [summary])[0]))
 
 
 _FLAG_ON, _FLAG_OFF = {"", "true", "1", "yes"}, {"false", "0", "no"}
