@@ -53,6 +53,10 @@ class Enrollment(models.Model):
         indexes = [
             models.Index(fields=["tenant", "course", "-enrolled_at"], name="enrollment_course"),
             models.Index(fields=["end_time"], name="enrollment_end_time", condition=models.Q(end_time__isnull=False)),
+            # The course report's learners (a course's own batch): an index-only read of the
+            # course's range, where `enrollment_course` visits a heap page per enrollment.
+            models.Index(fields=["tenant", "course", "batch_id", "user_id"], include=["active", "enrolled_on_time"],
+                         name="enrollment_course_batch_user"),
         ]
 
     def __str__(self) -> str:

@@ -148,13 +148,20 @@ def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, published_only:
     return _course_row(tenant_id=tenant_id, course_id=course_id, published_only=published_only)[0]
 
 
+# A missing lesson's state in explain's answer.
+LESSON_NOT_STARTED = "not_started"
+LESSON_IN_PROGRESS = "in_progress"
+LESSON_NOT_PASSED = "not_passed"
+
+
 @dataclass(frozen=True, slots=True)
 class CourseLesson:
     """A required lesson of the course, in course order, with the module of its first placement.
 
     Built once per content version (`course_lessons_cached`), so what every answer derives from a
     lesson is derived here once: its reference as the answers show it ({lessonId, title,
-    moduleId}), its prerequisites, and the sentence saying it is not completed."""
+    moduleId}), its entry in explain's `missing` for each state, its prerequisites, and the
+    sentence saying it is not completed."""
 
     id: uuid.UUID
     title: str
@@ -166,6 +173,7 @@ class CourseLesson:
     eligibility_criteria: Any
     key: str = field(init=False)  # the id as the JSON answers and the consumption rows show it
     reference: dict[str, str] = field(init=False)  # shared by every answer: copy before changing
+    missing_entries: dict[str, dict[str, str]] = field(init=False)  # by state; shared like `reference`
     prerequisites: tuple[uuid.UUID, ...] = field(init=False)
     not_completed_reason: str = field(init=False)
 
@@ -173,6 +181,12 @@ class CourseLesson:
         key = str(self.id)
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "reference", {"lessonId": key, "title": self.title, "moduleId": str(self.module_id)})
+        # Explain lists most of a course's lessons for a learner who has just begun: built once here
+        # rather than a dict per lesson on every request.
+        object.__setattr__(self, "missing_entries", {
+            state: {**self.reference, "state": state}
+            for state in (LESSON_NOT_STARTED, LESSON_IN_PROGRESS, LESSON_NOT_PASSED)
+        })
         object.__setattr__(self, "prerequisites", tuple(_prerequisites(self)) if self.eligibility_criteria else ())
         object.__setattr__(self, "not_completed_reason", f"Lesson '{self.title}' is not completed.")
 
@@ -616,9 +630,6 @@ def course_learner_export(*, tenant_id: uuid.UUID, course_id: uuid.UUID) -> Iter
 # ---------------------------------------------------------------------------------------------
 # Why is this not complete?
 
-LESSON_NOT_STARTED = "not_started"
-LESSON_IN_PROGRESS = "in_progress"
-LESSON_NOT_PASSED = "not_passed"
 
 _POLICY_WORDS = {"highest": "highest", "average": "average", "first_attempt": "first attempt",
                  "last_attempt": "last attempt"}
@@ -750,7 +761,7 @@ def course_progress_explain(
     )
     return Explanation(
         track=track, course=course, lessons=list(lessons), completed=completed, started=started, grades=grades,
-        missing=[{**lesson.reference, "state": state} for lesson, state in missing_lessons],
+        missing=[lesson.missing_entries[state] for lesson, state in missing_lessons],
         next_lesson=_next_lesson(missing_lessons, completed), certificate=certificate, eligible=eligible,
         reasons=reasons,
     )

@@ -68,6 +68,10 @@ class CourseTrack(models.Model):
         indexes = [
             models.Index(fields=["user_id", "tenant", "course", "batch_id"], name="track_user_context"),
             models.Index(fields=["tenant", "course", "status"], name="track_course_status"),
+            # The course report's counts by status and completion week, index-only. Status is
+            # indexed already, so the columns it carries make no update lose HOT that had it.
+            models.Index(fields=["tenant", "course", "batch_id"], include=["status", "timeend"],
+                         name="track_course_batch"),
         ]
         constraints = [
             # A course never shows more than 100 %: recounts count only required lessons.
