@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from lms.api.errors import ApiError
+from lms.ids import time_ordered_uuid
 from lms.rawsql import sql_param
 from tracking.models import AssessmentAttempt
 
@@ -107,7 +108,7 @@ def assessment_attempts_record(
                 code="ERR_VALIDATION", result={"attemptId": attempt.attempt_id},
             )
         values = (
-            uuid.uuid4(), user_id, tenant_id, collection_id, batch_id, content_id, attempt.attempt_id,
+            time_ordered_uuid(), user_id, tenant_id, collection_id, batch_id, content_id, attempt.attempt_id,
             attempt.assessment_ts, scored.score, scored.max_score, scored.question_scores, now,
         )
         rows.append([

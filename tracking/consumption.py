@@ -8,11 +8,11 @@ PostgreSQL and SQLite share the syntax except for the two-argument max.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from django.db import connection
 
+from lms.ids import time_ordered_uuid
 from lms.rawsql import adapt_params
 from tracking.models import ConsumptionStatus, ContentConsumption
 
@@ -63,7 +63,7 @@ def _upsert_statement(*, sql_update: str, user_id, tenant_id, collection_id, bat
         SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s WHERE {condition.sql}
         ON CONFLICT {CONFLICT_TARGET} DO UPDATE SET {sql_update}
     """
-    params = [uuid.uuid4(), user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
+    params = [time_ordered_uuid(), user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
               view_count, now, now, completed_at, *condition.params]
     return sql, params
 

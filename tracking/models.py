@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from enrollment.models import EnrollmentState
+from lms.ids import time_ordered_uuid
 
 
 class CourseTrackStatus(models.TextChoices):
@@ -47,7 +48,7 @@ class ConsumptionStatus(models.IntegerChoices):
 class CourseTrack(models.Model):
     """Progress of one enrollment. `completed_lessons` is always a recount of the facts."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
     user_id = models.UUIDField()
     tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="tracks")
@@ -106,7 +107,7 @@ class CourseTrackOverride(models.Model):
 
 
 class LessonAttempt(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
     user_id = models.UUIDField()
     tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     lesson = models.ForeignKey("courses.Lesson", on_delete=models.PROTECT, related_name="attempts")
@@ -181,7 +182,7 @@ class ContentConsumption(models.Model):
     both set status 2, so the LMS and the viewer show one truth (DECISIONS §6).
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
     user_id = models.UUIDField()
     tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     collection_id = models.UUIDField()
@@ -212,7 +213,7 @@ class ContentConsumption(models.Model):
 class AssessmentAttempt(models.Model):
     """One assessment attempt's scores; the best per content is reported (DECISIONS §6)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
     user_id = models.UUIDField()
     tenant = models.ForeignKey("lms.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     collection_id = models.UUIDField()

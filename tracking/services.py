@@ -31,6 +31,7 @@ from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundErro
 from lms.bulk import insert_rows
 from lms.events import catalogue as events
 from lms.events.services import NewEvent, events_insert_statement, events_record, relay_after_commit
+from lms.ids import time_ordered_uuid
 from lms.rawsql import adapt_params, compiled_once, sql_values_rows
 from lms.routing import save_pinned_to_user
 from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
@@ -1241,11 +1242,11 @@ def _attempt_start_in_one_statement(
         "published": ContentStatus.PUBLISHED.value,
         "creates_if_resume": _creates_whatever_is_unfinished(resume=True, action=action),
         "creates_if_no_resume": _creates_whatever_is_unfinished(resume=False, action=action),
-        "consumption_id": uuid.uuid4(), "in_progress": ConsumptionStatus.IN_PROGRESS.value, "now": now,
+        "consumption_id": time_ordered_uuid(), "in_progress": ConsumptionStatus.IN_PROGRESS.value, "now": now,
         "not_started": CourseTrackStatus.NOT_STARTED.value, "track_in_progress": CourseTrackStatus.IN_PROGRESS.value,
         "enrollment_not_started": EnrollmentState.NOT_STARTED.value,
         "enrollment_in_progress": EnrollmentState.IN_PROGRESS.value,
-        "attempt_id": uuid.uuid4(), "started": AttemptStatus.STARTED.value, "started_by": started_by,
+        "attempt_id": time_ordered_uuid(), "started": AttemptStatus.STARTED.value, "started_by": started_by,
     }
     try:
         with connection.cursor() as cursor:
@@ -1580,7 +1581,7 @@ def _attempt_progress_in_one_statement(
         )
         SELECT {columns} FROM attempt
     """
-    params += [uuid.uuid4(), ConsumptionStatus.IN_PROGRESS.value, now, now, now]
+    params += [time_ordered_uuid(), ConsumptionStatus.IN_PROGRESS.value, now, now, now]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -48,6 +48,8 @@ def test_start_creates_attempt_one_and_moves_the_track_in_progress(enrolled_lear
     assert (consumption.collection_id, consumption.batch_id, consumption.status) == (
         course.id, course.id, ConsumptionStatus.IN_PROGRESS
     )
+    # Both rows were inserted with time-ordered keys (lms.ids), on either start path.
+    assert (uuid.UUID(attempt["id"]).version, consumption.id.version) == (7, 7)
 
 
 def test_server_controlled_fields_in_the_body_are_ignored(enrolled_learner, course):

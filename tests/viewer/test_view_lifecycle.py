@@ -625,3 +625,14 @@ def test_a_started_tracks_last_access_is_rewritten_at_most_once_per_resolution(l
     CourseTrack.objects.filter(enrollment=enrolled).update(last_accessed_date=older)
     _post(learner_client, "/v1/view/update", contentId=lesson, collectionId=course.id, progress=30)
     assert CourseTrack.objects.get(enrollment=enrolled).last_accessed_date > first
+
+
+def test_rows_written_by_view_update_and_enrolment_have_time_ordered_ids(learner_client, course, enrolled):
+    """The hot tables' keys are UUID version 7 (lms.ids), so inserts append to the primary key's
+    rightmost pages instead of a random page each (see docs/benchmarks.md, view/update at L)."""
+    first, second = lesson_ids(course)[:2]
+    assert _post(learner_client, "/v1/view/update", contentId=first, collectionId=course.id, progress=10).status_code == 200
+    assert _post(learner_client, "/v1/view/update", contentId=second, collectionId=course.id, progress=10).status_code == 200
+    earlier, later = (_row(learner_client.user_id, lesson, course.id, course.id).id for lesson in (first, second))
+    assert (earlier.version, later.version) == (7, 7)
+    assert CourseTrack.objects.get(user_id=learner_client.user_id, course_id=course.id).id.version == 7
