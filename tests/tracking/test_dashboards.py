@@ -159,6 +159,14 @@ class TestOverview:
         assert re.search(r'data-figure="active-learners"><div class="value">3<', html)
         assert re.search(r'data-figure="completions"><div class="value">2<', html)
 
+    def test_an_apps_page_lists_its_models_without_the_overview(self, superuser_client, tenant):
+        build_world(tenant)
+
+        html = superuser_client.get("/admin/courses/").content.decode()
+
+        assert "/admin/courses/course/" in html
+        assert 'id="insight-index"' not in html and 'data-figure="active-learners"' not in html
+
     def test_stuck_courses_are_listed(self, superuser_client, tenant):
         import datetime as dt
 
