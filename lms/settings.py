@@ -369,8 +369,11 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = LMS_CELERY_DIR / "queue"
     _queue_dir.mkdir(parents=True, exist_ok=True)
+    # The exchange-to-queue bindings too: kombu's default `control_folder` is "control" in the
+    # working directory, which put a stray control/ folder in the checkout.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir), "data_folder_out": str(_queue_dir), "polling_interval": 0.5,
+        "data_folder_in": str(_queue_dir), "data_folder_out": str(_queue_dir),
+        "control_folder": str(LMS_CELERY_DIR / "control"), "polling_interval": 0.5,
     }
 else:
     # A broker that does not answer fails the publish at once (the request goes on; a sweep

@@ -46,6 +46,8 @@ def test_make_run_delivers_webhooks_within_seconds_without_a_broker(django_db_bl
         assert payload["type"] == "enrollment.created"
         assert payload["data"]["enrollmentId"] == enrolled.json()["result"]["id"]
         assert receiver.received[0].at - asked < 10
+        # kombu keeps its exchange bindings in LMS_CELERY_DIR too, not in a control/ folder of the checkout
+        assert (tmp_path / "celery" / "control" / "lms.exchange").is_file()
     finally:
         worker.stop()
         server.stop()

@@ -159,6 +159,14 @@ class TestOverview:
         assert re.search(r'data-figure="active-learners"><div class="value">3<', html)
         assert re.search(r'data-figure="completions"><div class="value">2<', html)
 
+    def test_an_apps_page_lists_its_models_without_the_overview(self, superuser_client, tenant):
+        build_world(tenant)
+
+        html = superuser_client.get("/admin/courses/").content.decode()
+
+        assert "/admin/courses/course/" in html
+        assert 'id="insight-index"' not in html and 'data-figure="active-learners"' not in html
+
     def test_stuck_courses_are_listed(self, superuser_client, tenant):
         import datetime as dt
 
@@ -171,3 +179,79 @@ class TestOverview:
         html = superuser_client.get("/admin/insight/").content.decode()
 
         assert f'{world.course.title}</a>: 1' in html
+
+
+class TestOverviewOfManyTenants:
+    """`tracking.overview.tenant_overview_list` answers for many tenants in a fixed number of
+    queries, with `tracking.insight.tenant_overview`'s numbers for each."""
+
+    @staticmethod
+    def stuck_world(tenant):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        world = build_world(tenant)
+        CourseTrack.objects.filter(user_id=world.halfway).update(
+            last_accessed_date=timezone.now() - dt.timedelta(days=20))
+        return world
+
+    def test_each_tenant_has_the_single_tenant_numbers(self, tenant, other_tenant):
+        from tests.factories import TenantFactory
+        from tracking.insight import tenant_overview
+        from tracking.overview import tenant_overview_list
+
+        self.stuck_world(tenant)
+        build_world(tenant)
+        build_world(other_tenant)
+        empty = TenantFactory()
+
+        overviews = tenant_overview_list(tenants=[tenant, other_tenant, empty], stuck_limit=1, course_limit=1)
+
+        assert [overview.tenant for overview in overviews] == [tenant, other_tenant, empty]
+        for overview in overviews:
+            alone = tenant_overview(tenant=overview.tenant, stuck_limit=1)
+            assert overview.active_learners_this_week == alone.active_learners_this_week
+            assert overview.completions_this_week == alone.completions_this_week
+            assert overview.stuck_courses == alone.stuck_courses
+            assert overview.courses == alone.courses[:1]
+        # three active learners in each world, but the stuck world's halfway learner was last seen 20 days ago
+        assert overviews[0].active_learners_this_week == 3 + 2 and len(overviews[0].stuck_courses) == 1
+        assert overviews[2].active_learners_this_week == 0 and overviews[2].courses == []
+
+    def test_all_courses_come_without_a_limit_under_theirs(self, tenant):
+        from tracking.insight import tenant_overview
+        from tracking.overview import tenant_overview_list
+
+        for _ in range(3):
+            self.stuck_world(tenant)
+
+        [overview] = tenant_overview_list(tenants=[tenant])
+
+        assert overview.courses == tenant_overview(tenant=tenant).courses and len(overview.courses) == 3
+        assert overview.stuck_courses == tenant_overview(tenant=tenant).stuck_courses
+        assert [row["stuck"] for row in overview.stuck_courses] == [1, 1, 1]
+        assert tenant_overview_list(tenants=[tenant], with_courses=False)[0].courses == []
+
+    @pytest.mark.parametrize("url", ["/admin/", "/admin/insight/"])
+    def test_the_pages_cost_the_same_for_one_tenant_and_five(
+        self, superuser_client, tenant, url, django_assert_num_queries
+    ):
+        from tests.factories import TenantFactory
+
+        self.stuck_world(tenant)
+        # session, user, tenants by name, then for all of them together: learners active this week,
+        # completions this week, stuck courses; and the index's recent actions (the admin log) or the
+        # insight page's courses
+        expected = 7
+        with django_assert_num_queries(expected):
+            one = superuser_client.get(url)
+        for _ in range(4):
+            self.stuck_world(TenantFactory())
+        with django_assert_num_queries(expected):
+            five = superuser_client.get(url)
+
+        assert one.status_code == five.status_code == 200
+        assert one.content.decode().count('class="module insight-overview"') == 1
+        assert five.content.decode().count('class="module insight-overview"') == 5
+        assert five.content.decode().count(": 1</li>") == 5  # each tenant's stuck course
