@@ -254,7 +254,7 @@ def _own_batch_enrollments(*, tenant_id, course_id) -> QuerySet:
     return Enrollment.objects.filter(tenant_id=tenant_id, course_id=course_id, batch_id=course_id)
 
 
-def _week_start(moment: dt.datetime) -> dt.date:
+def week_start(moment: dt.datetime) -> dt.date:
     day = moment.astimezone(dt.UTC).date()
     return day - dt.timedelta(days=day.weekday())
 
@@ -357,7 +357,7 @@ def course_report(*, tenant_id: uuid.UUID, course_id: uuid.UUID, now: dt.datetim
 
 def _report_weeks(now: dt.datetime) -> list[dt.date]:
     """The Mondays (UTC) of the last REPORT_WEEKS weeks, oldest first, this week's last."""
-    this_week = _week_start(now)
+    this_week = week_start(now)
     return [this_week - dt.timedelta(weeks=back) for back in range(REPORT_WEEKS - 1, -1, -1)]
 
 
@@ -922,7 +922,7 @@ def tenant_overview(*, tenant: Tenant, now: dt.datetime | None = None, stuck_lim
     with the most learners stuck (in progress, not seen for 14 days) and the live courses with
     their learner counts. Four queries whatever the tenant's size."""
     now = now or timezone.now()
-    week = dt.datetime.combine(_week_start(now), dt.time.min, tzinfo=dt.UTC)
+    week = dt.datetime.combine(week_start(now), dt.time.min, tzinfo=dt.UTC)
     tracks = CourseTrack.objects.filter(tenant_id=tenant.id)
     active = tracks.filter(last_accessed_date__gte=week).values("user_id").distinct().count()
     completions = tracks.filter(status=CourseTrackStatus.COMPLETED, timeend__gte=week).count()

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from courses.models import LIVE_STATUSES, Course
 from lms.models import Tenant
-from tracking.insight import STUCK_AFTER, TenantOverview, _week_start
+from tracking.insight import STUCK_AFTER, TenantOverview, week_start
 from tracking.models import CourseTrack, CourseTrackStatus
 
 STUCK_COURSES = 5
@@ -36,7 +36,7 @@ def tenant_overview_list(
     if not tenants:
         return []
     now = now or timezone.now()
-    week = dt.datetime.combine(_week_start(now), dt.time.min, tzinfo=dt.UTC)
+    week = dt.datetime.combine(week_start(now), dt.time.min, tzinfo=dt.UTC)
     tenant_ids = [tenant.id for tenant in tenants]
     tracks = CourseTrack.objects.filter(tenant_id__in=tenant_ids)
 
