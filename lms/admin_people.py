@@ -15,7 +15,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import Exists, OuterRef
 from django.utils.html import format_html
 
-from lms.models import LearnerDirectoryEntry
+from lms.models import LearnerDirectoryEntry, learner_label
 from lms.selectors import learner_directory_matching, learner_directory_of_pairs
 
 # The directory entry of a row, once looked up (None: the directory does not know the learner).
@@ -96,6 +96,26 @@ class LearnerColumnsMixin:
         if not hasattr(obj, _ENTRY_ATTRIBUTE):  # a change form: one row, one read
             self.attach_learners([obj])
         return learner_html(user_id=_follow(obj, self.learner_user_field), entry=getattr(obj, _ENTRY_ATTRIBUTE))
+
+    # The change form's heading and breadcrumb read the learner's name, not the row's user id.
+    change_form_template = "admin/learner_change_form.html"
+
+    def learner_heading(self, obj) -> str:
+        """The row's own text with its user id replaced by the learner's name and email."""
+        if not hasattr(obj, _ENTRY_ATTRIBUTE):
+            self.attach_learners([obj])
+        entry = getattr(obj, _ENTRY_ATTRIBUTE)
+        user_id = _follow(obj, self.learner_user_field)
+        if entry is None or user_id is None:
+            return str(obj)
+        label = learner_label(user_id=user_id, name=entry.name, email=entry.email)
+        text = str(obj)
+        return text.replace(str(user_id), label) if str(user_id) in text else f"{label} · {text}"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            context["subtitle"] = self.learner_heading(obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)

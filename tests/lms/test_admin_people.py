@@ -137,3 +137,35 @@ def test_the_change_form_shows_the_learner(site_admin, tenant):
 def test_the_directory_knows_the_imported_rows(tenant):
     learners(tenant, 2)
     assert LearnerDirectoryEntry.objects.filter(tenant=tenant).count() == 2
+
+
+MODELS = {
+    "enrollments": "enrollment.Enrollment",
+    "course tracks": "tracking.CourseTrack",
+    "lesson attempts": "tracking.LessonAttempt",
+    "certificates": "tracking.IssuedCertificate",
+    "summary deletions": "viewer.SummaryDeletion",
+}
+
+
+@pytest.mark.parametrize("page", MODELS)
+def test_a_change_pages_heading_and_breadcrumb_name_the_learner(site_admin, tenant, page):
+    from django.apps import apps
+
+    (user_id,) = learners(tenant, 1)
+    row = apps.get_model(MODELS[page]).objects.get(user_id=user_id)
+    response = site_admin.get(f"{PAGES[page]}{row.pk}/change/")
+    assert response.status_code == 200
+    label = f"Learner {user_id.hex[:6]} &lt;{user_id.hex[:6]}@example.org&gt;"
+    heading = response.content.decode().split('<div class="breadcrumbs">', 1)[1].split("</h2>", 1)[0]
+    # Breadcrumb and subtitle both read the name; the raw user id is gone from them.
+    assert heading.count(label) == 2, heading
+    assert str(user_id) not in heading
+
+
+def test_a_change_page_of_an_unknown_learner_keeps_the_row_text(site_admin, tenant):
+    (user_id,) = learners(tenant, 1, known=False)
+    track = CourseTrack.objects.get(user_id=user_id)
+    response = site_admin.get(f"{PAGES['course tracks']}{track.pk}/change/")
+    assert response.status_code == 200
+    assert str(user_id) in response.content.decode().split('<div class="breadcrumbs">', 1)[1].split("</h2>", 1)[0]
