@@ -26,7 +26,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from courses.models import LIVE_STATUSES, ContentStatus, Course, Lesson, LessonPlacement, Module
-from courses.selectors import COURSE_VALUES, course_search_vector, required_placements
+from courses.selectors import COURSE_VALUES, required_placements
 from enrollment.models import Enrollment
 from lms.lru import WeightedLRU
 from lms.models import Tenant
@@ -224,12 +224,12 @@ def _catalogue_fields() -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _document_sql(alias: str) -> tuple[str, tuple]:
-    """PostgreSQL's search document of a course, as the ORM compiles `course_search_vector()`: the
-    very expression of the GIN index (migration courses 0004), so that the planner can use it."""
-    query = Course.objects.all().query
-    compiler = query.get_compiler(using=alias)
-    sql, params = compiler.compile(course_search_vector().resolve_expression(query))
-    return sql, tuple(params)
+    """PostgreSQL's search document of a course: the column that stores `course_search_vector()`
+    (migration courses 0005), which the GIN index covers. Matching the stored document rather than
+    the expression spares `to_tsvector` of every course whenever the planner scans the table, as it
+    does when most courses match (~25 µs a course)."""
+    db = connections[alias]
+    return f"{_table(db, Course)}.{db.ops.quote_name('search_document')}", ()
 
 
 def catalogue_page(
