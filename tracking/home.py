@@ -292,6 +292,7 @@ def catalogue_page(
         f" ORDER BY {column('title')} ASC, {column('id')} ASC LIMIT %s OFFSET %s",
         [*params, limit, offset],
         fields,
+        native_timestamps=True,  # four a row (`sql_values_rows`)
     )
     if rows:
         count = rows[0]["_total"]
@@ -408,7 +409,8 @@ def home_page(
         tenant, user, tenant, *(status.value for status in statuses),
         *(sql_param(db, Course, "id", category_id) for category_id in category_ids or ()),
     ]
-    rows = sql_values_rows(db, page_sql, [tenant, user, user, *where, limit, offset], fields)
+    # Twelve timestamps a row: psycopg's own loader spares a millisecond a page (`sql_values_rows`).
+    rows = sql_values_rows(db, page_sql, [tenant, user, user, *where, limit, offset], fields, native_timestamps=True)
     if rows:
         count = rows[0]["_total"]
     elif offset:  # past the last page: the window had no row to ride on

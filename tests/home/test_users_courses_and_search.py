@@ -349,6 +349,53 @@ def test_postgresql_search_is_full_text_through_the_gin_index(tenant, learner_cl
     assert "course_search_gin" in plan, plan
 
 
+@pytest.mark.postgres
+def test_the_stored_search_document_is_the_course_search_vector(tenant, learner_client):
+    # Migration courses 0005 stores the document as a generated column: it must stay exactly what
+    # `course_search_vector()` computes, through creates and title or description changes.
+    from django.db import connection
+
+    from courses.selectors import course_search_vector
+
+    course = CourseFactory(tenant=tenant, title="Knife skills", description="Cutting onions")
+    CourseFactory(tenant=tenant, title="Baking", description="")
+    course_services.course_update(course=course, updated_by=None, changes={"title": "Sharpening knives"})
+    assert [c["courseId"] for c in search(learner_client, q="sharpen")["courses"]] == [str(course.id)]
+    assert search(learner_client, q="skills")["count"] == 0
+    query = Course.objects.all().query
+    sql, params = query.get_compiler(connection=connection).compile(course_search_vector().resolve_expression(query))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), COUNT(*) FILTER (WHERE search_document IS DISTINCT FROM {sql}) FROM courses_course",
+            params,
+        )
+        assert cursor.fetchone() == (2, 0)
+
+
+@pytest.mark.postgres
+def test_native_timestamps_read_the_same_values_as_djangos_loader(tenant, learner_client):
+    # The home page and the search load their timestamps with psycopg's own loader (lms.rawsql).
+    from django.db import connection
+
+    from lms.api.fields import iso_utc
+    from lms.rawsql import sql_values_rows
+
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    enroll(course, learner_client.user_id)
+    start_and_complete(learner_client, lessons_of(course)[0])
+    CourseTrack.objects.update(timestart=dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC))  # no microseconds
+    names = ("id", "timestart", "timeend", "last_accessed_date")
+    fields = {name: CourseTrack._meta.get_field(name) for name in names}
+    sql = f"SELECT {', '.join(names)} FROM tracking_coursetrack"
+    django_rows = sql_values_rows(connection, sql, [], fields)
+    native_rows = sql_values_rows(connection, sql, [], fields, native_timestamps=True)
+    assert native_rows == django_rows and django_rows
+    for native, django in zip(native_rows, django_rows, strict=True):
+        for name in names[1:]:
+            assert native[name] is None or native[name].tzinfo is django[name].tzinfo  # aware, in the same zone
+            assert iso_utc(native[name]) == iso_utc(django[name])
+
+
 def test_the_home_screen_pins_one_user_in_every_statement(tenant, learner_client):
     """The rule of tests/scaling/test_statements_route_by_user.py, for the home screen's hand-written
     reads: each reference to a per-user table (consumption, tracks) names the user by value."""
