@@ -373,19 +373,29 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
         f"{in_category}"
     )
     count = f"SELECT COUNT(*) FROM {course}{where}"
-    # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset.
-    # The total rides on every row (a window over the whole result, taken before the LIMIT).
+    # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset,
+    # then user (the track again). The page is cut on narrow rows (ids, the order's keys and the total,
+    # a window over the whole result taken before the LIMIT), then only its rows are read in full:
+    # carrying every enrolled course's full rows through the window and the sort cost 0.4 ms at L.
+    track_last_access = column(CourseTrack, "last_accessed_date")
     page = (
-        f"SELECT {sql_select_list(db, list(fields.values())[:-1])}, COUNT(*) OVER () FROM {course}"
-        f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = {column(Course, 'tenant')}"
+        f"WITH page AS (SELECT {column(Course, 'id')} AS course_id, {column(Enrollment, 'id')} AS enrollment_id,"
+        f" {column(CourseTrack, 'id')} AS track_id, {track_last_access} AS last_access,"
+        f" {column(Course, 'title')} AS title, COUNT(*) OVER () AS total FROM {course}"
         f" LEFT JOIN {enrollment} ON {column(Enrollment, 'tenant')} = %s AND {column(Enrollment, 'user_id')} = %s"
         f" AND {column(Enrollment, 'course')} = {column(Course, 'id')}"
         f" AND {column(Enrollment, 'batch_id')} = {column(Course, 'id')}"
         f" LEFT JOIN {track} ON {column(CourseTrack, 'enrollment')} = {column(Enrollment, 'id')}"
         f" AND {column(CourseTrack, 'user_id')} = %s"
         f"{where}"
-        f" ORDER BY {column(CourseTrack, 'last_accessed_date')} DESC NULLS LAST,"
-        f" {column(Course, 'title')} ASC, {column(Course, 'id')} ASC LIMIT %s OFFSET %s"
+        f" ORDER BY {track_last_access} DESC NULLS LAST, {column(Course, 'title')} ASC, {column(Course, 'id')} ASC"
+        f" LIMIT %s OFFSET %s)"
+        f" SELECT {sql_select_list(db, list(fields.values())[:-1])}, page.total FROM page"
+        f" JOIN {course} ON {column(Course, 'id')} = page.course_id"
+        f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = {column(Course, 'tenant')}"
+        f" LEFT JOIN {enrollment} ON {column(Enrollment, 'id')} = page.enrollment_id"
+        f" LEFT JOIN {track} ON {column(CourseTrack, 'id')} = page.track_id AND {column(CourseTrack, 'user_id')} = %s"
+        f" ORDER BY page.last_access DESC NULLS LAST, page.title ASC, page.course_id ASC"
     )
     return count, page, fields
 
@@ -410,7 +420,9 @@ def home_page(
         *(sql_param(db, Course, "id", category_id) for category_id in category_ids or ()),
     ]
     # Twelve timestamps a row: psycopg's own loader spares a millisecond a page (`sql_values_rows`).
-    rows = sql_values_rows(db, page_sql, [tenant, user, user, *where, limit, offset], fields, native_timestamps=True)
+    rows = sql_values_rows(
+        db, page_sql, [tenant, user, user, *where, limit, offset, user], fields, native_timestamps=True
+    )
     if rows:
         count = rows[0]["_total"]
     elif offset:  # past the last page: the window had no row to ride on
