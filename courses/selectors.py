@@ -349,8 +349,8 @@ def categories_visible(*, tenant_id: uuid.UUID) -> QuerySet[Category]:
 
 def course_search_vector():
     """The document a course is searched by on PostgreSQL: title and description in the configured
-    language. Migration courses 0004 builds its GIN index from this very expression, and the
-    catalogue search (`tracking.home.catalogue_page`) matches against its compiled text."""
+    language. Migration courses 0005 stores it in the generated column `search_document`, which the
+    GIN index covers and the catalogue search (`tracking.home.catalogue_page`) matches against."""
     from django.contrib.postgres.search import SearchVector
 
     return SearchVector("title", "description", config=settings.LMS_SEARCH_LANGUAGE)

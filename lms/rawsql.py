@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
@@ -51,12 +52,22 @@ def sql_param(db: BaseDatabaseWrapper, model: type[Model], name: str, value):
     return model._meta.get_field(name).get_db_prep_value(value, db)
 
 
-def sql_values_rows(db: BaseDatabaseWrapper, sql: str, params: Sequence, fields: dict[str, Field]) -> list[dict]:
+def sql_values_rows(
+    db: BaseDatabaseWrapper, sql: str, params: Sequence, fields: dict[str, Field], *, native_timestamps: bool = False
+) -> list[dict]:
     """Runs a read whose select list is `fields`' columns, in order, and returns its rows as
     `.values()` does: keyed by the names of `fields`, each value converted by its field (JSON
-    decoded everywhere; UUIDs, datetimes and booleans parsed on SQLite)."""
+    decoded everywhere; UUIDs, datetimes and booleans parsed on SQLite).
+
+    `native_timestamps`: on PostgreSQL, load `timestamptz` columns with psycopg's own loader (C in
+    psycopg[binary]) instead of Django's, a Python subclass that parses each value in Python (some
+    5 µs a value: a millisecond for a read of a few hundred). The values are the same (aware, in
+    `datetime.timezone.utc`) because Django sets the session's time zone to UTC under USE_TZ; without
+    USE_TZ, or with another time zone, Django's loader is kept."""
     converted = _conversions(db.alias, tuple(fields.values()))
     with db.cursor() as cursor:
+        if native_timestamps and db.vendor == "postgresql" and settings.USE_TZ and db.timezone_name == "UTC":
+            cursor.cursor.adapters.register_loader("timestamptz", _native_timestamptz_loader())
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     names = list(fields)
@@ -70,6 +81,15 @@ def sql_values_rows(db: BaseDatabaseWrapper, sql: str, params: Sequence, fields:
             row[names[index]] = value
         rows.append(row)
     return rows
+
+
+@functools.cache
+def _native_timestamptz_loader():
+    import psycopg
+    from psycopg.postgres import types
+    from psycopg.pq import Format
+
+    return psycopg.adapters.get_loader(types["timestamptz"].oid, Format.TEXT)
 
 
 @functools.lru_cache(maxsize=64)

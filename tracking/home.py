@@ -26,8 +26,9 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from courses.models import LIVE_STATUSES, ContentStatus, Course, Lesson, LessonPlacement, Module
-from courses.selectors import COURSE_VALUES, course_search_vector, required_placements
+from courses.selectors import COURSE_VALUES, required_placements
 from enrollment.models import Enrollment
+from lms.lru import WeightedLRU
 from lms.models import Tenant
 from lms.rawsql import sql_column, sql_param, sql_select_list, sql_values_rows
 from tracking.models import ConsumptionStatus, ContentConsumption, CourseTrack, CourseTrackStatus, IssuedCertificate
@@ -214,7 +215,9 @@ class CataloguePage:
     courses: list[dict]  # `.values(*COURSE_VALUES)` rows
 
 
+@functools.cache
 def _catalogue_fields() -> dict:
+    # Fixed per process (read, never changed, by the callers): building it cost 22 field lookups a search.
     fields = {name: Course._meta.get_field(name) for name in COURSE_VALUES}
     # The window's total, last: an integer column, converted as any integer field is (not at all).
     fields["_total"] = Course._meta.get_field("content_version")
@@ -223,12 +226,12 @@ def _catalogue_fields() -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _document_sql(alias: str) -> tuple[str, tuple]:
-    """PostgreSQL's search document of a course, as the ORM compiles `course_search_vector()`: the
-    very expression of the GIN index (migration courses 0004), so that the planner can use it."""
-    query = Course.objects.all().query
-    compiler = query.get_compiler(using=alias)
-    sql, params = compiler.compile(course_search_vector().resolve_expression(query))
-    return sql, tuple(params)
+    """PostgreSQL's search document of a course: the column that stores `course_search_vector()`
+    (migration courses 0005), which the GIN index covers. Matching the stored document rather than
+    the expression spares `to_tsvector` of every course whenever the planner scans the table, as it
+    does when most courses match (~25 µs a course)."""
+    db = connections[alias]
+    return f"{_table(db, Course)}.{db.ops.quote_name('search_document')}", ()
 
 
 def catalogue_page(
@@ -291,6 +294,7 @@ def catalogue_page(
         f" ORDER BY {column('title')} ASC, {column('id')} ASC LIMIT %s OFFSET %s",
         [*params, limit, offset],
         fields,
+        native_timestamps=True,  # four a row (`sql_values_rows`)
     )
     if rows:
         count = rows[0]["_total"]
@@ -371,19 +375,29 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
         f"{in_category}"
     )
     count = f"SELECT COUNT(*) FROM {course}{where}"
-    # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset.
-    # The total rides on every row (a window over the whole result, taken before the LIMIT).
+    # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset,
+    # then user (the track again). The page is cut on narrow rows (ids, the order's keys and the total,
+    # a window over the whole result taken before the LIMIT), then only its rows are read in full:
+    # carrying every enrolled course's full rows through the window and the sort cost 0.4 ms at L.
+    track_last_access = column(CourseTrack, "last_accessed_date")
     page = (
-        f"SELECT {sql_select_list(db, list(fields.values())[:-1])}, COUNT(*) OVER () FROM {course}"
-        f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = {column(Course, 'tenant')}"
+        f"WITH page AS (SELECT {column(Course, 'id')} AS course_id, {column(Enrollment, 'id')} AS enrollment_id,"
+        f" {column(CourseTrack, 'id')} AS track_id, {track_last_access} AS last_access,"
+        f" {column(Course, 'title')} AS title, COUNT(*) OVER () AS total FROM {course}"
         f" LEFT JOIN {enrollment} ON {column(Enrollment, 'tenant')} = %s AND {column(Enrollment, 'user_id')} = %s"
         f" AND {column(Enrollment, 'course')} = {column(Course, 'id')}"
         f" AND {column(Enrollment, 'batch_id')} = {column(Course, 'id')}"
         f" LEFT JOIN {track} ON {column(CourseTrack, 'enrollment')} = {column(Enrollment, 'id')}"
         f" AND {column(CourseTrack, 'user_id')} = %s"
         f"{where}"
-        f" ORDER BY {column(CourseTrack, 'last_accessed_date')} DESC NULLS LAST,"
-        f" {column(Course, 'title')} ASC, {column(Course, 'id')} ASC LIMIT %s OFFSET %s"
+        f" ORDER BY {track_last_access} DESC NULLS LAST, {column(Course, 'title')} ASC, {column(Course, 'id')} ASC"
+        f" LIMIT %s OFFSET %s)"
+        f" SELECT {sql_select_list(db, list(fields.values())[:-1])}, page.total FROM page"
+        f" JOIN {course} ON {column(Course, 'id')} = page.course_id"
+        f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = {column(Course, 'tenant')}"
+        f" LEFT JOIN {enrollment} ON {column(Enrollment, 'id')} = page.enrollment_id"
+        f" LEFT JOIN {track} ON {column(CourseTrack, 'id')} = page.track_id AND {column(CourseTrack, 'user_id')} = %s"
+        f" ORDER BY page.last_access DESC NULLS LAST, page.title ASC, page.course_id ASC"
     )
     return count, page, fields
 
@@ -407,7 +421,10 @@ def home_page(
         tenant, user, tenant, *(status.value for status in statuses),
         *(sql_param(db, Course, "id", category_id) for category_id in category_ids or ()),
     ]
-    rows = sql_values_rows(db, page_sql, [tenant, user, user, *where, limit, offset], fields)
+    # Twelve timestamps a row: psycopg's own loader spares a millisecond a page (`sql_values_rows`).
+    rows = sql_values_rows(
+        db, page_sql, [tenant, user, user, *where, limit, offset, user], fields, native_timestamps=True
+    )
     if rows:
         count = rows[0]["_total"]
     elif offset:  # past the last page: the window had no row to ride on
@@ -428,21 +445,19 @@ def home_page(
     return HomePage(count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry))
 
 
-# --- the home screen's progress, in SQL ---------------------------------------------------------
+def _table(db, model) -> str:
+    return db.ops.quote_name(model._meta.db_table)
+
+
+# --- the home screen's progress ---------------------------------------------------------------
 #
-# `courses_progress` walks every required placement of every course in Python: right for one
-# course's module list, far too slow for a home page of 20 courses of 400 lessons (~80 ms). The
-# home screen needs only three figures per course, and each is a short read in SQL:
-# - totalModuleCount: the course's published modules;
-# - completedModuleCount: the modules with a required lesson and none left undone. Only a module
-#   holding one of the user's completed lessons can qualify, so the "none undone" probe runs for
-#   those alone;
-# - nextLesson: the first undone required placement in course order, found per course by a
-#   LIMIT 1 read that walks the modules through their (course, ordering) index and stops early.
-#   When that lesson has prerequisites (rare), the course is walked in full as before.
+# `courses_progress` reads every required placement of every course on each call: right for one
+# course's module list, far too slow for a home page of 20 courses of 400 lessons. The home screen
+# needs three figures per course (published modules, completed modules, the next lesson), and
+# all but the user's completions are facts of the course's content at its `content_version`: its
+# outline, cached in the process, so that a warm request reads only the user's completions.
 # "Done" is the recount's rule (`tracking.selectors.completed_consumption`): completed in the
-# course's own batch, or anywhere when the tenant carries completions forward. A placement's course
-# is its module's course (the services write them so), so placements are reached through modules.
+# course's own batch, or anywhere when the tenant carries completions forward.
 
 
 @dataclass(frozen=True)
@@ -452,138 +467,189 @@ class HomeProgress:
     next_lesson: NextLesson | None
 
 
-def _table(db, model) -> str:
-    return db.ops.quote_name(model._meta.db_table)
+@dataclass(frozen=True)
+class _CourseOutline:
+    """What a course's home figures need of its content at one version. Shared between requests
+    and threads, so never mutated. Lessons go by their UUID's 128-bit int (hashed in C)."""
+
+    # The distinct required lessons of each published module, in course order (0: an empty module).
+    module_sizes: tuple[int, ...]
+    # Each required lesson's modules (indexes into module_sizes; a lesson may be placed in several).
+    lesson_modules: dict[int, tuple[int, ...]]
+    # The required placements in course order: (lesson, the NextLesson it makes, its prerequisites).
+    placements: tuple[tuple[int, NextLesson, tuple[int, ...]], ...]
+    # Every prerequisite any of them names (they may lie outside the course).
+    prerequisites: frozenset[int]
+
+
+# Outlines by (tenant, course, content_version). Every content write bumps the course's
+# `content_version` through the services, in the write's own transaction, so an entry is an
+# immutable fact needing no invalidation (as `tracking.insight`'s and the viewer's caches); the
+# version is read with the home page, before the outline, so an entry is never older than its key.
+# Bounded at 50,000 placements (some 300 bytes each: about 15 MB a process at worst).
+_outline_cache: WeightedLRU[_CourseOutline] = WeightedLRU(
+    max_weight=50_000, weigh=lambda outline: max(1, len(outline.placements))
+)
+
+
+def home_outline_cache_clear() -> None:
+    """Empties the in-process cache of course outlines (tests measure the cold path with it)."""
+    _outline_cache.clear()
 
 
 @functools.lru_cache(maxsize=64)
-def _home_sql(alias: str, courses: int, carry: bool) -> str:
-    """The text of `home_progress`'s read, fixed per database, page size and carry rule: one row per
-    course with published modules (course, modules, completed modules, then the first undone
-    placement's module, lesson, title and prerequisites, or NULLs). MATERIALIZED keeps PostgreSQL
-    from folding the per-course part into a hash join over every placement of the tenant.
-
-    Every reference to the consumption table names the user by value (tests/scaling: a table
-    distributed by user is then read on one shard)."""
+def _outline_sql(alias: str, courses: int) -> str:
+    """The text of the outlines' read: each published module of the courses in course order, with
+    its placements that are not archived (their lesson's status decides in Python whether they
+    are required), in placement order; a module without any gives one row of NULLs."""
     db = connections[alias]
     module, placement, lesson = _table(db, Module), _table(db, LessonPlacement), _table(db, Lesson)
+    return (
+        f"SELECT m.course_id, m.id, p.lesson_id, l.status, l.title, l.eligibility_criteria FROM {module} m"
+        f" LEFT JOIN {placement} p ON p.module_id = m.id AND p.course_id = m.course_id AND NOT p.archived"
+        f" LEFT JOIN {lesson} l ON l.id = p.lesson_id"
+        f" WHERE m.tenant_id = %s AND m.course_id IN ({', '.join(['%s'] * courses)}) AND m.status = %s"
+        f" ORDER BY m.course_id, m.ordering, m.created_at, m.id, p.ordering, p.created_at, p.id"
+    )
+
+
+def _outlines(*, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]) -> dict[uuid.UUID, _CourseOutline]:
+    """Each course's outline at its version: from the cache, or for the courses it lacks, from one
+    read (`_outline_sql`): the modules and placements `courses_progress` reads, by its rules."""
+    keys = {course_id: (tenant_id, course_id, version) for course_id, version in course_versions.items()}
+    cached = _outline_cache.get_many(keys.values())
+    missing = [course_id for course_id, key in keys.items() if key not in cached]
+    if missing:
+        db = connections[router.db_for_read(Module)]
+        params = [
+            sql_param(db, Module, "tenant", tenant_id), *(sql_param(db, Module, "course", c) for c in missing),
+            ContentStatus.PUBLISHED.value,
+        ]
+        with db.cursor() as cursor:
+            cursor.execute(_outline_sql(db.alias, len(missing)), params)
+            rows = cursor.fetchall()
+        modules: dict[uuid.UUID, dict[uuid.UUID, dict[int, None]]] = {course_id: {} for course_id in missing}
+        placements: dict[uuid.UUID, list] = {course_id: [] for course_id in missing}
+        for course_id, module_id, lesson_id, status, title, criteria in rows:
+            course_id, module_id = _as_uuid(course_id), _as_uuid(module_id)
+            lessons = modules[course_id].setdefault(module_id, {})
+            if lesson_id is None or status != ContentStatus.PUBLISHED:
+                continue  # an empty module, or a placement of a lesson that is not published: not required
+            lesson_id = _as_uuid(lesson_id)
+            criteria = json.loads(criteria) if isinstance(criteria, str) else criteria
+            prerequisites = tuple(
+                _as_uuid(entry).int
+                for entry in _prerequisite_ids({"lesson_id": lesson_id, "lesson__eligibility_criteria": criteria})
+            )
+            lessons[lesson_id.int] = None
+            placements[course_id].append(
+                (lesson_id.int, NextLesson(lesson_id=lesson_id, title=title, module_id=module_id), prerequisites)
+            )
+        loaded = {}
+        for course_id in missing:
+            lesson_modules: dict[int, list[int]] = defaultdict(list)
+            for index, lessons in enumerate(modules[course_id].values()):
+                for lesson in lessons:
+                    lesson_modules[lesson].append(index)
+            loaded[keys[course_id]] = _CourseOutline(
+                module_sizes=tuple(len(lessons) for lessons in modules[course_id].values()),
+                lesson_modules={lesson: tuple(indexes) for lesson, indexes in lesson_modules.items()},
+                placements=tuple(placements[course_id]),
+                prerequisites=frozenset(p for _, _, prerequisites in placements[course_id] for p in prerequisites),
+            )
+        _outline_cache.put_many(loaded)
+        cached.update(loaded)
+    return {course_id: cached[key] for course_id, key in keys.items()}
+
+
+@functools.lru_cache(maxsize=256)
+def _completions_sql(alias: str, courses: int, carry: bool, prerequisites: int) -> str:
+    """The text of the user's completions the home figures need: (collection, lesson) of the rows
+    completed in the courses' own batches or, carried forward, (NULL, lesson) of the lessons
+    completed anywhere that are placed in the courses or named as prerequisites. Both are ranges
+    of the consumption table's (user, tenant, ...) indexes, and name the user by value (tests/scaling)."""
+    db = connections[alias]
     consumption = _table(db, ContentConsumption)
     page = ", ".join(["%s"] * courses)
-
-    def done(lesson_id: str, course_id: str) -> str:
-        # Parameters: user, tenant, the completed status.
-        context = "" if carry else f" AND d.collection_id = {course_id} AND d.batch_id = {course_id}"
+    where = "WHERE d.user_id = %s AND d.tenant_id = %s AND d.status = %s"
+    if not carry:
         return (
-            f"EXISTS (SELECT 1 FROM {consumption} d WHERE d.user_id = %s AND d.tenant_id = %s AND d.status = %s"
-            f" AND d.content_id = {lesson_id}{context})"
+            f"SELECT d.collection_id, d.content_id FROM {consumption} d {where}"
+            f" AND d.collection_id IN ({page}) AND d.batch_id = d.collection_id"
         )
-
-    # The modules holding a required lesson the user completed: the only ones that can be completed.
-    touched = (
-        f"SELECT tp.module_id FROM {consumption} d JOIN {placement} tp ON tp.lesson_id = d.content_id"
-        f" JOIN {lesson} tl ON tl.id = tp.lesson_id"
-        f" WHERE d.user_id = %s AND d.tenant_id = %s AND d.status = %s"
-        f"{'' if carry else ' AND d.collection_id = tp.course_id AND d.batch_id = tp.course_id'}"
-        f" AND tp.course_id IN ({page}) AND NOT tp.archived AND tl.status = %s"
-    )
-    undone_in_module = (
-        f"SELECT 1 FROM {placement} p JOIN {lesson} l ON l.id = p.lesson_id"
-        f" WHERE p.module_id = m.id AND NOT p.archived AND l.status = %s AND NOT {done('p.lesson_id', 'm.course_id')}"
-    )
-    # The first undone required placement in course order: the (course, ordering) index of modules
-    # hands them over in order, so the LIMIT stops after the first module with an undone lesson.
-    first_undone = (
-        f"SELECT fp.id FROM {module} fm JOIN {placement} fp ON fp.module_id = fm.id"
-        f" JOIN {lesson} fl ON fl.id = fp.lesson_id"
-        f" WHERE fm.course_id = m.course_id AND fm.status = %s AND NOT fp.archived AND fl.status = %s"
-        f" AND NOT {done('fp.lesson_id', 'fm.course_id')}"
-        f" ORDER BY fm.ordering, fm.created_at, fm.id, fp.ordering, fp.created_at, fp.id LIMIT 1"
-    )
+    named = f" OR d.content_id IN ({', '.join(['%s'] * prerequisites)})" if prerequisites else ""
     return (
-        f"WITH per_course AS MATERIALIZED ("
-        f"SELECT m.course_id AS course_id, COUNT(*) AS modules,"
-        f" SUM(CASE WHEN m.id IN ({touched}) AND NOT EXISTS ({undone_in_module}) THEN 1 ELSE 0 END) AS completed,"
-        f" ({first_undone}) AS first_undone"
-        f" FROM {module} m WHERE m.tenant_id = %s AND m.course_id IN ({page}) AND m.status = %s"
-        f" GROUP BY m.course_id)"
-        f" SELECT pc.course_id, pc.modules, pc.completed, p.module_id, p.lesson_id, l.title, l.eligibility_criteria"
-        f" FROM per_course pc LEFT JOIN {placement} p ON p.id = pc.first_undone"
-        f" LEFT JOIN {lesson} l ON l.id = p.lesson_id"
+        f"SELECT DISTINCT NULL, d.content_id FROM {consumption} d {where} AND (d.content_id IN"
+        f" (SELECT p.lesson_id FROM {_table(db, LessonPlacement)} p WHERE p.course_id IN ({page})){named})"
     )
 
 
 def home_progress(
-    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool | None = None
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool | None = None,
+    versions: dict[uuid.UUID, int] | None = None,
 ) -> dict[uuid.UUID, HomeProgress]:
     """Module counts and the next lesson of one user in each course's own batch (the home screen).
 
-    The same answers as `courses_progress` gives for the (course, course) contexts, in one query
-    whatever the number of courses and lessons (two when the tenant's carry-forward setting is not
-    given), plus two when a course's first undone lesson has prerequisites (`_walked_next_lessons`).
+    The same answers as `courses_progress` gives for the (course, course) contexts. One query whatever
+    the number of courses and lessons (the user's completions) once the courses' outlines at their
+    `versions` are cached, one more for those that are not; and when not given, one for the tenant's
+    carry-forward setting and one for the versions.
     """
     if not course_ids:
         return {}
     if carry is None:
         carry = tenant_carries_forward(tenant_id=tenant_id)
-    db = connections[router.db_for_read(LessonPlacement)]
-    tenant = sql_param(db, Course, "tenant", tenant_id)
-    user = sql_param(db, ContentConsumption, "user_id", user_id)
-    page = [sql_param(db, Course, "id", course_id) for course_id in course_ids]
-    published, completed = ContentStatus.PUBLISHED.value, ConsumptionStatus.COMPLETED.value
-    done = [user, tenant, completed]
+    if versions is None:
+        versions = dict(Course.objects.filter(pk__in=course_ids).values_list("id", "content_version"))
+    outlines = _outlines(tenant_id=tenant_id, course_versions={course_id: versions[course_id] for course_id in course_ids})
+
+    db = connections[router.db_for_read(ContentConsumption)]
+    prerequisites = sorted({p for outline in outlines.values() for p in outline.prerequisites}) if carry else []
     params = [
-        *done, *page, published,  # touched
-        published, *done,  # undone_in_module
-        published, published, *done,  # first_undone
-        tenant, *page, published,  # the modules
+        sql_param(db, ContentConsumption, "user_id", user_id), sql_param(db, ContentConsumption, "tenant", tenant_id),
+        ConsumptionStatus.COMPLETED.value, *(sql_param(db, Course, "id", course_id) for course_id in course_ids),
+        *(sql_param(db, ContentConsumption, "content_id", uuid.UUID(int=p)) for p in prerequisites),
     ]
     with db.cursor() as cursor:
-        cursor.execute(_home_sql(db.alias, len(course_ids), carry), params)
+        cursor.execute(_completions_sql(db.alias, len(course_ids), carry, len(prerequisites)), params)
         rows = cursor.fetchall()
-
-    counts: dict[uuid.UUID, tuple[int, int]] = {}
-    next_lessons: dict[uuid.UUID, NextLesson | None] = {}
-    walk = []
-    for course_id, modules, finished, module_id, lesson_id, title, criteria in rows:
-        course_id = _as_uuid(course_id)
-        counts[course_id] = (modules, int(finished or 0))
-        if lesson_id is None:
-            continue
-        lesson_id = _as_uuid(lesson_id)
-        criteria = json.loads(criteria) if isinstance(criteria, str) else criteria
-        if _prerequisite_ids({"lesson_id": lesson_id, "lesson__eligibility_criteria": criteria}):
-            walk.append(course_id)  # that lesson may be locked: the next one can be further on
+    anywhere: set[int] = set()
+    done_in: dict[int, set[int]] = defaultdict(set)
+    for collection_id, content_id in rows:
+        content = content_id.int if isinstance(content_id, uuid.UUID) else _as_uuid(content_id).int
+        if carry:
+            anywhere.add(content)
         else:
-            next_lessons[course_id] = NextLesson(lesson_id=lesson_id, title=title, module_id=_as_uuid(module_id))
-    if walk:
-        next_lessons.update(_walked_next_lessons(tenant_id=tenant_id, user_id=user_id, course_ids=walk, carry=carry))
+            done_in[collection_id.int if isinstance(collection_id, uuid.UUID) else _as_uuid(collection_id).int].add(content)
     return {
-        course_id: HomeProgress(
-            total_modules=counts.get(course_id, (0, 0))[0],
-            completed_modules=counts.get(course_id, (0, 0))[1],
-            next_lesson=next_lessons.get(course_id),
-        )
+        course_id: _outline_progress(outlines[course_id], anywhere if carry else done_in[course_id.int])
         for course_id in course_ids
     }
 
 
-def _walked_next_lessons(
-    *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool
-) -> dict[uuid.UUID, NextLesson | None]:
-    """The next lesson of courses whose first undone lesson has prerequisites, read as
-    `courses_progress` reads it for the (course, course) contexts, without the modules: two queries
-    (`_placements_and_consumption`)."""
-    placements, consumption = _placements_and_consumption(tenant_id=tenant_id, user_id=user_id, course_ids=course_ids)
-    _, completed_in, completed_anywhere = _consumption_sets(consumption)
-    by_course: dict[uuid.UUID, list[dict]] = defaultdict(list)
-    for placement in placements:
-        by_course[placement["course_id"]].append(placement)
-    return {
-        course_id: _next_lesson(
-            by_course[course_id], completed_anywhere if carry else completed_in[(course_id, course_id)]
-        )
-        for course_id in course_ids
-    }
+def _outline_progress(outline: _CourseOutline, done: set[int]) -> HomeProgress:
+    """The home figures of one course from its outline and the lessons done: in time of the user's
+    completions, plus the placements before the next lesson (`courses_progress`'s rules)."""
+    completed_in = [0] * len(outline.module_sizes)
+    completed_lessons = 0
+    for lesson in done:
+        indexes = outline.lesson_modules.get(lesson)
+        if indexes is not None:
+            completed_lessons += 1
+            for index in indexes:
+                completed_in[index] += 1
+    # A module with no required lesson is never completed (DECISIONS §11).
+    completed_modules = sum(1 for size, count in zip(outline.module_sizes, completed_in, strict=True) if size and count >= size)
+    next_lesson = None
+    if completed_lessons < len(outline.lesson_modules):  # else every required lesson is done
+        for lesson, candidate, prerequisites in outline.placements:
+            # The first required lesson not done whose prerequisites are (as `_next_lesson`).
+            if lesson not in done and all(prerequisite in done for prerequisite in prerequisites):
+                next_lesson = candidate
+                break
+    return HomeProgress(
+        total_modules=len(outline.module_sizes), completed_modules=completed_modules, next_lesson=next_lesson
+    )
 
 
 # --- the dashboard ---------------------------------------------------------------------------------
@@ -637,7 +703,7 @@ def learner_dashboard(*, tenant_id: uuid.UUID, user_id: uuid.UUID, now: dt.datet
 __all__ = [
     "CourseProgress", "Dashboard", "HomeProgress", "ModuleProgress", "ModuleStatus", "NextLesson",
     "HomePage", "catalogue_page", "courses_progress", "home_page",
-    "home_progress",
+    "home_outline_cache_clear", "home_progress",
     "learner_dashboard", "module_counts",
 ]
 

@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from courses import services as course_services
-from courses.models import Category
+from courses.models import Category, Course
 from tests.factories import CourseFactory, build_course
 from tests.tracking.helpers import enroll, err, lessons_of, result, start_and_complete
 from tracking.models import CourseTrack
@@ -126,15 +127,18 @@ class TestHomeScreen:
                 start_and_complete(learner_client, lessons_of(course)[0])
 
         grow(2)
-        # the page (courses with their own-batch enrolment, track, the tenant's carry-forward setting
-        # and the total); the progress (module counts, completed modules and first undone lessons)
-        with django_assert_max_num_queries(2):
+        # the page (courses with their own-batch enrolment, track, the tenant's carry-forward setting,
+        # content version and the total); the outlines (published modules and required placements) of
+        # the courses this process has not read at their version; the user's completions
+        with django_assert_max_num_queries(3):
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 2
         grow(18)
-        with django_assert_max_num_queries(2):  # the same for ten times the courses on the page
+        with django_assert_max_num_queries(3):  # the same for ten times the courses on the page
+            assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 20
+        with django_assert_max_num_queries(2):  # the outlines are known: the page; the completions
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 20
 
-    def test_locked_first_lessons_cost_two_queries_for_the_whole_page(
+    def test_locked_first_lessons_cost_no_query_of_their_own(
         self, tenant, learner_client, django_assert_max_num_queries
     ):
         expected = {}
@@ -150,15 +154,40 @@ class TestHomeScreen:
 
         grow(2)
         home_of(learner_client)  # the tenant and the learner are known to the process from here on
-        # the page; the progress; then, for the courses whose first undone lesson has prerequisites,
-        # their required placements in order and the user's completions of those and the prerequisites
-        with django_assert_max_num_queries(4):
+        # the page; the outlines of the courses not yet read at their version; the user's completions
+        # (the prerequisites are the outlines', and the completions cover them)
+        with django_assert_max_num_queries(3):
             courses = home_of(learner_client, hasEnroll="true", limit=50)["courses"]
         assert {item["courseId"]: item["nextLesson"]["lessonId"] for item in courses} == expected
         grow(8)
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(3):
             courses = home_of(learner_client, hasEnroll="true", limit=50)["courses"]
         assert {item["courseId"]: item["nextLesson"]["lessonId"] for item in courses} == expected
+
+    def test_content_writes_reach_the_next_read_through_the_course_version(self, tenant, learner_client):
+        # The outlines are cached per content version; every write through the services bumps it.
+        from courses.models import ContentStatus
+
+        course = build_course(tenant=tenant, modules=2, lessons_per_module=2)
+        enroll(course, learner_client.user_id)
+        first, second, third, fourth = lessons_of(course)
+        start_and_complete(learner_client, first)
+
+        def figures():
+            (item,) = home_of(learner_client, hasEnroll="true")["courses"]
+            next_lesson = item["nextLesson"]["lessonId"] if item["nextLesson"] else None
+            return item["totalModuleCount"], item["completedModuleCount"], next_lesson
+
+        assert figures() == (2, 0, str(second.id))
+        course_services.lesson_set_status(lesson=second, status=ContentStatus.UNPUBLISHED, updated_by=None)
+        assert figures() == (2, 1, str(third.id))  # the first module now holds only the completed lesson
+        third.refresh_from_db()
+        course_services.lesson_update(lesson=third, updated_by=None, changes={"eligibility_criteria": [str(fourth.id)]})
+        assert figures() == (2, 1, str(fourth.id))  # the third is locked until the fourth is done
+        course_services.module_set_status(
+            module=course.modules.get(ordering=2), status=ContentStatus.UNPUBLISHED, updated_by=None
+        )
+        assert figures() == (1, 1, None)
 
     def test_pages_carry_the_total_even_past_the_last_one(self, tenant, learner_client):
         for _ in range(3):
@@ -320,6 +349,53 @@ def test_postgresql_search_is_full_text_through_the_gin_index(tenant, learner_cl
     assert "course_search_gin" in plan, plan
 
 
+@pytest.mark.postgres
+def test_the_stored_search_document_is_the_course_search_vector(tenant, learner_client):
+    # Migration courses 0005 stores the document as a generated column: it must stay exactly what
+    # `course_search_vector()` computes, through creates and title or description changes.
+    from django.db import connection
+
+    from courses.selectors import course_search_vector
+
+    course = CourseFactory(tenant=tenant, title="Knife skills", description="Cutting onions")
+    CourseFactory(tenant=tenant, title="Baking", description="")
+    course_services.course_update(course=course, updated_by=None, changes={"title": "Sharpening knives"})
+    assert [c["courseId"] for c in search(learner_client, q="sharpen")["courses"]] == [str(course.id)]
+    assert search(learner_client, q="skills")["count"] == 0
+    query = Course.objects.all().query
+    sql, params = query.get_compiler(connection=connection).compile(course_search_vector().resolve_expression(query))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), COUNT(*) FILTER (WHERE search_document IS DISTINCT FROM {sql}) FROM courses_course",
+            params,
+        )
+        assert cursor.fetchone() == (2, 0)
+
+
+@pytest.mark.postgres
+def test_native_timestamps_read_the_same_values_as_djangos_loader(tenant, learner_client):
+    # The home page and the search load their timestamps with psycopg's own loader (lms.rawsql).
+    from django.db import connection
+
+    from lms.api.fields import iso_utc
+    from lms.rawsql import sql_values_rows
+
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    enroll(course, learner_client.user_id)
+    start_and_complete(learner_client, lessons_of(course)[0])
+    CourseTrack.objects.update(timestart=dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC))  # no microseconds
+    names = ("id", "timestart", "timeend", "last_accessed_date")
+    fields = {name: CourseTrack._meta.get_field(name) for name in names}
+    sql = f"SELECT {', '.join(names)} FROM tracking_coursetrack"
+    django_rows = sql_values_rows(connection, sql, [], fields)
+    native_rows = sql_values_rows(connection, sql, [], fields, native_timestamps=True)
+    assert native_rows == django_rows and django_rows
+    for native, django in zip(native_rows, django_rows, strict=True):
+        for name in names[1:]:
+            assert native[name] is None or native[name].tzinfo is django[name].tzinfo  # aware, in the same zone
+            assert iso_utc(native[name]) == iso_utc(django[name])
+
+
 def test_the_home_screen_pins_one_user_in_every_statement(tenant, learner_client):
     """The rule of tests/scaling/test_statements_route_by_user.py, for the home screen's hand-written
     reads: each reference to a per-user table (consumption, tracks) names the user by value."""
@@ -330,10 +406,15 @@ def test_the_home_screen_pins_one_user_in_every_statement(tenant, learner_client
     first, second, _, last = lessons_of(course)
     start_and_complete(learner_client, first)
     statements = _capture(lambda: home_of(learner_client, hasEnroll="true"))
-    second.eligibility_criteria = [str(last.id)]  # the next lesson is then found by the full walk
+    # Carried forward, the completions are read anywhere, with the prerequisites the outline names.
+    tenant.carry_forward = "carry"
+    tenant.save(update_fields=["carry_forward"])
+    second.eligibility_criteria = [str(last.id)]
     second.save(update_fields=["eligibility_criteria"])
+    Course.objects.filter(pk=course.pk).update(content_version=F("content_version") + 1)  # as the services do
     statements += _capture(lambda: home_of(learner_client, hasEnroll="true"))
-    # the page and the progress, twice; the walk's completions
-    assert sum(bool(TABLE_REFERENCE.search(sql)) for sql in statements) == 5
+    # the page and the completions, twice (the outline's read touches no per-user table)
+    assert sum(bool(TABLE_REFERENCE.search(sql)) for sql in statements) == 4
+    assert any("OR d.content_id IN" in sql for sql in statements)  # the carried read, with the prerequisite
     problems = _unrouted(statements)
     assert problems == [], "\n\n".join(problems)

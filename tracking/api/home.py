@@ -349,7 +349,8 @@ class LearnerHomeViewSet(TenantScopedViewSet):
         )
         course_ids = [row["id"] for row in home_page.courses]
         progress = home.home_progress(
-            tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids, carry=home_page.carry
+            tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids, carry=home_page.carry,
+            versions={row["id"]: row["content_version"] for row in home_page.courses},
         )
         items = []
         for row, course_id in zip(home_page.courses, course_ids, strict=True):
