@@ -10,6 +10,8 @@ import sys
 import uuid
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import override_settings
 from django.urls import get_resolver
 
@@ -50,6 +52,17 @@ def _environ(path: str, *, token: str, tenant_id, **extra) -> dict:
         "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
         **extra,
     }
+
+
+@pytest.fixture
+def keep_the_test_connection():
+    """As Django's test client does: the handler's close_old_connections would close the connection that
+    holds the test's transaction (PostgreSQL then answers 503 to the next query)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def _serve(handler, environ) -> tuple[str, dict[str, str], bytes]:
@@ -123,7 +136,7 @@ def test_a_secure_answer_carries_hsts(tenant, token):
     assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
 
 
-def test_the_servers_handler_answers_with_the_same_headers_and_body(tenant, token):
+def test_the_servers_handler_answers_with_the_same_headers_and_body(tenant, token, keep_the_test_connection):
     handler = LmsWSGIHandler()
 
     for origin in ({}, {"HTTP_ORIGIN": LOCAL_ORIGIN}):
@@ -134,7 +147,9 @@ def test_the_servers_handler_answers_with_the_same_headers_and_body(tenant, toke
         assert b'"status":"successful"' in body
 
 
-def test_the_servers_handler_answers_unknown_paths_and_path_arguments_as_django_does(tenant, token):
+def test_the_servers_handler_answers_unknown_paths_and_path_arguments_as_django_does(
+    tenant, token, keep_the_test_connection
+):
     handler = LmsWSGIHandler()
 
     status, headers, body = _serve(handler, _environ("/probe/nowhere", token=token, tenant_id=tenant.id))
