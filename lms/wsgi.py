@@ -1,6 +1,11 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings")
-application = get_wsgi_application()
+# What django.core.wsgi.get_wsgi_application() does, with the handler that remembers literal routes.
+django.setup(set_prefix=False)
+
+from lms.api.handler import LmsWSGIHandler  # noqa: E402 -- after setup: it imports the URL machinery
+
+application = LmsWSGIHandler()

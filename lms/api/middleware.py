@@ -6,8 +6,10 @@ import logging
 import threading
 import uuid
 
+from corsheaders.middleware import CorsMiddleware as _CorsHeadersMiddleware
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.cache import patch_vary_headers
 
 from lms.api.authentication import bearer_header_parts
 from lms.api.envelope import INTERNAL_ERRMSG, describe_django_exception, error_response
@@ -76,6 +78,26 @@ class BrowserOnlySectionStart:
         if is_bearer_api_request(request):
             return self.skip_to(request)
         return self.get_response(request)
+
+
+class CorsMiddleware(_CorsHeadersMiddleware):
+    """django-cors-headers' middleware, minus `request.headers` for requests that send no Origin.
+
+    Its response hook reads the Origin from `request.headers`, which Django builds from every
+    header of the request (about 10 µs, issue 15), and with none it only adds `Vary: origin` (on
+    the paths CORS covers). API clients that are not a browser on another origin send none; they
+    get exactly that here, and a request with an Origin header goes through the parent unchanged.
+    """
+
+    def add_response_headers(self, request, response):
+        if "HTTP_ORIGIN" in request.META:
+            return super().add_response_headers(request, response)
+        enabled = getattr(request, "_cors_enabled", None)
+        if enabled is None:
+            enabled = self.is_enabled(request)
+        if enabled:
+            patch_vary_headers(response, ("origin",))
+        return response
 
 
 class RequestIdMiddleware:

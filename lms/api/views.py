@@ -20,6 +20,8 @@ def refuse_empty_query_parameters(request, *, flags: tuple[str, ...] = ()) -> No
     DRF reads an empty optional query parameter as absent, so `?user_id=` would silently list
     everyone's rows and `?format=` fall back to the default: say so instead.
     """
+    if not request.META.get("QUERY_STRING"):
+        return  # nothing to refuse, and building the QueryDict costs every request about 5 µs (issue 15)
     empty = [name for name, values in request.query_params.lists() if "" in values and name not in flags]
     if empty:
         raise serializers.ValidationError(

@@ -189,3 +189,17 @@ def test_an_unreachable_throttle_cache_serves_the_request_rather_than_a_500(sett
 
     assert [response.status_code for response in responses] == [200, 200, 200]
     assert any("Rate limits not counted" in record.getMessage() for record in caplog.records)
+
+
+def test_the_per_process_counters_live_in_local_memory_without_the_memcached_key_check():
+    import warnings
+
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = caches["throttle"]
+    assert isinstance(cache, throttling.LocalCounterCache)
+    assert isinstance(cache, LocMemCache)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a CacheKeyWarning would raise
+        cache.set("throttle:key with spaces memcached would refuse", 1, 5)
+    assert cache.incr("throttle:key with spaces memcached would refuse") == 2
