@@ -23,10 +23,8 @@ from typing import Any
 from django.db import connection, connections, router
 from django.db.models import (
     Case,
-    Count,
     F,
     IntegerField,
-    Q,
     QuerySet,
     Value,
     When,
@@ -900,46 +898,3 @@ def certificate_verify(*, token: str) -> VerifiedCertificate:
         certificate=certificate, course_title=certificate.course.title, tenant_name=certificate.tenant_name,
         learner_name=(entry.name or None) if entry else None,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Tenant overview (the admin index)
-
-STUCK_AFTER = dt.timedelta(days=14)
-
-
-@dataclass(frozen=True)
-class TenantOverview:
-    tenant: Tenant
-    active_learners_this_week: int
-    completions_this_week: int
-    stuck_courses: list[dict[str, Any]]
-    courses: list[dict[str, Any]]
-
-
-def tenant_overview(*, tenant: Tenant, now: dt.datetime | None = None, stuck_limit: int = 5) -> TenantOverview:
-    """Learners active this week (a track accessed since Monday), completions this week, the courses
-    with the most learners stuck (in progress, not seen for 14 days) and the live courses with
-    their learner counts. Four queries whatever the tenant's size."""
-    now = now or timezone.now()
-    week = dt.datetime.combine(week_start(now), dt.time.min, tzinfo=dt.UTC)
-    tracks = CourseTrack.objects.filter(tenant_id=tenant.id)
-    active = tracks.filter(last_accessed_date__gte=week).values("user_id").distinct().count()
-    completions = tracks.filter(status=CourseTrackStatus.COMPLETED, timeend__gte=week).count()
-    stuck = list(
-        tracks.filter(status=CourseTrackStatus.IN_PROGRESS)
-        .filter(Q(last_accessed_date__lt=now - STUCK_AFTER) | Q(last_accessed_date__isnull=True,
-                                                                timestart__lt=now - STUCK_AFTER))
-        .order_by()
-        .values("course_id", "course__title")
-        .annotate(stuck=Count("id"))
-        .order_by("-stuck", "course__title")[:stuck_limit]
-    )
-    courses = list(
-        Course.objects.filter(tenant_id=tenant.id, status__in=LIVE_STATUSES)
-        .annotate(learners=Count("enrollments", filter=Q(enrollments__batch_id=F("id"))))
-        .order_by("-learners", "title")
-        .values("id", "title", "status", "learners")[:50]
-    )
-    return TenantOverview(tenant=tenant, active_learners_this_week=active, completions_this_week=completions,
-                          stuck_courses=stuck, courses=courses)

@@ -10,7 +10,8 @@ from django.core.management import call_command
 from courses.management.commands.seed_demo import DEMO_TENANT_ID
 from courses.models import Course
 from enrollment.models import Enrollment
-from tracking.insight import course_report, tenant_overview
+from tracking.insight import course_report
+from tracking.overview import tenant_overview_list
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_every_demo_course_has_learners_at_every_stage_and_a_second_run_adds_non
         assert sum(week["enrolled"] > 0 for week in report.weekly) >= 5
         marked = [figures for figures in report.lessons if figures.lesson.consider_marks]
         assert marked and all(figures.average_best_score is not None for figures in marked)
-    overview = tenant_overview(tenant=Course.objects.first().tenant)
+    [overview] = tenant_overview_list(tenants=[Course.objects.first().tenant])
     assert overview.stuck_courses and overview.stuck_courses[0]["stuck"] == 3
 
     call_command("seed_demo", stdout=io.StringIO())
