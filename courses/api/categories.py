@@ -32,6 +32,8 @@ class CategoryInputSerializer(serializers.Serializer):
     name = TextField(max_length=255)
     slug = serializers.SlugField(
         max_length=255,
+        # Not trimmed: the pattern is checked on what the client sent, as the schema states it.
+        trim_whitespace=False,
         error_messages={"invalid": "Use letters, digits, hyphens and underscores only, e.g. data-science."},
     )
     parentId = UUIDStringField(source="parent_id", required=False, allow_null=True)  # noqa: N815

@@ -49,6 +49,10 @@ class TextField(serializers.CharField):
 
     DRF's CharField would turn the number 0 into "0"; a number where text belongs is a client bug
     worth naming rather than a value to guess at, and the schema says `string`.
+
+    `max_length` counts what the client sent. DRF measures after trimming, and Python's trim
+    also drops characters such as U+0085 (NEL), so a 256-character title that begins with one
+    was stored although the schema's `maxLength: 255` refuses it; the schema is the contract.
     """
 
     default_error_messages = {"not_string": "Send a JSON string here; got a JSON {kind}."}
@@ -56,6 +60,8 @@ class TextField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_string", kind=json_kind(data))
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 

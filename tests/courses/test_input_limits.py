@@ -176,3 +176,32 @@ def test_unknown_eligibility_ids_are_summarised_in_errmsg(admin_client, lesson):
     assert errmsg.count(".") == 1 and errmsg.endswith("and 95 more.")
     assert all(lesson_id in errmsg for lesson_id in unknown[:5]) and unknown[5] not in errmsg
     assert len(errmsg) < 300
+
+
+# --- text lengths count what the client sent ----------------------------------------------------
+
+# U+0085 (NEL) is whitespace to Python's str.strip, so DRF's trim removed it before measuring:
+# a 256-character title beginning with one was stored though the schema says maxLength 255
+# (schemathesis found it in CI's fuzz leg).
+TITLE_WITH_LEADING_NEL = "\u0085" + "*" * 255
+
+
+def test_lesson_title_longer_than_the_schema_is_refused_even_when_trimming_would_shorten_it(admin_client):
+    errors = _errors(admin_client.post("/lessons", {**LESSON_BODY, "title": TITLE_WITH_LEADING_NEL}, format="json"))
+    assert errors["title"] == ["Ensure this field has no more than 255 characters."]
+    assert not Lesson.objects.filter(title="*" * 255).exists()
+
+
+def test_lesson_title_at_the_limit_is_trimmed_and_stored(admin_client):
+    result = ok(admin_client.post("/lessons", {**LESSON_BODY, "title": "\u0085" + "*" * 254}, format="json"), 201)
+    assert result["title"] == "*" * 254
+
+
+def test_category_slug_with_trailing_whitespace_is_refused_not_trimmed_into_shape(admin_client):
+    response = admin_client.post("/categories", {"name": "Data", "slug": "data\u0085"}, format="json")
+    assert "slug" in _errors(response)
+
+
+def test_search_query_longer_than_the_schema_is_refused(admin_client):
+    response = admin_client.get("/courses/search", {"q": " " + "a" * 200})
+    assert "q" in _errors(response)

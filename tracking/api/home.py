@@ -24,7 +24,7 @@ from courses.api.rendering import course_data, image_url_builder
 from courses.api.serializers import CourseOutputSerializer
 from enrollment.api.serializers import EnrollmentOutputSerializer
 from lms.api.errors import ApiError
-from lms.api.fields import UUIDStringField, id_or_none, iso_utc
+from lms.api.fields import TextField, UUIDStringField, id_or_none, iso_utc
 from lms.api.pagination import PageQuerySerializer, page_from_request
 from lms.api.permissions import IsAuthenticatedPrincipal, acting_user_id
 from lms.api.views import TenantScopedViewSet
@@ -58,7 +58,7 @@ def _boolean_parameter(name, description):
 
 
 class SearchQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, max_length=200, help_text="Words in the title or description.")
+    q = TextField(required=False, max_length=200, help_text="Words in the title or description.")
     featured = StrictBoolean(required=False)
     free = StrictBoolean(required=False)
     hasEnroll = StrictBoolean(required=False)  # noqa: N815
