@@ -316,6 +316,11 @@ SPECTACULAR_SETTINGS = {
         "ViewerResponseCodeEnum": ["OK", "CLIENT_ERROR", "UNAUTHORIZED", "RESOURCE_NOT_FOUND", "SERVER_ERROR"],
     },
     "DISABLE_ERRORS_AND_WARNINGS": True,
+    # The default hook (named enums), then multipart bodies' own components (lms.api.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lms.api.schema.multipart_empty_clears_nullable",
+    ],
     # Assets from drf-spectacular-sidecar through the static files (whitenoise), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -268,3 +268,49 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
             "name": settings.SESSION_COOKIE_NAME,
             "description": "A Django admin login of a staff user (acts as a tenant admin; CSRF token required).",
         }
+
+
+# What a multipart body sends for a cleared nullable field: forms have no null, so an empty value is
+# read as null (courses.api.fields.CatalogueInputSerializer; DRF's own form reading does the same).
+_FORM_EMPTY_VALUE = {"type": "string", "maxLength": 0, "description": "Empty: clears the value (null in JSON)."}
+
+
+def multipart_empty_clears_nullable(result, generator, request, public):
+    """drf-spectacular postprocessing hook: each multipart request body gets its own component,
+    where every nullable property also takes the empty value that stands for null in a form.
+
+    The JSON body keeps the plain component: there `null` clears and "" is refused where an id, a
+    number or a date belongs. Without this the schema said a form's `endDate=` was invalid while the
+    server, by design, cleared the date (schemathesis' fuzz reported it as accepted invalid input).
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    form_components: dict[str, str | None] = {}  # JSON component name -> its form twin (None: no nullable field)
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            media = ((operation.get("requestBody") or {}).get("content") or {}).get("multipart/form-data")
+            ref = (media or {}).get("schema", {}).get("$ref", "")
+            name = ref.rsplit("/", 1)[-1]
+            if name not in schemas:
+                continue
+            if name not in form_components:
+                form_components[name] = _register_form_twin(schemas, name)
+            if form_components[name]:
+                media["schema"] = {"$ref": f"#/components/schemas/{form_components[name]}"}
+    return result
+
+
+def _register_form_twin(schemas: dict, name: str) -> str | None:
+    component = copy.deepcopy(schemas[name])
+    properties = component.get("properties", {})
+    nullable = [key for key, schema in properties.items() if schema.get("nullable") and not schema.get("readOnly")]
+    if not nullable:
+        return None
+    for key in nullable:
+        value_schema = {k: v for k, v in properties[key].items() if k not in ("nullable", "description")}
+        twin = {"anyOf": [value_schema, _FORM_EMPTY_VALUE]}
+        if "description" in properties[key]:
+            twin["description"] = properties[key]["description"]
+        properties[key] = twin
+    twin_name = f"{name.removesuffix('Request')}FormRequest"
+    schemas[twin_name] = component
+    return twin_name

@@ -86,3 +86,32 @@ def test_conditional_course_reads_are_documented(schema, path):
     for status in ("200", "304"):
         assert {"ETag", "Cache-Control"} <= set(operation["responses"][status]["headers"]), status
     assert "content" not in operation["responses"]["304"]  # no body, so no envelope either
+
+
+def _body_schema(schema, path, method, media):
+    ref = schema["paths"][path][method]["requestBody"]["content"][media]["schema"]["$ref"]
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+
+@pytest.mark.parametrize("path", ["/lessons", "/lessons/{id}"])
+def test_multipart_bodies_document_the_empty_value_that_clears_a_nullable_field(schema, path):
+    method = "post" if path == "/lessons" else "put"
+    form = _body_schema(schema, path, method, "multipart/form-data")["properties"]["endDate"]
+    as_json = _body_schema(schema, path, method, "application/json")["properties"]["endDate"]
+    # A form has no null: endDate= clears the date, so the form's schema takes "" (schemathesis
+    # reported the cleared date as accepted invalid input while the schema said date-time only).
+    assert {"type": "string", "format": "date-time"} in form["anyOf"]
+    assert any(option.get("maxLength") == 0 for option in form["anyOf"])
+    # JSON says null to clear, and "" where a date belongs is refused.
+    assert as_json == {"type": "string", "format": "date-time", "nullable": True}
+
+
+def test_a_form_empty_value_clears_the_date_and_a_json_empty_string_is_refused(admin_client, placement):
+    from courses.models import Lesson
+
+    lesson_url = f"/lessons/{placement.lesson_id}"
+    ok(admin_client.put(lesson_url, {"endDate": "2031-01-01T00:00:00Z"}, format="json"))
+    ok(admin_client.put(lesson_url, {"endDate": ""}, format="multipart"))
+    assert Lesson.objects.get(pk=placement.lesson_id).end_date is None
+    refused = admin_client.put(lesson_url, {"endDate": ""}, format="json")
+    assert refused.status_code == 400 and "endDate" in refused.json()["result"]["errors"]
