@@ -1574,9 +1574,12 @@ def _attempt_progress_in_one_statement(
             RETURNING 1
         ), track AS (
             -- Reading `progress` makes the track wait for the consumption row: the lock order.
-            UPDATE {tracks} SET last_accessed_date = %s FROM attempt
-            WHERE {tracks}.user_id = attempt.user_id AND {tracks}.tenant_id = attempt.tenant_id
-              AND {tracks}.course_id = attempt.course_id AND {tracks}.batch_id = attempt.batch_id
+            -- The key is read once (an InitPlan), not joined: keys compared to a join's columns
+            -- get no help from the track statistics (migration 0009), and the planner then took
+            -- the course's index and read every track of the course to find this one.
+            UPDATE {tracks} SET last_accessed_date = %s
+            WHERE (user_id, tenant_id, course_id, batch_id)
+                  = (SELECT user_id, tenant_id, course_id, batch_id FROM attempt)
               AND (SELECT count(*) FROM progress) >= 0
         )
         SELECT {columns} FROM attempt
