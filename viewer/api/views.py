@@ -180,11 +180,14 @@ def _summary_parts(query_params) -> frozenset[str]:
     design's answer), empty (`?fields=`) none of them."""
     if "fields" not in query_params:
         return selectors.ALL_SUMMARY_PARTS
-    named = [name.strip() for value in query_params.getlist("fields") for name in value.split(",") if name.strip()]
+    # Only a wholly empty value means "none"; inside a list each name is exact, as the schema's enum
+    # says: `fields=,` or `fields=contentStatus,` is a typo to name, not the lean call in disguise.
+    named = [name for value in query_params.getlist("fields") if value for name in value.split(",")]
     unknown = [name for name in named if name not in selectors.ALL_SUMMARY_PARTS]
     if unknown:
+        what = f"Unknown part {unknown[0]!r}" if unknown[0] else "An empty part (a stray comma)"
         raise ValidationError({"fields": [
-            f"Unknown part {unknown[0]!r}; name any of {', '.join(selectors.SUMMARY_PARTS)} (comma-separated), "
+            f"{what}; name any of {', '.join(selectors.SUMMARY_PARTS)} (comma-separated), "
             "send fields= empty for none of them, or leave fields out for all of them."
         ]})
     return frozenset(named)
