@@ -120,11 +120,15 @@ class RouteShapeMemo:
         self._resolver = None
         self._matches: dict[str, ResolverMatch] = {}
         self._uuid_routes: dict[str, _UuidRoute] = {}
+        # Routes a UUID path matched but whose shape could not be kept (an admin page behind
+        # `<path:…>` patterns): their check, which reads every pattern tried, is not repeated on
+        # each request. Routes, not paths: bounded by the URLconf as well.
+        self._routes_not_kept: set[str] = set()
 
     def resolve(self, resolver, path: str) -> ResolverMatch:
         if resolver is not self._resolver:
             # Another URLconf (tests override ROOT_URLCONF; Django then builds a new resolver).
-            self._resolver, self._matches, self._uuid_routes = resolver, {}, {}
+            self._resolver, self._matches, self._uuid_routes, self._routes_not_kept = resolver, {}, {}, set()
         remembered = self._matches.get(path)
         if remembered is not None:
             return _fresh_copy(remembered)
@@ -138,10 +142,12 @@ class RouteShapeMemo:
         if not uuids:
             if match.route == path[1:] and not match.args and not match.captured_kwargs:
                 self._matches[path] = _fresh_copy(match)
-        else:
+        elif match.route not in self._routes_not_kept:
             uuid_route = _uuid_route(path, match)
             if uuid_route is not None:
                 self._uuid_routes[shape] = uuid_route
+            else:
+                self._routes_not_kept.add(match.route)
         return match
 
 

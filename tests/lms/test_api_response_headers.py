@@ -347,3 +347,20 @@ def test_the_uuid_route_memo_follows_a_changed_urlconf():
     with override_settings(ROOT_URLCONF="lms.urls"):
         assert memo.resolve(get_resolver(), f"/probe/tenants/{tenant_id}").route == r"^(?!admin/|static/).*$"
         assert memo._uuid_routes == {}
+
+
+def test_a_route_whose_shape_cannot_be_kept_is_checked_once(monkeypatch):
+    from django.urls import path, re_path
+
+    from lms.api import handler
+
+    resolver = _resolver(re_path(r"^things/0", _other_view), path("things/<uuid:pk>", _view))
+    memo = RouteShapeMemo()
+    checks = []
+    monkeypatch.setattr(handler, "_uuid_route", lambda *args: checks.append(args) or None)
+
+    for _ in range(3):
+        pk = uuid.UUID("f" + uuid.uuid4().hex[1:])
+        assert memo.resolve(resolver, f"/things/{pk}").kwargs == {"pk": pk}
+    assert len(checks) == 1
+    assert memo._routes_not_kept == {"things/<uuid:pk>"} and memo._uuid_routes == {}
