@@ -328,3 +328,54 @@ def test_a_304_and_a_cached_200_are_one_query_at_any_size(
         assert _get(learner_client, path, etag).status_code == 304
     with django_assert_num_queries(1):  # the course's version; the body comes from the cache
         assert _get(learner_client, path, 'W/"stale"').status_code == 200
+
+
+# --- the host in the key: checked against ALLOWED_HOSTS once per header, not once per request ------
+
+
+@pytest.fixture
+def checked_hosts(monkeypatch):
+    hosts: dict = {}
+    monkeypatch.setattr(rendering, "_checked_hosts", hosts)
+    return hosts
+
+
+def test_the_key_names_the_host_django_accepts_and_remembers_the_check(rf, settings, checked_hosts):
+    settings.ALLOWED_HOSTS = ["lms.example.org"]
+    request = rf.get("/", HTTP_HOST="lms.example.org")
+
+    for _ in range(2):  # the second time from the remembered check
+        assert rendering._request_host(request) == request.get_host() == "lms.example.org"
+    assert list(checked_hosts) == ["lms.example.org"]
+
+
+def test_a_host_is_checked_again_when_allowed_hosts_change(rf, settings, checked_hosts):
+    from django.core.exceptions import DisallowedHost
+
+    settings.ALLOWED_HOSTS = ["lms.example.org"]
+    request = rf.get("/", HTTP_HOST="lms.example.org")
+    rendering._request_host(request)
+
+    settings.ALLOWED_HOSTS = ["elsewhere.example.org"]
+    with pytest.raises(DisallowedHost):
+        rendering._request_host(request)
+    with pytest.raises(DisallowedHost):
+        rendering._request_host(rf.get("/", HTTP_HOST="evil.example"))
+
+
+def test_hosts_remembered_are_bounded_whatever_a_wildcard_admits(rf, settings, checked_hosts):
+    settings.ALLOWED_HOSTS = ["*"]
+
+    for index in range(rendering.CHECKED_HOSTS_MAX + 10):
+        host = f"host-{index}.example.org"
+        assert rendering._request_host(rf.get("/", HTTP_HOST=host)) == host
+    assert len(checked_hosts) == rendering.CHECKED_HOSTS_MAX
+
+
+def test_a_forwarded_host_is_read_as_django_reads_it(rf, settings, checked_hosts):
+    settings.ALLOWED_HOSTS = ["lms.example.org", "proxy.internal"]
+    settings.USE_X_FORWARDED_HOST = True
+    request = rf.get("/", HTTP_HOST="proxy.internal", HTTP_X_FORWARDED_HOST="lms.example.org")
+
+    assert rendering._request_host(request) == "lms.example.org"
+    assert checked_hosts == {}
