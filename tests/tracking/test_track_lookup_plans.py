@@ -2,8 +2,8 @@
 
 With many tracks per course and a batch that is the course itself, the planner took
 `track_course_batch` for the lookup of one learner's track and read every track of the course:
-in the attempt update's statement (its key joined from the updated attempt), and in the prepared
-statements' generic plans of the view update. These check the plans PostgreSQL chooses once
+in the attempt start's and the attempt update's statements (their key joined from the chosen
+context or the updated attempt), and in the prepared statements' generic plans of the view update. These check the plans PostgreSQL chooses once
 the table is analysed (migration 0009's statistics); SQLite has no planner to ask.
 """
 
@@ -24,6 +24,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 COURSES = 10
 LEARNERS_PER_COURSE = 200
+SHARED_COURSES = 10
+SHARED_LEARNERS = 100
+SMALL_BATCHES = 150
+SMALL_BATCH_LEARNERS = 2
 
 
 @pytest.fixture
@@ -38,6 +42,13 @@ def crowded_courses(tenant):
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {CourseTrack._meta.db_table}")
     return courses
+
+
+def _track_indexes_of(plan: str) -> set[str]:
+    return {
+        line.split(" using ")[1].split()[0]
+        for line in plan.splitlines() if CourseTrack._meta.db_table in line and " using " in line
+    }
 
 
 def _track_index_of(plan: str) -> str:
@@ -91,3 +102,47 @@ def test_an_attempt_progress_report_finds_the_track_by_the_learners_index(crowde
     assert LessonAttempt.objects.get(pk=attempt.id).current_position == 3
     track.refresh_from_db()
     assert track.last_accessed_date is not None
+
+
+@pytest.fixture
+def learners_in_many_courses_and_batches(tenant):
+    """As at L: each learner has several tracks, and besides each course's own batch there are
+    many small batches, so the planner expects about one track per (course, batch) and costs the
+    course's index like the learner's. Analysed."""
+    courses = [build_course(tenant=tenant, modules=1, lessons_per_module=1) for _ in range(SHARED_COURSES)]
+    learners = [uuid.uuid4() for _ in range(SHARED_LEARNERS)]
+    for course in courses:
+        enrollments_bulk_create(tenant_id=tenant.id, course=course, user_ids=learners, enrolled_by=None)
+    for index in range(SMALL_BATCHES):
+        enrollments_bulk_create(
+            tenant_id=tenant.id, course=courses[index % SHARED_COURSES], batch_id=uuid.uuid4(),
+            user_ids=[uuid.uuid4() for _ in range(SMALL_BATCH_LEARNERS)], enrolled_by=None,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {CourseTrack._meta.db_table}")
+    return courses
+
+
+def test_an_attempt_start_finds_the_track_by_the_learners_index(learners_in_many_courses_and_batches):
+    course = learners_in_many_courses_and_batches[0]
+    track = CourseTrack.objects.filter(course=course, batch_id=course.id).first()
+    lesson = LessonPlacement.objects.filter(course=course).first().lesson
+    plans = []
+
+    def explain_start(execute, sql, params, many, context):
+        if sql.lstrip().startswith("WITH chosen AS"):
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN {sql}", params)
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain_start):
+        attempt, _ = lesson_attempt_start(
+            tenant_id=track.tenant_id, user_id=track.user_id, lesson_id=lesson.id, course_id=course.id
+        )
+    assert len(plans) == 1
+    # The context's check of the track and the track's update: both by the learner's index.
+    assert _track_indexes_of(plans[0]) == {"track_user_context"}, plans[0]
+    track.refresh_from_db()
+    assert track.last_accessed_date is not None
+    assert attempt.attempt == 1
