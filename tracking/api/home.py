@@ -20,7 +20,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from courses.api.filters import StrictBooleanField, category_ids_from_query
-from courses.api.rendering import course_data, image_url_builder
+from courses.api.rendering import course_summaries, image_url_builder, rendering_origin
 from courses.api.serializers import CourseOutputSerializer
 from enrollment.api.serializers import EnrollmentOutputSerializer
 from lms.api.errors import ApiError
@@ -307,9 +307,8 @@ class LearnerHomeViewSet(TenantScopedViewSet):
             featured=query.get("featured"), free=query.get("free"), user_id=user_id, has_enroll=has_enroll,
             offset=page.offset, limit=page.limit,
         )
-        count, rows = catalogue.count, catalogue.courses
-        image_url = image_url_builder(request)
-        return Response({"count": count, "courses": [course_data(row, image_url) for row in rows]})
+        summaries = course_summaries(catalogue.courses, image_url_builder(request), origin=rendering_origin(request))
+        return Response({"count": catalogue.count, "courses": summaries})
 
     @extend_schema(
         parameters=[UsersCoursesQuerySerializer, *CATEGORY_PARAMETERS, PageQuerySerializer],
@@ -337,9 +336,10 @@ class LearnerHomeViewSet(TenantScopedViewSet):
             count, rows = catalogue.count, catalogue.courses
             course_ids = [row["id"] for row in rows]
             module_counts = home.module_counts(course_ids=course_ids)
+            summaries = course_summaries(rows, image_url, origin=rendering_origin(request))
             items = [
-                {**course_data(row, image_url), "totalModuleCount": module_counts.get(course_id, 0)}
-                for row, course_id in zip(rows, course_ids, strict=True)
+                {**summary, "totalModuleCount": module_counts.get(course_id, 0)}
+                for summary, course_id in zip(summaries, course_ids, strict=True)
             ]
             return Response({"count": count, "courses": items})
         page = page_from_request(request)
@@ -352,12 +352,13 @@ class LearnerHomeViewSet(TenantScopedViewSet):
             tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids, carry=home_page.carry,
             versions={row["id"]: row["content_version"] for row in home_page.courses},
         )
+        summaries = course_summaries(home_page.courses, image_url, origin=rendering_origin(request))
         items = []
-        for row, course_id in zip(home_page.courses, course_ids, strict=True):
+        for summary, course_id in zip(summaries, course_ids, strict=True):
             enrollment, track = home_page.enrollments[course_id], home_page.tracks[course_id]
             course_progress = progress[course_id]
             items.append({
-                **course_data(row, image_url),
+                **summary,
                 "totalModuleCount": course_progress.total_modules,
                 "completedModuleCount": course_progress.completed_modules,
                 "progress": _progress_percent(track),
