@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage, storages
 from courses.selectors import CourseTree, LessonRow
 from lms.api.envelope import encode_json
 from lms.api.fields import absolute_url, id_or_none, iso_utc
+from lms.lru import WeightedLRU
 
 ImageUrl = Callable[[str], "str | None"]
 
@@ -66,6 +67,41 @@ def course_data(row: dict, image_url: ImageUrl) -> dict:
         "categoryIds": list(row["category_ids"] or []),
         **_authored(row),
     }
+
+
+# Course summaries (`course_data`) of catalogue and home pages by (course, content_version, status,
+# `rendering_origin`): a course row never changes under its version (every write to it bumps
+# `content_version` through the services, in the write's own transaction, as the cached bodies of
+# `representation_key` rely on), and the origin fixes its image URL. A page of 20 then costs 20
+# lookups instead of 20 renderings of 4 timestamps and 4 ids each. Shared between requests and
+# threads, so never mutated: a caller adding keys copies first. Bounded at some 8 MB of text a process.
+_summaries: WeightedLRU[dict] = WeightedLRU(
+    max_weight=8 * 1024 * 1024,
+    weigh=lambda data: 512 + len(data["title"] or "") + len(data["description"] or "") + len(data["shortDescription"] or ""),
+)
+
+
+def course_summaries(rows: list[dict], image_url: ImageUrl, *, origin: str) -> list[dict]:
+    """`course_data` of each row (`.values()` of `courses.selectors.COURSE_VALUES`, so with its
+    `content_version`), in order, from the cache where it holds them. The dicts are shared: copy
+    one before changing it. `origin`: `rendering_origin(request)` of the request `image_url` builds for."""
+    keys = [(row["id"], row["content_version"], row["status"], origin) for row in rows]
+    found = _summaries.get_many(keys)
+    rendered = {}
+    summaries = []
+    for row, key in zip(rows, keys, strict=True):
+        data = found.get(key) or rendered.get(key)
+        if data is None:
+            data = rendered[key] = course_data(row, image_url)
+        summaries.append(data)
+    if rendered:
+        _summaries.put_many(rendered)
+    return summaries
+
+
+def course_summaries_clear() -> None:
+    """Empties this process's cache of course summaries (tests that write rows behind the services)."""
+    _summaries.clear()
 
 
 def module_data(row: dict, image_url: ImageUrl) -> dict:
@@ -175,8 +211,14 @@ def representation_key(*, kind: str, course: dict, learner: bool, request) -> st
     audience = "learner" if learner else "author"
     return (
         f"{kind}:{RENDERING_REVISION}:{course['id']}:{course['content_version']}:{course['status']}:{audience}:"
-        f"{request.scheme}://{_request_host(request)}{_signed_url_window()}"
+        f"{rendering_origin(request)}"
     )
+
+
+def rendering_origin(request) -> str:
+    """What a rendering's bytes take from the request rather than the course: the scheme and host
+    its absolute image URLs are built on and, where the storage signs its URLs, their window."""
+    return f"{request.scheme}://{_request_host(request)}{_signed_url_window()}"
 
 
 # Host headers `request.get_host()` accepted, each with the ALLOWED_HOSTS and DEBUG it was checked

@@ -323,6 +323,38 @@ class TestSearch:
             assert search(learner_client, q="python", page=3, limit=20) == {"count": 33, "courses": []}
 
 
+    def test_each_course_is_rendered_once_per_content_version(self, tenant, learner_client, monkeypatch):
+        # Course summaries are cached per (course, content_version, status, origin): a write through the
+        # services bumps the version, so the next page renders that course again and only that one.
+        from courses.api import rendering
+
+        rendered = []
+        render = rendering.course_data
+        monkeypatch.setattr(rendering, "course_data", lambda row, image_url: rendered.append(row["id"]) or render(row, image_url))
+        first, second = CourseFactory(tenant=tenant, title="Python 1"), CourseFactory(tenant=tenant, title="Python 2")
+        enroll(first, learner_client.user_id)
+        assert [c["title"] for c in search(learner_client, q="python")["courses"]] == ["Python 1", "Python 2"]
+        assert sorted(rendered, key=str) == sorted([first.id, second.id], key=str)
+        rendered.clear()
+        assert search(learner_client, q="python") == search(learner_client, q="python")
+        (item,) = home_of(learner_client, hasEnroll="true")["courses"]
+        assert (item["title"], rendered) == ("Python 1", [])
+        course_services.course_update(course=first, updated_by=None, changes={"title": "Python 1, revised"})
+        assert [c["title"] for c in search(learner_client, q="python")["courses"]] == ["Python 1, revised", "Python 2"]
+        assert home_of(learner_client, hasEnroll="true")["courses"][0]["title"] == "Python 1, revised"
+        assert rendered == [first.id]
+
+    def test_a_summary_is_rendered_for_the_host_it_is_asked_on(self, tenant, learner_client, settings):
+        # The image URL is absolute on the caller's host: the cache keeps one rendering per origin.
+        settings.ALLOWED_HOSTS = ["testserver", "other.example.org"]
+        course = CourseFactory(tenant=tenant, title="Pictured")
+        Course.objects.filter(pk=course.pk).update(image="courses/pictured.png")
+        (here,) = search(learner_client)["courses"]
+        response = learner_client.get(SEARCH, HTTP_HOST="other.example.org")
+        (there,) = result(response)["courses"]
+        assert here["image"].startswith("http://testserver/") and there["image"].startswith("http://other.example.org/")
+
+
 @pytest.mark.postgres
 def test_postgresql_search_is_full_text_through_the_gin_index(tenant, learner_client):
     from django.db import connection
