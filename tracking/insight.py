@@ -79,6 +79,8 @@ _LEARNER_FIELDS = {
     **{f"certificate.{field.attname}": field for field in IssuedCertificate._meta.concrete_fields},
 }
 
+_COURSE_AND_LEARNER_FIELDS = {**_COURSE_FIELDS, **_LEARNER_FIELDS}
+
 
 @functools.lru_cache(maxsize=16)
 def _course_sql(alias: str, statuses: int, with_learner: bool) -> str:
@@ -128,7 +130,8 @@ def _course_row(*, tenant_id, course_id, published_only: bool, learner_id: uuid.
         params.insert(0, sql_param(db, Enrollment, "user_id", learner_id))
     rows = sql_values_rows(
         db, _course_sql(db.alias, len(statuses), learner_id is not None),
-        params, _COURSE_FIELDS if learner_id is None else {**_COURSE_FIELDS, **_LEARNER_FIELDS},
+        params, _COURSE_FIELDS if learner_id is None else _COURSE_AND_LEARNER_FIELDS,
+        native_timestamps=True,  # the course's, track's and certificate's, up to nine a row
     )
     if not rows:
         raise NotFoundError("No course with that id in this tenant.")
