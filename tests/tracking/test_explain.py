@@ -9,6 +9,7 @@ import pytest
 
 from courses.models import CertificateTerm
 from courses.services import lesson_update
+from lms.api.envelope import encode_json
 from lms.api.tenancy import forget_known_tenants
 from tests.conftest import make_client
 from tests.factories import build_course
@@ -176,6 +177,24 @@ class TestAccessAndInput:
         assert missing.status_code == 400 and "course_id" in missing.json()["result"]["errors"]
         malformed = admin_client.get(EXPLAIN, {"course_id": "nope"})
         assert malformed.status_code == 400 and "course_id" in malformed.json()["result"]["errors"]
+
+    def test_the_encoded_answer_is_the_answers_encoding(self, admin_client, tenant):
+        """The API splices each missing lesson's entry, encoded once per content version, into the
+        answer: the bytes are exactly those of encoding the whole answer, whatever the titles hold."""
+        world = build_world(tenant)
+        tricky = world.lessons[1]
+        # A title that reads like the key the splice looks for, with the separators JSON must escape
+        # for JavaScript, quotes and non-ASCII text.
+        tricky.title = 'Le\u2028çon "missing":null} \u2029 ["x"]'
+        tricky.save(update_fields=["title"])
+        for user_id in world.learners:
+            explanation = course_progress_explain(tenant_id=tenant.id, course_id=world.course.id, user_id=user_id)
+            assert explanation.as_encoded_result() == encode_json(explanation.as_result())
+
+        body = result(explain(admin_client, world.course, world.halfway))
+
+        assert body["missing"][0]["title"] == tricky.title
+        assert [entry["state"] for entry in body["missing"]] == ["in_progress", "not_started", "not_started"]
 
     def test_query_count_is_constant_in_the_course_size(self, admin_client, tenant, django_assert_num_queries):
         small = build_world(tenant)

@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lms.api.envelope import PreRenderedJSON
 from lms.api.fields import iso_utc
 from lms.api.permissions import IsAuthor, acting_user_id
 from lms.api.throttling import PublicClientThrottle
@@ -88,7 +89,7 @@ class CourseExplainView(TenantScopedAPIView):
             user_id=acting_user_id(request.user, query.validated_data.get("user_id")),
             published_only=not request.user.is_staff_role,
         )
-        return Response(explanation.as_result())
+        return Response(PreRenderedJSON(explanation.as_encoded_result()))
 
 
 class CertificateVerifyView(APIView):
