@@ -1,26 +1,11 @@
+"""Statistics as tracking's consumption_context_dependencies (lms.db.statistics): an enrollment's
+course and batch are nearly always the same (and of one tenant), and without them PostgreSQL
+expects ~9 of a course's 1,000 learners at L, so it drives the course report's per-lesson counts by
+a lookup per learner instead of hashing the learners once."""
+
 from django.db import migrations
 
-# As tracking's consumption_context_dependencies: an enrollment's course and batch are nearly always
-# the same (and of one tenant), and without these statistics PostgreSQL expects ~9 of a course's
-# 1,000 learners at L, so it drives the course report's per-lesson counts by a lookup per learner
-# instead of hashing the learners once.
-STATISTICS_NAME = "enrollment_course_batch_dependencies"
-
-
-def statistics_create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE STATISTICS IF NOT EXISTS {STATISTICS_NAME} (dependencies)"
-            " ON tenant_id, course_id, batch_id FROM enrollment_enrollment"
-        )
-        # Statistics are gathered by ANALYZE: without it an existing database would plan as before
-        # until autovacuum next analyses the table.
-        schema_editor.execute("ANALYZE enrollment_enrollment")
-
-
-def statistics_drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP STATISTICS IF EXISTS {STATISTICS_NAME}")
+from lms.db.statistics import dependency_statistics
 
 
 class Migration(migrations.Migration):
@@ -30,5 +15,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(statistics_create, statistics_drop, elidable=False),
+        dependency_statistics(
+            name="enrollment_course_batch_dependencies", app_label="enrollment", model_name="Enrollment",
+            columns=("tenant_id", "course_id", "batch_id"),
+        ),
     ]

@@ -3,13 +3,14 @@
 With many tracks per course and a batch that is the course itself, the planner took
 `track_course_batch` for the lookup of one learner's track and read every track of the course:
 in the attempt start's and the attempt update's statements (their key joined from the chosen
-context or the updated attempt), and in the prepared statements' generic plans of the view update. These check the plans PostgreSQL chooses once
-the table is analysed (migration 0009's statistics); SQLite has no planner to ask.
+context or the updated attempt), and in the prepared statements' generic plans of the view update. These check the plans PostgreSQL
+chooses once the table is analysed (migration 0009's statistics); SQLite has no planner to ask.
 """
 
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection
@@ -56,6 +57,23 @@ def _track_index_of(plan: str) -> str:
     return line.split(" using ")[1].split()[0]
 
 
+@contextmanager
+def explained(statement_start: str):
+    """The plans of the statements beginning with `statement_start` sent inside the block, with
+    the parameters they were sent with."""
+    plans: list[str] = []
+
+    def explain(execute, sql, params, many, context):
+        if sql.lstrip().startswith(statement_start):
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN {sql}", params)
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain):
+        yield plans
+
+
 def test_a_generic_plan_finds_one_learners_track_by_the_learners_index(crowded_courses):
     table = CourseTrack._meta.db_table
     track = CourseTrack.objects.filter(course=crowded_courses[0]).first()
@@ -83,16 +101,7 @@ def test_an_attempt_progress_report_finds_the_track_by_the_learners_index(crowde
     attempt, _ = lesson_attempt_start(
         tenant_id=track.tenant_id, user_id=track.user_id, lesson_id=lesson.id, course_id=course.id
     )
-    plans = []
-
-    def explain_first(execute, sql, params, many, context):
-        if sql.lstrip().startswith("WITH attempt AS"):
-            with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN {sql}", params)
-                plans.append("\n".join(row[0] for row in cursor.fetchall()))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(explain_first):
+    with explained("WITH attempt AS") as plans:
         lesson_attempt_update(
             tenant_id=track.tenant_id, attempt_id=attempt.id, updated_by=track.user_id, may_update_others=False,
             changes={"total_content": 10, "current_position": 3},
@@ -127,16 +136,7 @@ def test_an_attempt_start_finds_the_track_by_the_learners_index(learners_in_many
     course = learners_in_many_courses_and_batches[0]
     track = CourseTrack.objects.filter(course=course, batch_id=course.id).first()
     lesson = LessonPlacement.objects.filter(course=course).first().lesson
-    plans = []
-
-    def explain_start(execute, sql, params, many, context):
-        if sql.lstrip().startswith("WITH chosen AS"):
-            with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN {sql}", params)
-                plans.append("\n".join(row[0] for row in cursor.fetchall()))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(explain_start):
+    with explained("WITH chosen AS") as plans:
         attempt, _ = lesson_attempt_start(
             tenant_id=track.tenant_id, user_id=track.user_id, lesson_id=lesson.id, course_id=course.id
         )

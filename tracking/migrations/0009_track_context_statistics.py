@@ -14,24 +14,15 @@ SQLite has no extended statistics.
 
 from django.db import migrations
 
-STATISTICS = "track_context_dependencies"
-
-
-def create_statistics(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        table = apps.get_model("tracking", "CourseTrack")._meta.db_table
-        schema_editor.execute(
-            f"CREATE STATISTICS IF NOT EXISTS {STATISTICS} (dependencies) ON tenant_id, course_id, batch_id FROM {table}"
-        )
-        schema_editor.execute(f"ANALYZE {table}")
-
-
-def drop_statistics(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP STATISTICS IF EXISTS {STATISTICS}")
+from lms.db.statistics import dependency_statistics
 
 
 class Migration(migrations.Migration):
     dependencies = [("tracking", "0008_hot_rows_time_ordered_ids")]
 
-    operations = [migrations.RunPython(create_statistics, drop_statistics, elidable=False)]
+    operations = [
+        dependency_statistics(
+            name="track_context_dependencies", app_label="tracking", model_name="CourseTrack",
+            columns=("tenant_id", "course_id", "batch_id"),
+        ),
+    ]

@@ -2,27 +2,11 @@
 
 from django.db import migrations, models
 
-# The tenant, course and batch of a consumption row are not independent (a course's rows are nearly
-# always in its own batch, of one tenant), and PostgreSQL multiplies the three selectivities unless
-# told: it then expects ~100 of a course's 10,000 rows at L and sorts them for the report's
-# GROUP BY instead of hashing them. Functional-dependency statistics give it the true count.
-STATISTICS_NAME = "consumption_context_dependencies"
+from lms.db.statistics import dependency_statistics
 
-
-def statistics_create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE STATISTICS IF NOT EXISTS {STATISTICS_NAME} (dependencies)"
-            " ON tenant_id, collection_id, batch_id FROM tracking_contentconsumption"
-        )
-        # Statistics are gathered by ANALYZE: without it an existing database would plan as before
-        # until autovacuum next analyses the table.
-        schema_editor.execute("ANALYZE tracking_contentconsumption")
-
-
-def statistics_drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP STATISTICS IF EXISTS {STATISTICS_NAME}")
+# The tenant, course and batch of a consumption row are not independent (lms.db.statistics): without
+# the statistics PostgreSQL expects ~100 of a course's 10,000 rows at L and sorts them for the
+# report's GROUP BY instead of hashing them.
 
 
 class Migration(migrations.Migration):
@@ -37,5 +21,8 @@ class Migration(migrations.Migration):
             model_name='contentconsumption',
             index=models.Index(fields=['tenant', 'collection_id', 'batch_id', 'content_id'], include=('user_id', 'status'), name='consumption_context_content'),
         ),
-        migrations.RunPython(statistics_create, statistics_drop, elidable=False),
+        dependency_statistics(
+            name="consumption_context_dependencies", app_label="tracking", model_name="ContentConsumption",
+            columns=("tenant_id", "collection_id", "batch_id"),
+        ),
     ]
