@@ -92,10 +92,29 @@ def _native_timestamptz_loader():
     return psycopg.adapters.get_loader(types["timestamptz"].oid, Format.TEXT)
 
 
-@functools.lru_cache(maxsize=64)
+# (alias, the fields' ids) -> (the fields, their conversion plan). Keyed by identity because a
+# Field's own hash is Python code over three attributes: an lru_cache keyed by the fields hashed
+# some 50 of them per read, about 15 µs of a learner-home request. The fields are kept in the entry
+# and compared on a hit (identity first, so at C speed): an id reused by another object never
+# answers for it. Bounded: the reads of the code base, not the requests, make the keys.
+_conversion_plans: dict[tuple, tuple[tuple[Field, ...], tuple]] = {}
+_CONVERSION_PLANS_MAX = 256
+
+
 def _conversions(alias: str, fields: tuple[Field, ...]) -> tuple[tuple[int, Any, list], ...]:
     """The fields that need converting on this database, with their converters: fixed per
     model and database, so worked out once (most need none on PostgreSQL)."""
+    key = (alias, tuple(map(id, fields)))
+    entry = _conversion_plans.get(key)
+    if entry is not None and entry[0] == fields:
+        return entry[1]
+    plan = _conversion_plan(alias, fields)
+    if len(_conversion_plans) < _CONVERSION_PLANS_MAX:
+        _conversion_plans[key] = (fields, plan)
+    return plan
+
+
+def _conversion_plan(alias: str, fields: tuple[Field, ...]) -> tuple[tuple[int, Any, list], ...]:
     db = connections[alias]
     plan = []
     for index, field in enumerate(fields):

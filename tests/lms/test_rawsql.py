@@ -1,0 +1,39 @@
+"""lms.rawsql.sql_values_rows: rows as `.values()` gives them, converted by their fields."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from courses.models import Course
+from lms import rawsql
+from lms.rawsql import sql_param, sql_select_list, sql_values_rows
+from tests.factories import build_course
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rows_match_values_and_the_conversion_plan_is_worked_out_once(tenant):
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    # A UUID and a datetime: both converted on SQLite, where they are stored as text.
+    fields = {name: Course._meta.get_field(name) for name in ("id", "created_at", "title")}
+    sql = (f"SELECT {sql_select_list(connection, fields.values())} FROM {Course._meta.db_table} "
+           f"WHERE {connection.ops.quote_name('id')} = %s")
+    expected = Course.objects.filter(pk=course.pk).values(*fields)[0]
+    rawsql._conversion_plans.clear()
+
+    [row] = sql_values_rows(connection, sql, [sql_param(connection, Course, "id", course.pk)], fields)
+    [again] = sql_values_rows(connection, sql, [sql_param(connection, Course, "id", course.pk)], dict(fields))
+
+    assert row == expected == again
+    assert len(rawsql._conversion_plans) == 1  # the same fields, another dict: one plan
+
+
+def test_a_plan_answers_only_for_the_fields_it_was_made_for():
+    title, created = Course._meta.get_field("title"), Course._meta.get_field("created_at")
+    rawsql._conversion_plans.clear()
+    key = (connection.alias, (id(title),))
+    # An entry whose key matches but whose fields differ (an id reused by another object) is not used.
+    rawsql._conversion_plans[key] = ((created,), ("stale",))
+
+    assert rawsql._conversions(connection.alias, (title,)) == rawsql._conversion_plan(connection.alias, (title,))
