@@ -71,6 +71,25 @@ class StringIdField(TextField):
     default_error_messages = {"not_string": 'Send the id as a JSON string, e.g. "attempt-1"; got a JSON {kind}.'}
 
 
+class RefuseUnknownFields(serializers.Serializer):
+    """A body whose every field must be one of the serializer's: an unknown one is a 400 naming it.
+
+    For settings bodies where a misspelt field silently ignored does harm (`{"activ": false}` would
+    leave a webhook delivering). The schema says `additionalProperties: false` for them
+    (lms.api.schema). The Sunbird-shaped bodies keep ignoring what they do not know: their clients
+    send envelope fields (`id`, `ver`, `params`) beside the request.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(key for key in data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({
+                    key: [f"Unknown field; send only {', '.join(self.fields)}."] for key in unknown
+                })
+        return super().to_internal_value(data)
+
+
 def json_kind(value) -> str:
     """The JSON name of a parsed value's type, for messages that say what the client sent."""
     if value is None:

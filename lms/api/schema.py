@@ -19,6 +19,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from lms.api.envelope import Family, view_family
+from lms.api.fields import RefuseUnknownFields
 from lms.api.pagination import MAX_LIMIT, MAX_PAGE
 
 _LMS_PARAMS = {
@@ -199,6 +200,13 @@ class EnvelopeAutoSchema(AutoSchema):
         for code in ("429", "503"):
             responses[code].setdefault("headers", {}).update(copy.deepcopy(_RETRY_AFTER))
         return responses
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        # The server refuses fields it does not know on these bodies (lms.api.fields.RefuseUnknownFields).
+        if direction == "request" and isinstance(serializer, RefuseUnknownFields):
+            schema["additionalProperties"] = False
+        return schema
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)

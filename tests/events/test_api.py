@@ -217,3 +217,31 @@ def test_a_staff_session_admin_member_manages_webhooks(client, tenant, django_us
     assert response.status_code == 200
     instructor = make_client(tenant_id=tenant.id, roles=["instructor"])
     assert instructor.get("/webhooks").status_code == 403
+
+
+def test_an_unknown_field_is_a_400_naming_it_and_nothing_is_stored(admin_client):
+    response = create(admin_client, evnets=["course.completed"], result={"errors": {}})
+
+    assert response.status_code == 400
+    errors = body(response)["result"]["errors"]
+    assert set(errors) == {"evnets", "result"}
+    assert errors["evnets"] == ["Unknown field; send only url, events, description."]
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_a_misspelt_field_in_an_update_changes_nothing(admin_client):
+    # {"activ": false} ignored would leave the webhook delivering while its owner thinks it is off.
+    created = body(create(admin_client))["result"]
+
+    response = admin_client.put(f"/webhooks/{created['id']}", {"activ": False}, format="json")
+
+    assert response.status_code == 400 and "activ" in body(response)["result"]["errors"]
+    assert WebhookSubscription.objects.get(pk=created["id"]).active is True
+
+
+def test_the_schema_says_webhook_bodies_take_no_other_fields():
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    assert components["WebhookCreateInputRequest"]["additionalProperties"] is False
+    assert components["WebhookUpdateInputRequest"]["additionalProperties"] is False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
-from lms.api.fields import TextField
+from lms.api.fields import RefuseUnknownFields, TextField
 from lms.events import catalogue
 
 _EVENTS_HELP = f"Event types to receive: [\"*\"] for all, or any of {', '.join(catalogue.EVENT_TYPES)}."
@@ -17,14 +17,14 @@ _EVENTS_HELP = f"Event types to receive: [\"*\"] for all, or any of {', '.join(c
            "description": "HR records"},
     request_only=True,
 )])
-class WebhookCreateInputSerializer(serializers.Serializer):
+class WebhookCreateInputSerializer(RefuseUnknownFields):
     url = TextField(max_length=2000, help_text="http or https URL that receives the POSTs.")
     events = serializers.ListField(child=TextField(max_length=50), allow_empty=False, max_length=20,
                                    help_text=_EVENTS_HELP)
     description = TextField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class WebhookUpdateInputSerializer(serializers.Serializer):
+class WebhookUpdateInputSerializer(RefuseUnknownFields):
     url = TextField(max_length=2000, required=False)
     events = serializers.ListField(child=TextField(max_length=50), allow_empty=False, max_length=20,
                                    required=False, help_text=_EVENTS_HELP)
