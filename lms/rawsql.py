@@ -64,21 +64,34 @@ def sql_values_rows(
     5 µs a value: a millisecond for a read of a few hundred). The values are the same (aware, in
     `datetime.timezone.utc`) because Django sets the session's time zone to UTC under USE_TZ; without
     USE_TZ, or with another time zone, Django's loader is kept."""
-    converted = _conversions(db.alias, tuple(fields.values()))
+    names = list(fields)
+    return [dict(zip(names, values, strict=True)) for values in sql_rows(
+        db, sql, params, fields.values(), native_timestamps=native_timestamps
+    )]
+
+
+def sql_rows(
+    db: BaseDatabaseWrapper, sql: str, params: Sequence, fields: Iterable[Field], *, native_timestamps: bool = False
+) -> list[Sequence]:
+    """`sql_values_rows` without the names: each row's values in the order of `fields`, converted
+    as there (a tuple, or a list where a value needed converting). For a caller that splits a wide
+    row into parts: building the dict of every column first cost more than the parts did."""
+    converted = _conversions(db.alias, tuple(fields))
     with db.cursor() as cursor:
         if native_timestamps and db.vendor == "postgresql" and settings.USE_TZ and db.timezone_name == "UTC":
             cursor.cursor.adapters.register_loader("timestamptz", _native_timestamptz_loader())
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    names = list(fields)
+    if not converted:
+        return fetched
     rows = []
     for values in fetched:
-        row = dict(zip(names, values, strict=True))
+        row = list(values)
         for index, column, converters in converted:
-            value = values[index]
+            value = row[index]
             for convert in converters:
                 value = convert(value, column, db)
-            row[names[index]] = value
+            row[index] = value
         rows.append(row)
     return rows
 

@@ -30,7 +30,7 @@ from courses.selectors import COURSE_VALUES, required_placements
 from enrollment.models import Enrollment
 from lms.lru import WeightedLRU
 from lms.models import Tenant
-from lms.rawsql import sql_column, sql_param, sql_select_list, sql_values_rows
+from lms.rawsql import sql_column, sql_param, sql_rows, sql_select_list, sql_values_rows
 from tracking.models import ConsumptionStatus, ContentConsumption, CourseTrack, CourseTrackStatus, IssuedCertificate
 from tracking.selectors import tenant_carries_forward
 
@@ -422,11 +422,13 @@ def home_page(
         *(sql_param(db, Course, "id", category_id) for category_id in category_ids or ()),
     ]
     # Twelve timestamps a row: psycopg's own loader spares a millisecond a page (`sql_values_rows`).
-    rows = sql_values_rows(
-        db, page_sql, [tenant, user, user, *where, limit, offset, user], fields, native_timestamps=True
+    # The rows as value sequences, cut straight into their three parts: a dict of all 50 columns
+    # first, then the parts from it, cost twice the dict building.
+    rows = sql_rows(
+        db, page_sql, [tenant, user, user, *where, limit, offset, user], fields.values(), native_timestamps=True
     )
     if rows:
-        count = rows[0]["_total"]
+        count = rows[0][-1]  # the window's total, last (`_home_page_fields`)
     elif offset:  # past the last page: the window had no row to ride on
         with db.cursor() as cursor:
             cursor.execute(count_sql, where)
@@ -435,13 +437,21 @@ def home_page(
         count = 0
     courses, enrollments, tracks = [], {}, {}
     carry = None
-    for row in rows:
-        courses.append({name: row[name] for name in COURSE_VALUES})
-        enrollments[row["id"]] = (
-            {name: row[f"enrollment__{name}"] for name in _ENROLLMENT_VALUES} if row["enrollment__id"] else None
+    enrollment_at = len(COURSE_VALUES)
+    track_at = enrollment_at + len(_ENROLLMENT_VALUES)
+    carry_at = track_at + len(_TRACK_VALUES)
+    for values in rows:
+        course = dict(zip(COURSE_VALUES, values[:enrollment_at], strict=True))
+        courses.append(course)
+        # Each part's first column is its id: None where the LEFT JOIN found no row.
+        enrollments[course["id"]] = (
+            dict(zip(_ENROLLMENT_VALUES, values[enrollment_at:track_at], strict=True))
+            if values[enrollment_at] else None
         )
-        tracks[row["id"]] = {name: row[f"track__{name}"] for name in _TRACK_VALUES} if row["track__id"] else None
-        carry = row["tenant__carry_forward"] == Tenant.CarryForward.CARRY
+        tracks[course["id"]] = (
+            dict(zip(_TRACK_VALUES, values[track_at:carry_at], strict=True)) if values[track_at] else None
+        )
+        carry = values[carry_at] == Tenant.CarryForward.CARRY
     return HomePage(count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry))
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from rest_framework import serializers
 
+from lms.api.query import validated_query
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # Far beyond any real page, and keeps OFFSET inside a bigint.
@@ -32,9 +34,8 @@ class Page:
 
 def page_from_request(request) -> Page:
     """Validated page parameters; bad values raise a 400 with field errors."""
-    query = PageQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return Page(page=query.validated_data["page"], limit=query.validated_data["limit"])
+    query = validated_query(PageQuerySerializer, request.query_params)  # remembered per distinct query
+    return Page(page=query["page"], limit=query["limit"])
 
 
 def paginate(queryset, request) -> tuple[int, list]:

@@ -37,3 +37,15 @@ def test_a_plan_answers_only_for_the_fields_it_was_made_for():
     rawsql._conversion_plans[key] = ((created,), ("stale",))
 
     assert rawsql._conversions(connection.alias, (title,)) == rawsql._conversion_plan(connection.alias, (title,))
+
+
+def test_sql_rows_are_the_values_rows_without_the_names(tenant):
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    fields = {name: Course._meta.get_field(name) for name in ("id", "created_at", "title", "params")}
+    sql = (f"SELECT {sql_select_list(connection, fields.values())} FROM {Course._meta.db_table} "
+           f"WHERE {connection.ops.quote_name('id')} = %s")
+    params = [sql_param(connection, Course, "id", course.pk)]
+
+    [values] = rawsql.sql_rows(connection, sql, params, fields.values(), native_timestamps=True)
+
+    assert dict(zip(fields, values, strict=True)) == Course.objects.filter(pk=course.pk).values(*fields)[0]
