@@ -17,7 +17,20 @@ from typing import Any
 
 import orjson
 from django.db import connection
-from django.db.models import Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models import (
+    BigIntegerField,
+    Exists,
+    F,
+    FilteredRelation,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 
@@ -46,6 +59,39 @@ ZERO_DIGIT = ord("0")
 
 def epoch_ms(value: dt.datetime | None) -> int | None:
     return None if value is None else int(value.timestamp() * 1000)
+
+
+def epoch_ms_of_microseconds(value: int | None) -> int | None:
+    """`epoch_ms` of the timestamp `EpochMicroseconds` read: the same float arithmetic, since an
+    aware datetime's `timestamp()` is its microseconds since the epoch divided by 10**6."""
+    return None if value is None else int(value / 1_000_000 * 1000)
+
+
+class EpochMicroseconds(Func):
+    """A timestamp as whole microseconds since the epoch, computed by the database: an integer
+    is read for a fraction of a timestamp's cost (Django's timestamptz loader parses each one in
+    Python; 150 of them were three quarters of the summary list's enrolment statement)."""
+
+    arity = 1
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        # EXTRACT gives numeric (PostgreSQL 14+): exact to the microsecond.
+        return self.as_sql(
+            compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint", **extra_context
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Django stores a timestamp as UTC text, 'YYYY-MM-DD HH:MM:SS[.ffffff]': whole seconds from
+        # strftime of the first 19 characters (given the fraction, SQLite rounds it to milliseconds,
+        # and .9995 up to the next second), then the fraction's digits as they are (none reads as 0).
+        # The value is named twice.
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(CAST(strftime('%%s', substr({sql}, 1, 19)) AS INTEGER) * 1000000"
+            f" + CAST(substr({sql}, 21, 6) AS INTEGER))",
+            (*params, *params),
+        )
 
 
 def _best_attempts(attempts: QuerySet, *, partition: Sequence[str]) -> QuerySet:
@@ -130,12 +176,14 @@ def content_progress_read(
 
 
 _ENROLMENT_FIELDS = (
-    "id", "user_id", "course_id", "batch_id", "enrolled_on_time", "active", "state", "course__content_version",
-    "user_track__id", "user_track__status", "user_track__timeend", "user_track__last_accessed_date",
+    "id", "user_id", "course_id", "batch_id", "active", "state", "course__content_version",
+    "user_track__id", "user_track__status",
     # A track has at most one certificate (one-to-one), so it joins without multiplying rows.
     "user_certificate__id", "user_certificate__name", "user_certificate__token", "user_certificate__issued_at",
 )
 _COLLECTION_FIELDS = ("course__title", "course__description", "course__image")
+# The timestamps a summary shows, as microseconds since the epoch (EpochMicroseconds).
+_ENROLMENT_TIMES = ("enrolled_on_us", "completed_on_us", "track_last_accessed_us", "consumed_last_accessed_us")
 
 
 @functools.cache
@@ -157,7 +205,7 @@ def _undeleted_enrollments() -> QuerySet:
     return (
         Enrollment.objects.exclude(Exists(deleted))
         .annotate(
-            consumed_last_accessed=Subquery(last_consumed),
+            consumed_last_accessed_us=EpochMicroseconds(Subquery(last_consumed)),
             # The track and certificate joins also match the enrolment's user: a redundant
             # condition here (they belong to it), which lets a database distributed by user_id
             # (Citus) run the join on one shard (docs/scaling.md).
@@ -166,22 +214,26 @@ def _undeleted_enrollments() -> QuerySet:
                 "user_track__certificate", condition=Q(user_track__certificate__user_id=F("user_id"))
             ),
         )
+        .annotate(
+            enrolled_on_us=EpochMicroseconds("enrolled_on_time"),
+            completed_on_us=EpochMicroseconds("user_track__timeend"),
+            track_last_accessed_us=EpochMicroseconds("user_track__last_accessed_date"),
+        )
         .order_by("-enrolled_on_time", "id")
     )
 
 
 def summary_enrollments(*, tenant_id: uuid.UUID, user_id: uuid.UUID, with_collection: bool = True) -> QuerySet:
     """The user's enrolments whose summary is not deleted, newest first, as plain rows with their
-    course track's fields and its issued certificate's, their course's `content_version`, the last
-    access recorded in their context's consumption (`consumed_last_accessed`), and the course's
-    own fields (`with_collection`): one query, no model instances.
+    course track's fields and its issued certificate's, their course's `content_version`, the
+    timestamps a summary shows as microseconds since the epoch (enrolment, track's end and last
+    access, and the last access recorded in their context's consumption: `_ENROLMENT_TIMES`), and
+    the course's own fields (`with_collection`): one query, no model instances.
 
     A deletion hides only the enrolments made before it: after a hard delete and a new
     enrolment in the same (collection, batch), the new enrolment has its own summary."""
     fields = _ENROLMENT_FIELDS + (_COLLECTION_FIELDS if with_collection else ())
-    return _undeleted_enrollments().filter(tenant_id=tenant_id, user_id=user_id).values(
-        *fields, "consumed_last_accessed"
-    )
+    return _undeleted_enrollments().filter(tenant_id=tenant_id, user_id=user_id).values(*fields, *_ENROLMENT_TIMES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -425,13 +477,14 @@ def build_summaries(
         status = int(ENROLLMENT_STATE_FOR_TRACK[enrollment["user_track__status"]]) if has_track else enrollment["state"]
         progress = 100 if status == COMPLETED else (completed * 100 // lesson_count if lesson_count else 0)
         accessed = [
-            value for value in (enrollment["consumed_last_accessed"], enrollment["user_track__last_accessed_date"]) if value
+            value for value in (enrollment["consumed_last_accessed_us"], enrollment["track_last_accessed_us"])
+            if value is not None
         ]
         summary = {
             "userId": str(enrollment["user_id"]),
             "collectionId": str(course_id),
             "batchId": str(enrollment["batch_id"]),
-            "enrolledDate": epoch_ms(enrollment["enrolled_on_time"]),
+            "enrolledDate": epoch_ms_of_microseconds(enrollment["enrolled_on_us"]),
             "active": enrollment["active"],
         }
         # The parts stay in the place they always had, so the full answer keeps its key order.
@@ -441,8 +494,8 @@ def build_summaries(
             summary["assessmentStatus"] = best.get(context, {})
         if with_certificates:
             summary["issuedCertificates"] = _issued_certificates(enrollment)
-        summary["completedOn"] = epoch_ms(enrollment["user_track__timeend"])
-        summary["lastAccessedOn"] = epoch_ms(max(accessed)) if accessed else None
+        summary["completedOn"] = epoch_ms_of_microseconds(enrollment["completed_on_us"])
+        summary["lastAccessedOn"] = epoch_ms_of_microseconds(max(accessed)) if accessed else None
         summary["progress"] = progress
         summary["status"] = status
         if "course__title" in enrollment:
