@@ -254,7 +254,8 @@ class RequiredLessons:
     digit_at: dict[str, int] | None = None
 
 
-# Each course's required lessons, keyed by (tenant, course, content_version). Every content write
+# Each course's required lessons, keyed by (tenant, course, content_version), the ids as their UUID
+# ints (a tuple of ints hashes in C; of UUIDs, in Python, at each of a lookup's steps). Every content write
 # bumps the course's `content_version` through the services, in the same transaction as the write,
 # so an entry is an immutable fact; the version is read with the enrolments, before the
 # placements, so an entry is never older than its key. Bounded at 50,000 lessons (about 250
@@ -271,14 +272,16 @@ def required_lessons_cache_clear() -> None:
 
 
 def _required_lessons(
-    *, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]
-) -> dict[uuid.UUID, RequiredLessons]:
+    *, tenant_id: uuid.UUID, course_versions: dict[int, tuple[uuid.UUID, int]]
+) -> dict[int, RequiredLessons]:
     """Each course's required lessons in placement order, from the cache or, for the courses it
     lacks at their current version, from one uncorrelated query (a correlated rule per placement
-    row took seconds for a user with many large courses)."""
-    keys = {course_id: (tenant_id, course_id, version) for course_id, version in course_versions.items()}
+    row took seconds for a user with many large courses). Courses are keyed by their UUID's int,
+    each with (its UUID, its content version)."""
+    tenant_int = tenant_id.int
+    keys = {course_int: (tenant_int, course_int, version) for course_int, (_, version) in course_versions.items()}
     cached = _required_lessons_cache.get_many(keys.values())
-    missing = [course_id for course_id, key in keys.items() if key not in cached]
+    missing = [course_versions[course_int][0] for course_int, key in keys.items() if key not in cached]
     if missing:
         placements = (
             required_placements(course_ids=missing)
@@ -292,10 +295,10 @@ def _required_lessons(
             lessons = by_course[course_id]
             if lesson_id.int not in lessons:
                 lessons[lesson_id.int] = str(lesson_id)
-        loaded = {keys[course_id]: _required_lessons_of(lessons) for course_id, lessons in by_course.items()}
+        loaded = {keys[course_id.int]: _required_lessons_of(lessons) for course_id, lessons in by_course.items()}
         _required_lessons_cache.put_many(loaded)
         cached.update(loaded)
-    return {course_id: cached[key] for course_id, key in keys.items()}
+    return {course_int: cached[key] for course_int, key in keys.items()}
 
 
 def _required_lessons_of(lessons: dict[int, str]) -> RequiredLessons:
@@ -394,7 +397,10 @@ def build_summaries(
     with_statuses = "contentStatus" in parts
     with_assessments = "assessmentStatus" in parts
     with_certificates = "issuedCertificates" in parts
-    course_versions = {enrollment["course_id"]: enrollment["course__content_version"] for enrollment in enrollments}
+    course_versions = {
+        enrollment["course_id"].int: (enrollment["course_id"], enrollment["course__content_version"])
+        for enrollment in enrollments
+    }
     required = _required_lessons(tenant_id=tenant_id, course_versions=course_versions)
 
     # The user's rows only (user_id leads the index); lessons are matched in Python, since an
@@ -408,7 +414,7 @@ def build_summaries(
             # Both columns follow the user in the unique context index; the batches keep an export
             # chunk from reading every other chunk's rows too.
             consumption = consumption.filter(
-                collection_id__in=list(course_versions),
+                collection_id__in=[course_id for course_id, _ in course_versions.values()],
                 batch_id__in={enrollment["batch_id"] for enrollment in enrollments},
             )
         if not with_statuses:
@@ -444,13 +450,16 @@ def build_summaries(
                 "score": row["score"], "max_score": row["max_score"],
             }
 
-    carried_by_course: dict[uuid.UUID, list[str]] = {}
+    carried_by_course: dict[int, list[str]] = {}
+    # The rows are all the user's: its id is written once, not per row.
+    user_text = str(enrollments[0]["user_id"])
     summaries = []
     for enrollment in enrollments:
         course_id = enrollment["course_id"]
-        context = (course_id, enrollment["batch_id"])
-        lessons = required.get(course_id, _NO_REQUIRED_LESSONS)
-        context_key = (course_id.int, enrollment["batch_id"].int)
+        batch_id = enrollment["batch_id"]
+        course_int = course_id.int
+        context_key = (course_int, batch_id.int)
+        lessons = required.get(course_int, _NO_REQUIRED_LESSONS)
         lesson_count = len(lessons.by_int)
         content_status = None
         if with_statuses:
@@ -461,9 +470,9 @@ def build_summaries(
                 if lesson is not None:
                     changed[lesson] = consumed_status
             if carry:
-                if course_id not in carried_by_course:
-                    carried_by_course[course_id] = _lessons_among(lessons, completed_anywhere)
-                for lesson in carried_by_course[course_id]:
+                if course_int not in carried_by_course:
+                    carried_by_course[course_int] = _lessons_among(lessons, completed_anywhere)
+                for lesson in carried_by_course[course_int]:
                     changed[lesson] = COMPLETED
             completed = list(changed.values()).count(COMPLETED)
             content_status = _encoded_statuses(lessons, changed)
@@ -480,10 +489,12 @@ def build_summaries(
             value for value in (enrollment["consumed_last_accessed_us"], enrollment["track_last_accessed_us"])
             if value is not None
         ]
+        # A course's own batch (the usual one) has the course's id: written once.
+        course_text = str(course_id)
         summary = {
-            "userId": str(enrollment["user_id"]),
-            "collectionId": str(course_id),
-            "batchId": str(enrollment["batch_id"]),
+            "userId": user_text,
+            "collectionId": course_text,
+            "batchId": course_text if context_key[0] == context_key[1] else str(batch_id),
             "enrolledDate": epoch_ms_of_microseconds(enrollment["enrolled_on_us"]),
             "active": enrollment["active"],
         }
@@ -491,7 +502,7 @@ def build_summaries(
         if with_statuses:
             summary["contentStatus"] = content_status
         if with_assessments:
-            summary["assessmentStatus"] = best.get(context, {})
+            summary["assessmentStatus"] = best.get((course_id, batch_id), {})
         if with_certificates:
             summary["issuedCertificates"] = _issued_certificates(enrollment)
         summary["completedOn"] = epoch_ms_of_microseconds(enrollment["completed_on_us"])
@@ -500,7 +511,7 @@ def build_summaries(
         summary["status"] = status
         if "course__title" in enrollment:
             summary["collection"] = {
-                "identifier": str(course_id),
+                "identifier": course_text,
                 "name": enrollment["course__title"],
                 "logo": _image_storage.url(enrollment["course__image"]) if enrollment["course__image"] else None,
                 "leafNodesCount": lesson_count,
