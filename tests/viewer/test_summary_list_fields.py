@@ -6,17 +6,19 @@ collection) is the same as in the full answer."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
 
+from enrollment.models import Enrollment
 from lms.api.pagination import Page
 from lms.models import Tenant
 from tests.factories import build_course
 from tests.viewer.conftest import enrol, lesson_ids
-from tracking.models import AssessmentAttempt, CourseTrack
+from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack
 from tracking.services import lesson_completion_record
-from viewer.selectors import SUMMARY_PARTS, _summary_enrollment_rows, summary_enrollments
+from viewer.selectors import SUMMARY_PARTS, _summary_enrollment_rows, epoch_ms, summary_enrollments
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +213,41 @@ def test_a_stray_comma_or_space_is_a_400_not_the_lean_call(learner_client, tenan
     body = response.json()
     assert (response.status_code, body["params"]["err"]) == (400, "ERR_BAD_REQUEST")
     assert "fields=" in body["params"]["errmsg"]
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 123000, 456789, 999999])
+def test_the_dates_are_the_epoch_milliseconds_of_the_stored_timestamps(learner_client, tenant, course, microsecond):
+    # The enrolment statement reads each timestamp as microseconds since the epoch, computed by the
+    # database (EpochMicroseconds); the answer must keep what `epoch_ms` gives for the datetime.
+    enrollment = enrol(course, learner_client.user_id)
+    lesson_completion_record(
+        tenant_id=tenant.id, user_id=learner_client.user_id, course_id=course.id, batch_id=course.id,
+        lesson_id=lesson_ids(course)[0],
+    )
+    enrolled = dt.datetime(2026, 12, 2, 14, 9, 8, microsecond, tzinfo=dt.UTC)
+    ended = enrolled + dt.timedelta(days=3, microseconds=7)
+    track_accessed = enrolled + dt.timedelta(days=1)
+    consumed_accessed = enrolled + dt.timedelta(days=2, seconds=1)
+    Enrollment.objects.filter(pk=enrollment.pk).update(enrolled_on_time=enrolled)
+    CourseTrack.objects.filter(enrollment=enrollment).update(timeend=ended, last_accessed_date=track_accessed)
+    ContentConsumption.objects.filter(user_id=learner_client.user_id).update(last_accessed_at=consumed_accessed)
+
+    for query in ("", "?fields="):
+        [summary] = _summaries(learner_client, learner_client.user_id, query)
+        assert summary["enrolledDate"] == epoch_ms(enrolled)
+        assert summary["completedOn"] == epoch_ms(ended)
+        assert summary["lastAccessedOn"] == epoch_ms(consumed_accessed)  # the later of the two accesses
+
+    later = consumed_accessed + dt.timedelta(microseconds=999)
+    CourseTrack.objects.filter(enrollment=enrollment).update(timeend=None, last_accessed_date=later)
+    [summary] = _summaries(learner_client, learner_client.user_id, "?fields=")
+    assert (summary["completedOn"], summary["lastAccessedOn"]) == (None, epoch_ms(later))
+    CourseTrack.objects.filter(enrollment=enrollment).update(last_accessed_date=None)
+    [summary] = _summaries(learner_client, learner_client.user_id, "?fields=")
+    assert summary["lastAccessedOn"] == epoch_ms(consumed_accessed)
+    # An enrolment nobody has opened: no access at all.
+    other = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    Enrollment.objects.filter(pk=enrol(other, learner_client.user_id).pk).update(enrolled_on_time=enrolled)
+    CourseTrack.objects.filter(course=other).update(last_accessed_date=None)
+    unopened = [s for s in _summaries(learner_client, learner_client.user_id, "?fields=") if s["collectionId"] == str(other.id)]
+    assert [(s["enrolledDate"], s["lastAccessedOn"]) for s in unopened] == [(epoch_ms(enrolled), None)]
