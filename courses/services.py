@@ -902,7 +902,11 @@ def categories_resolve(*, tenant_id: uuid.UUID, category_ids: Iterable) -> list[
 def categories_assign(*, instance: Course | Lesson, category_ids: Iterable) -> None:
     """Sets the course's or lesson's categories: the links and the row's copy (`category_ids`)
     together, inside the caller's transaction. The ids are checked against the instance's tenant
-    (ApiError 400 ERR_UNKNOWN_CATEGORY)."""
+    (ApiError 400 ERR_UNKNOWN_CATEGORY).
+
+    It does not bump `content_version`: the caller does, once for all of its changes (the update
+    services), or has nothing rendered to invalidate (a row it has just created). A new caller that
+    changes an existing row must bump it too, or cached renderings keep the old `categoryIds`."""
     wanted = categories_resolve(tenant_id=instance.tenant_id, category_ids=category_ids)
     with transaction.atomic():
         instance.categories.set(wanted)

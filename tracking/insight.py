@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import Any
 
+import orjson
 from django.db import connection, connections, router
 from django.db.models import (
     Case,
@@ -176,7 +177,7 @@ class CourseLesson:
     key: str = field(init=False)  # the id as the JSON answers and the consumption rows show it
     reference: dict[str, str] = field(init=False)  # shared by every answer: copy before changing
     missing_entries: dict[str, dict[str, str]] = field(init=False)  # by state; shared like `reference`
-    missing_encoded: dict[str, bytes] = field(init=False)  # by state: `encode_json` of each entry
+    missing_encoded: dict[str, orjson.Fragment] = field(init=False)  # by state: each entry, encoded
     prerequisites: tuple[uuid.UUID, ...] = field(init=False)
     not_completed_reason: str = field(init=False)
 
@@ -193,7 +194,7 @@ class CourseLesson:
         # And encoded once: orjson spent longer on a beginner's hundreds of entries than the rest
         # of the answer took (`Explanation.as_encoded_result`).
         object.__setattr__(self, "missing_encoded", {
-            state: encode_json(entry) for state, entry in self.missing_entries.items()
+            state: orjson.Fragment(encode_json(entry)) for state, entry in self.missing_entries.items()
         })
         object.__setattr__(self, "prerequisites", tuple(_prerequisites(self)) if self.eligibility_criteria else ())
         object.__setattr__(self, "not_completed_reason", f"Lesson '{self.title}' is not completed.")
@@ -672,12 +673,16 @@ class Explanation:
     completed: set[uuid.UUID]
     started: set[uuid.UUID]
     grades: dict[uuid.UUID, LessonGrade]
-    missing: list[dict[str, Any]]
-    missing_lessons: list[tuple[CourseLesson, str]]  # the lessons of `missing`, each with its state
+    missing_lessons: list[tuple[CourseLesson, str]]  # the lessons not completed, each with its state
     next_lesson: dict[str, Any] | None
     certificate: IssuedCertificate | None
     eligible: bool
     reasons: list[str]
+
+    @property
+    def missing(self) -> list[dict[str, Any]]:
+        """The answer's `missing` entries (shared with the course's cached lessons: do not change)."""
+        return [lesson.missing_entries[state] for lesson, state in self.missing_lessons]
 
     def as_result(self) -> dict[str, Any]:
         """The §10 shape of `GET /courses/tracking/explain`."""
@@ -696,18 +701,12 @@ class Explanation:
         }
 
     def as_encoded_result(self) -> bytes:
-        """`encode_json(self.as_result())`, byte for byte, with `missing` spliced from each lesson's
-        entry encoded once per content version (`CourseLesson.missing_encoded`)."""
+        """`encode_json(self.as_result())`, byte for byte, with each `missing` entry written from its
+        lesson's encoding, made once per content version (`CourseLesson.missing_encoded`): orjson
+        copies a Fragment as it is, as the summary list's `contentStatus` is written."""
         result = self.as_result()
-        result["missing"] = None
-        encoded = encode_json(result)
-        # The first `"missing":null` is the key's: it follows only the status and two counts, and
-        # inside a JSON string a quote is always escaped.
-        before, marker, after = encoded.partition(b'"missing":null')
-        if not marker:  # never: the key is always there
-            return encode_json(self.as_result())
-        missing = b",".join([lesson.missing_encoded[state] for lesson, state in self.missing_lessons])
-        return b"".join((before, b'"missing":[', missing, b"]", after))
+        result["missing"] = [lesson.missing_encoded[state] for lesson, state in self.missing_lessons]
+        return encode_json(result)
 
 
 @dataclass(frozen=True)
@@ -801,7 +800,7 @@ def course_progress_explain(
     )
     return Explanation(
         track=track, course=course, lessons=list(lessons), completed=completed, started=started, grades=grades,
-        missing=[lesson.missing_entries[state] for lesson, state in missing_lessons], missing_lessons=missing_lessons,
+        missing_lessons=missing_lessons,
         next_lesson=_next_lesson(missing_lessons, completed), certificate=certificate, eligible=eligible,
         reasons=reasons,
     )

@@ -5,6 +5,8 @@ With many tracks per course and a batch that is the course itself, the planner t
 in the attempt start's and the attempt update's statements (their key joined from the chosen
 context or the updated attempt), and in the prepared statements' generic plans of the view update. These check the plans PostgreSQL
 chooses once the table is analysed (migration 0009's statistics); SQLite has no planner to ask.
+On the skewed data below each test fails without either fix: the statistics dropped, all three
+choose `track_course_batch`; the statements' old joined keys, the two attempt tests do.
 """
 
 from __future__ import annotations
@@ -23,26 +25,10 @@ from tracking.services import lesson_attempt_start, lesson_attempt_update
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-COURSES = 10
-LEARNERS_PER_COURSE = 200
 SHARED_COURSES = 10
 SHARED_LEARNERS = 100
 SMALL_BATCHES = 150
 SMALL_BATCH_LEARNERS = 2
-
-
-@pytest.fixture
-def crowded_courses(tenant):
-    """Courses whose batch is the course, each with many learners' tracks, analysed."""
-    courses = [build_course(tenant=tenant, modules=1, lessons_per_module=1) for _ in range(COURSES)]
-    for course in courses:
-        enrollments_bulk_create(
-            tenant_id=tenant.id, course=course, user_ids=[uuid.uuid4() for _ in range(LEARNERS_PER_COURSE)],
-            enrolled_by=None,
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {CourseTrack._meta.db_table}")
-    return courses
 
 
 def _track_indexes_of(plan: str) -> set[str]:
@@ -50,11 +36,6 @@ def _track_indexes_of(plan: str) -> set[str]:
         line.split(" using ")[1].split()[0]
         for line in plan.splitlines() if CourseTrack._meta.db_table in line and " using " in line
     }
-
-
-def _track_index_of(plan: str) -> str:
-    line = next(line for line in plan.splitlines() if CourseTrack._meta.db_table in line and " using " in line)
-    return line.split(" using ")[1].split()[0]
 
 
 @contextmanager
@@ -74,9 +55,10 @@ def explained(statement_start: str):
         yield plans
 
 
-def test_a_generic_plan_finds_one_learners_track_by_the_learners_index(crowded_courses):
+def test_a_generic_plan_finds_one_learners_track_by_the_learners_index(learners_in_many_courses_and_batches):
     table = CourseTrack._meta.db_table
-    track = CourseTrack.objects.filter(course=crowded_courses[0]).first()
+    course = learners_in_many_courses_and_batches[0]
+    track = CourseTrack.objects.filter(course=course, batch_id=course.id).first()
     with connection.cursor() as cursor:
         cursor.execute("SET plan_cache_mode = force_generic_plan")
         try:
@@ -91,12 +73,12 @@ def test_a_generic_plan_finds_one_learners_track_by_the_learners_index(crowded_c
             cursor.execute("DEALLOCATE track_of_learner")
         finally:
             cursor.execute("RESET plan_cache_mode")
-    assert _track_index_of(plan) == "track_user_context", plan
+    assert _track_indexes_of(plan) == {"track_user_context"}, plan
 
 
-def test_an_attempt_progress_report_finds_the_track_by_the_learners_index(crowded_courses):
-    course = crowded_courses[0]
-    track = CourseTrack.objects.filter(course=course).first()
+def test_an_attempt_progress_report_finds_the_track_by_the_learners_index(learners_in_many_courses_and_batches):
+    course = learners_in_many_courses_and_batches[0]
+    track = CourseTrack.objects.filter(course=course, batch_id=course.id).first()
     lesson = LessonPlacement.objects.filter(course=course).first().lesson
     attempt, _ = lesson_attempt_start(
         tenant_id=track.tenant_id, user_id=track.user_id, lesson_id=lesson.id, course_id=course.id
@@ -107,7 +89,7 @@ def test_an_attempt_progress_report_finds_the_track_by_the_learners_index(crowde
             changes={"total_content": 10, "current_position": 3},
         )
     assert len(plans) == 1
-    assert _track_index_of(plans[0]) == "track_user_context", plans[0]
+    assert _track_indexes_of(plans[0]) == {"track_user_context"}, plans[0]
     assert LessonAttempt.objects.get(pk=attempt.id).current_position == 3
     track.refresh_from_db()
     assert track.last_accessed_date is not None

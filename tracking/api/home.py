@@ -12,7 +12,6 @@ anyone in the tenant; left out, it is the caller.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import uuid
 
@@ -26,7 +25,7 @@ from courses.api.rendering import course_summaries, image_url_builder, rendering
 from courses.api.serializers import CourseOutputSerializer
 from enrollment.api.serializers import EnrollmentOutputSerializer
 from lms.api.errors import ApiError
-from lms.api.fields import TextField, UUIDStringField, iso_utc
+from lms.api.fields import TextField, UUIDStringField, id_or_none, iso_utc
 from lms.api.pagination import PageQuerySerializer, page_from_request
 from lms.api.permissions import IsAuthenticatedPrincipal, acting_user_id
 from lms.api.query import validated_query
@@ -180,29 +179,33 @@ def _progress_percent(track: dict | None) -> int:
     return min(100, track["completed_lessons"] * 100 // track["no_of_lessons"])
 
 
-class _IdTexts(dict):
-    """The text of each id a page writes, formatted once: a home page repeats its user, its tenant
-    and each course's id in several parts of every item (`str` of a UUID runs in Python, ~1 µs)."""
+class _TextsOnce(dict):
+    """The text of each value a page writes, formatted once: a home page repeats its user, its
+    tenant and each course's id in several parts of every item (`str` of a UUID runs in Python,
+    ~1 µs), and an enrolment's times often repeat (eight a course, `iso_utc` ~2 µs each)."""
 
-    def __missing__(self, value: uuid.UUID | None) -> str | None:
-        text = self[value] = None if value is None else str(value)
+    def __init__(self, text_of) -> None:
+        super().__init__()
+        self.text_of = text_of
+
+    def __missing__(self, value):
+        text = self[value] = self.text_of(value)
         return text
 
 
-class _TimestampTexts(dict):
-    """The text of each timestamp a page writes (`iso_utc`), formatted once: an enrolment's times
-    often repeat (enrolled, last updated), and a page writes eight a course (~2 µs each)."""
-
-    def __missing__(self, value: dt.datetime | None) -> str | None:
-        text = self[value] = iso_utc(value)
-        return text
+def _id_texts() -> _TextsOnce:
+    return _TextsOnce(id_or_none)
 
 
-def _track_data(track: dict, ids: _IdTexts | None = None, times: _TimestampTexts | None = None) -> dict:
+def _timestamp_texts() -> _TextsOnce:
+    return _TextsOnce(iso_utc)
+
+
+def _track_data(track: dict, ids: _TextsOnce | None = None, times: _TextsOnce | None = None) -> dict:
     """`CourseTrackSerializer`'s shape from a track's `.values()` row: a page of 20 courses rendered
     through the serializer machinery cost more than its queries (tests keep the two equal)."""
-    ids = _IdTexts() if ids is None else ids
-    times = _TimestampTexts() if times is None else times
+    ids = _id_texts() if ids is None else ids
+    times = _timestamp_texts() if times is None else times
     return {
         "id": str(track["id"]), "course_id": ids[track["course_id"]], "user_id": ids[track["user_id"]],
         "batch_id": ids[track["batch_id"]], "timestart": times[track["timestart"]],
@@ -212,10 +215,10 @@ def _track_data(track: dict, ids: _IdTexts | None = None, times: _TimestampTexts
     }
 
 
-def _enrollment_data(enrollment: dict, ids: _IdTexts | None = None, times: _TimestampTexts | None = None) -> dict:
+def _enrollment_data(enrollment: dict, ids: _TextsOnce | None = None, times: _TextsOnce | None = None) -> dict:
     """`EnrollmentOutputSerializer`'s shape from an enrolment's `.values()` row (as `_track_data`)."""
-    ids = _IdTexts() if ids is None else ids
-    times = _TimestampTexts() if times is None else times
+    ids = _id_texts() if ids is None else ids
+    times = _timestamp_texts() if times is None else times
     return {
         "id": str(enrollment["id"]), "course_id": ids[enrollment["course_id"]], "user_id": ids[enrollment["user_id"]],
         "tenantId": ids[enrollment["tenant_id"]], "batch_id": ids[enrollment["batch_id"]],
@@ -379,7 +382,7 @@ class LearnerHomeViewSet(TenantScopedViewSet):
             versions={row["id"]: row["content_version"] for row in home_page.courses},
         )
         summaries = course_summaries(home_page.courses, image_url, origin=rendering_origin(request))
-        ids, times = _IdTexts(), _TimestampTexts()
+        ids, times = _id_texts(), _timestamp_texts()
         items = []
         for summary, course_id in zip(summaries, course_ids, strict=True):
             enrollment, track = home_page.enrollments[course_id], home_page.tracks[course_id]
