@@ -204,12 +204,6 @@ class ContentConsumption(models.Model):
         ]
         indexes = [
             models.Index(fields=["user_id", "tenant", "content_id"], name="consumption_user_content"),
-            # The course report's per-lesson counts (`insight._lesson_progress`) read a course's rows in
-            # one range of this index, without the table (an index-only scan), and hash-join them to
-            # the enrolled learners: one lookup of the unique index per learner read ten scattered
-            # heap pages each (at L, 4,400 buffers and 10 ms a report; this, 160 and 4 ms).
-            models.Index(fields=["tenant", "collection_id", "batch_id", "content_id"], include=["user_id", "status"],
-                         name="consumption_context_content"),
         ]
 
     def __str__(self) -> str:
