@@ -178,6 +178,7 @@ class CourseLesson:
     reference: dict[str, str] = field(init=False)  # shared by every answer: copy before changing
     missing_entries: dict[str, dict[str, str]] = field(init=False)  # by state; shared like `reference`
     missing_encoded: dict[str, orjson.Fragment] = field(init=False)  # by state: each entry, encoded
+    report_head: bytes = field(init=False)  # its entry in the report's `lessons`, encoded up to the figures
     prerequisites: tuple[uuid.UUID, ...] = field(init=False)
     not_completed_reason: str = field(init=False)
 
@@ -196,6 +197,9 @@ class CourseLesson:
         object.__setattr__(self, "missing_encoded", {
             state: orjson.Fragment(encode_json(entry)) for state, entry in self.missing_entries.items()
         })
+        # The report writes every lesson's entry on every request; only the figures differ
+        # (`CourseReport.as_encoded_result`).
+        object.__setattr__(self, "report_head", encode_json(self.reference)[:-1] + b',"completed":')
         object.__setattr__(self, "prerequisites", tuple(_prerequisites(self)) if self.eligibility_criteria else ())
         object.__setattr__(self, "not_completed_reason", f"Lesson '{self.title}' is not completed.")
 
@@ -288,10 +292,10 @@ class CourseReport:
     completion_rate: float
     certificates_issued: int
     course_lessons: tuple[CourseLesson, ...]
-    # By the lesson id's int (it hashes in C, a UUID in Python): (started, completed) of the lessons
-    # anyone started, and the best-score figures of the marked lessons.
-    progress: dict[int, tuple[int, int]]
-    scored: dict[int, LessonFigures]
+    # By the lesson's `key` (a str hashes in C, a UUID in Python): (started, completed) of the
+    # lessons anyone started, and the best-score figures of the marked lessons.
+    progress: dict[str, tuple[int, int]]
+    scored: dict[str, LessonFigures]
     weekly: list[dict[str, Any]]
 
     @cached_property
@@ -299,8 +303,8 @@ class CourseReport:
         """Every lesson's figures in course order (the dashboard's charts)."""
         figures = []
         for lesson in self.course_lessons:
-            lesson_figures = self.scored.get(lesson.id.int) or LessonFigures(lesson)
-            lesson_figures.started, lesson_figures.completed = self.progress.get(lesson.id.int, _NO_PROGRESS)
+            lesson_figures = self.scored.get(lesson.key) or LessonFigures(lesson)
+            lesson_figures.started, lesson_figures.completed = self.progress.get(lesson.key, _NO_PROGRESS)
             figures.append(lesson_figures)
         return figures
 
@@ -308,10 +312,29 @@ class CourseReport:
         """The §10 shape of `GET /courses/:id/report`."""
         lessons = []
         for lesson in self.course_lessons:
-            started, completed = self.progress.get(lesson.id.int, _NO_PROGRESS)
-            scored = self.scored.get(lesson.id.int)
+            started, completed = self.progress.get(lesson.key, _NO_PROGRESS)
+            scored = self.scored.get(lesson.key)
             lessons.append({**lesson.reference, "completed": completed, "started": started,
                             "averageBestScore": scored.average_best_score if scored else None})
+        return self._shape(lessons)
+
+    def as_encoded_result(self) -> bytes:
+        """`encode_json(self.as_result())`, byte for byte, with each lesson's entry written from its
+        encoded head (`CourseLesson.report_head`, made once per content version) and its figures:
+        building and encoding a dict per lesson cost more than the rest of the answer (a course has
+        hundreds of lessons). orjson copies the Fragment as it is."""
+        progress = self.progress
+        scored = self.scored
+        entries = []
+        for lesson in self.course_lessons:
+            started, completed = progress.get(lesson.key, _NO_PROGRESS)
+            figures = scored.get(lesson.key) if scored else None
+            score = b"null" if figures is None else encode_json(figures.average_best_score)
+            entries.append(b'%b%d,"started":%d,"averageBestScore":%b}' % (lesson.report_head, completed, started,
+                                                                           score))
+        return encode_json(self._shape(orjson.Fragment(b"[" + b",".join(entries) + b"]")))
+
+    def _shape(self, lessons) -> dict[str, Any]:
         return {
             "courseId": str(self.course.id),
             "enrolled": self.enrolled,
@@ -339,7 +362,7 @@ def course_report(*, tenant_id: uuid.UUID, course_id: uuid.UUID, now: dt.datetim
     totals = _enrollment_counts(tenant_id=tenant_id, course_id=course_id, weeks=weeks)
     enrolled = totals["enrolled"]
     lessons = course_lessons_cached(course)
-    scored = {lesson.id.int: LessonFigures(lesson) for lesson in lessons if lesson.consider_marks}
+    scored = {lesson.key: LessonFigures(lesson) for lesson in lessons if lesson.consider_marks}
     _best_score_figures(scored, tenant_id=tenant_id, course_id=course_id)
     return CourseReport(
         course=course,
@@ -396,24 +419,10 @@ def _enrollment_counts(*, tenant_id, course_id, weeks: list[dt.date]) -> dict[st
     mondays = [dt.datetime.combine(week, dt.time.min, tzinfo=dt.UTC) for week in weeks]
     # The week after the last counts nothing (a date in the future).
     bounds = [mondays[-1] + dt.timedelta(weeks=1), *reversed(mondays)]
-    # Rows: (part, track status, week index or NULL, rows, active rows); part 0 the enrollments by
-    # week, 1 the tracks by status and completion week, 2 the certificates.
-    sql = (
-        f"SELECT 0, NULL, week, COUNT(*), COUNT(CASE WHEN active THEN 1 END)"
-        f" FROM (SELECT e.active, {_week_of('e.enrolled_on_time', len(weeks))} AS week FROM {_table(Enrollment)} e"
-        f" WHERE e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s) e GROUP BY week"
-        f" UNION ALL SELECT 1, status, week, COUNT(*), 0"
-        f" FROM (SELECT t.status, CASE WHEN t.status = %s THEN {_week_of('t.timeend', len(weeks))} END AS week"
-        f" FROM {_table(CourseTrack)} t WHERE t.tenant_id = %s AND t.course_id = %s AND t.batch_id = %s) t"
-        f" GROUP BY status, week"
-        f" UNION ALL SELECT 2, NULL, NULL, COUNT(*), 0 FROM {_table(IssuedCertificate)} c"
-        f" JOIN {_table(CourseTrack)} ct ON ct.id = c.track_id"
-        f" WHERE c.tenant_id = %s AND c.course_id = %s AND ct.batch_id = %s"
-    )
     context = [tenant_id, course_id, course_id]
     params = [*bounds, *context, CourseTrackStatus.COMPLETED, *bounds, *context, *context]
     with connection.cursor() as cursor:
-        cursor.execute(sql, adapt_params(params))
+        cursor.execute(_enrollment_counts_sql(connection.vendor, len(weeks)), adapt_params(params))
         rows = cursor.fetchall()
     enrolled_weekly = [0] * len(weeks)
     completed_weekly = [0] * len(weeks)
@@ -439,6 +448,26 @@ def _enrollment_counts(*, tenant_id, course_id, weeks: list[dt.date]) -> dict[st
     }
 
 
+@functools.lru_cache(maxsize=4)
+def _enrollment_counts_sql(vendor: str, weeks: int) -> str:
+    """`_enrollment_counts`' statement (its text depends only on the database and the number of
+    weeks: built once, not on every report). Rows: (part, track status, week index or NULL, rows,
+    active rows); part 0 the enrollments by week, 1 the tracks by status and completion week, 2
+    the certificates."""
+    return (
+        f"SELECT 0, NULL, week, COUNT(*), COUNT(CASE WHEN active THEN 1 END)"
+        f" FROM (SELECT e.active, {_week_of('e.enrolled_on_time', weeks)} AS week FROM {_table(Enrollment)} e"
+        f" WHERE e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s) e GROUP BY week"
+        f" UNION ALL SELECT 1, status, week, COUNT(*), 0"
+        f" FROM (SELECT t.status, CASE WHEN t.status = %s THEN {_week_of('t.timeend', weeks)} END AS week"
+        f" FROM {_table(CourseTrack)} t WHERE t.tenant_id = %s AND t.course_id = %s AND t.batch_id = %s) t"
+        f" GROUP BY status, week"
+        f" UNION ALL SELECT 2, NULL, NULL, COUNT(*), 0 FROM {_table(IssuedCertificate)} c"
+        f" JOIN {_table(CourseTrack)} ct ON ct.id = c.track_id"
+        f" WHERE c.tenant_id = %s AND c.course_id = %s AND ct.batch_id = %s"
+    )
+
+
 def _week_of(moment: str, weeks: int) -> str:
     """The index of the week `moment` falls in (0 the oldest), NULL outside them; the parameters
     are the Monday after the last week, then each week's Monday from the last back to the first."""
@@ -446,23 +475,38 @@ def _week_of(moment: str, weeks: int) -> str:
             + " ".join(f"WHEN {{0}} >= %s THEN {index}" for index in range(weeks - 1, -1, -1)) + " END").format(moment)
 
 
-def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[int, tuple[int, int]]:
-    """Per lesson (by its id's int), the enrolled learners who started it (a
+# The content id as text, grouped by the id itself: PostgreSQL's text form is `str(uuid)`, the
+# lessons' `key`, so the rows load as str (no UUID object per lesson, and a str hashes in C).
+_content_key = "CAST(fact.content_id AS TEXT)"
+
+
+@functools.lru_cache(maxsize=2)
+def _lesson_progress_sql(vendor: str) -> str:
+    """`_lesson_progress`' statement without carry-forward (built once, not on every report)."""
+    return (
+        f"SELECT {_content_key}, COUNT(*), COUNT(CASE WHEN fact.status = %s THEN 1 END)"
+        f" FROM {_table(ContentConsumption)} fact"
+        f" WHERE fact.tenant_id = %s AND fact.collection_id = %s AND fact.batch_id = %s"
+        f" AND fact.user_id IN ({_own_batch_learners_sql()}) GROUP BY fact.content_id"
+    )
+
+
+def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[str, tuple[int, int]]:
+    """Per lesson (by its `CourseLesson.key`), the enrolled learners who started it (a
     consumption row in the course context: a view or an attempt) and who completed it there (or,
     with carry-forward, anywhere, as the recount counts it). One grouped statement, driven by the
     enrolled learners: each learner's rows are one range of the consumption's (user, tenant,
     context) index, whatever the table's size. Written as SQL for the reason of
     `_enrollment_counts`. Lessons nobody started, and content the course no longer requires, may
     be missing or present: callers look up the lessons they show."""
-    consumption = _table(ContentConsumption)
     completed = ConsumptionStatus.COMPLETED
     if carry:
         # A learner may have completed a lesson in several contexts: each learner counts once.
         # Only the course's lessons: the learners' completions elsewhere are many.
         lessons_sql, lessons_params = course_required_lesson_ids(course_id=course_id).order_by().query.sql_with_params()
         sql = (
-            f"SELECT fact.content_id, COUNT(DISTINCT fact.user_id), "
-            f"COUNT(DISTINCT CASE WHEN fact.status = %s THEN fact.user_id END) FROM {consumption} fact "
+            f"SELECT {_content_key}, COUNT(DISTINCT fact.user_id), "
+            f"COUNT(DISTINCT CASE WHEN fact.status = %s THEN fact.user_id END) FROM {_table(ContentConsumption)} fact "
             f"WHERE fact.tenant_id = %s AND fact.user_id IN ({_own_batch_learners_sql()}) "
             f"AND ((fact.collection_id = %s AND fact.batch_id = %s) OR fact.status = %s) "
             f"AND fact.content_id IN ({lessons_sql}) GROUP BY fact.content_id"
@@ -472,28 +516,23 @@ def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[int, tuple[in
     else:
         # One row per learner and lesson in a context (its unique constraint): plain counts, no
         # sort for DISTINCT.
-        sql = (
-            f"SELECT fact.content_id, COUNT(*), COUNT(CASE WHEN fact.status = %s THEN 1 END) FROM {consumption} fact "
-            f"WHERE fact.tenant_id = %s AND fact.collection_id = %s AND fact.batch_id = %s "
-            f"AND fact.user_id IN ({_own_batch_learners_sql()}) GROUP BY fact.content_id"
-        )
+        sql = _lesson_progress_sql(connection.vendor)
         params = [completed, tenant_id, course_id, course_id, tenant_id, course_id, course_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, adapt_params(params))
         rows = cursor.fetchall()
-    # PostgreSQL returns UUIDs, SQLite their hex.
-    return {
-        (content_id if isinstance(content_id, uuid.UUID) else uuid.UUID(content_id)).int: (started, completed)
-        for content_id, started, completed in rows
-    }
+    if connection.vendor == "postgresql":
+        return {content_key: (started, completed) for content_key, started, completed in rows}
+    # SQLite stores a UUID as its 32 hex digits.
+    return {str(uuid.UUID(content_key)): (started, completed) for content_key, started, completed in rows}
 
 
-def _best_score_figures(figures: dict[int, LessonFigures], *, tenant_id, course_id) -> None:
+def _best_score_figures(figures: dict[str, LessonFigures], *, tenant_id, course_id) -> None:
     """For each marked lesson: each enrolled learner's best score (the highest of their completed
     attempts and viewer assessments in the course's own batch, as the viewer reports best),
     averaged, and counted into SCORE_BINS bins of the lesson's total marks. One statement: the
     per-learner best is a subquery, and only (lesson, bin) rows come back. `figures` are keyed by
-    the lesson id's int."""
+    the lesson's `key`."""
     marked = [lesson.lesson.id for lesson in figures.values() if lesson.lesson.consider_marks]
     if not marked:
         return
@@ -531,7 +570,7 @@ def _best_score_figures(figures: dict[int, LessonFigures], *, tenant_id, course_
     lesson_field = LessonAttempt._meta.get_field("lesson")
     for raw_lesson_id, scale_value, score_bin, learners, total in rows:
         lesson_id = lesson_field.to_python(raw_lesson_id)
-        lesson = figures[lesson_id.int]
+        lesson = figures[str(lesson_id)]
         if not lesson.score_bins:
             lesson.score_bins = [0] * SCORE_BINS
             lesson.score_scale = int(scale_value)
@@ -540,7 +579,7 @@ def _best_score_figures(figures: dict[int, LessonFigures], *, tenant_id, course_
         learners_and_total[0] += learners
         learners_and_total[1] += float(total)
     for lesson_id in marked:
-        lesson = figures[lesson_id.int]
+        lesson = figures[str(lesson_id)]
         if not lesson.score_bins:
             lesson.score_bins = [0] * SCORE_BINS
             if lesson.lesson.total_marks:

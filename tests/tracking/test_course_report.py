@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from courses.services import lesson_update
 from enrollment.models import Enrollment
+from lms.api.envelope import encode_json
 from lms.api.tenancy import forget_known_tenants
 from tests.conftest import make_client
 from tests.factories import build_course
@@ -182,6 +183,32 @@ class TestFigures:
         assert (weekly[-1]["enrolled"], weekly[-2]["enrolled"], weekly[0]["enrolled"]) == (2, 1, 1)
         assert (weekly[-1]["completed"], weekly[-2]["completed"]) == (1, 1)
 
+    def test_the_encoded_answer_is_the_encoded_result_byte_for_byte(self, admin_client, tenant):
+        """The API writes each lesson's entry from its head encoded once per content version
+        (`CourseLesson.report_head`): the same bytes as encoding the result, including titles that
+        need escaping, a lesson nobody started, and a fractional average best score."""
+        world = build_world(tenant)
+        lesson_update(lesson=world.lessons[1], updated_by=None, changes={"title": 'Quotes " \\ and \u2028 é'})
+        complete_lesson(world.course, world.halfway, world.lessons[-1], score=33.333)
+        # A lesson nobody started: one of another course placed in this one, first in its last module.
+        (placed,) = lessons_of(build_course(tenant=tenant, modules=1, lessons_per_module=1))
+        lesson_update(lesson=placed, updated_by=None, course=world.course,
+                      module=world.lessons[-1].placements.get().module, ordering=1)
+
+        report = course_report(tenant_id=tenant.id, course_id=world.course.id)
+        expected = report.as_result()
+
+        assert report.as_encoded_result() == encode_json(expected)
+        assert (expected["lessons"][2]["lessonId"], expected["lessons"][2]["started"]) == (str(placed.id), 0)
+        assert expected["lessons"][-1]["averageBestScore"] == 51.11  # (80 + 40 + 33.333) / 3
+        assert result(admin_client.get(report_url(world.course))) == expected
+
+    def test_an_empty_format_is_still_refused(self, admin_client, tenant):
+        """The query serializer is skipped only when there is no query string at all."""
+        world = build_world(tenant)
+
+        assert admin_client.get(report_url(world.course), {"format": "xml"}).status_code == 400
+        assert result(admin_client.get(report_url(world.course), {"format": "json"}))["enrolled"] == 4
 
     def test_carried_completions_count_as_the_recount_counts_them(self, admin_client, tenant):
         from tracking.services import standalone_completion_record
