@@ -97,6 +97,41 @@ def test_the_relay_kick_never_holds_up_the_request_and_waiting_kicks_merge(not_e
     assert Event.objects.filter(relayed_at__isnull=True).count() == 4  # all in the outbox for the relay
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_kicks_of_commits_within_the_gather_window_are_published_once(not_eager, monkeypatch, tenant, settings):
+    """A publish costs the process about a millisecond of CPU, so a kick waits
+    LMS_TASK_KICK_GATHER_SECONDS and covers every commit in that window (issue 15: one publish per
+    completing request). A commit after the publish kicks again: the relay may have run before it."""
+    from lms import celery as lms_celery
+
+    settings.LMS_TASK_KICK_GATHER_SECONDS = 2.0  # wide: the five commits must fall inside it on a busy machine
+    sent = []
+    monkeypatch.setattr(lms_celery, "send_task", lambda name, *args, **options: sent.append(name) or True)
+    monkeypatch.setattr(lms_celery, "_connect", lambda: None)
+    monkeypatch.setattr(lms_celery, "_publisher", lms_celery._Publisher())
+
+    def commit_an_event(number):
+        with transaction.atomic():
+            event_record(tenant_id=tenant.id, type="enrollment.created", data={"enrollmentId": f"e{number}"})
+
+    def sent_reaches(count):
+        deadline = time.monotonic() + 10
+        while len(sent) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+
+    for number in range(5):
+        commit_an_event(number)
+        time.sleep(0.02)  # time enough for a publisher that does not wait to send each kick on its own
+    sent_reaches(1)
+    assert sent == ["lms.events.relay"]
+
+    commit_an_event(5)
+    sent_reaches(2)
+    assert sent == ["lms.events.relay", "lms.events.relay"]
+    assert Event.objects.filter(relayed_at__isnull=True).count() == 6
+
+
 def test_send_task_says_whether_the_broker_took_it(broker_down):
     assert send_task("lms.events.sweep") is False
 
