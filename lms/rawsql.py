@@ -132,7 +132,9 @@ def _conversion_plan(alias: str, fields: tuple[Field, ...]) -> tuple[tuple[int, 
     plan = []
     for index, field in enumerate(fields):
         column = field.get_col(field.model._meta.db_table)
-        converters = [_fast_json(converter) for converter in (*db.ops.get_db_converters(column), *column.get_db_converters(db))]
+        converters = [
+            _fast_json(converter) for converter in (*db.ops.get_db_converters(column), *column.get_db_converters(db))
+        ]
         if converters:
             plan.append((index, column, converters))
     return tuple(plan)

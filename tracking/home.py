@@ -352,7 +352,7 @@ def _home_page_fields() -> dict:
     fields.update({f"track__{name}": CourseTrack._meta.get_field(name) for name in _TRACK_VALUES})
     fields["tenant__carry_forward"] = Tenant._meta.get_field("carry_forward")
     # The lessons completed in the course's own batch (`_own_batch_completions_sql`), then the window's
-    # total, last: an integer column's field, so converted not at all (the list is decoded here).
+    # total, last: an integer column's field, so converted not at all (`_lesson_keys` decodes the list).
     fields["_completed"] = Course._meta.get_field("content_version")
     fields["_total"] = Course._meta.get_field("content_version")
     return fields
@@ -362,7 +362,7 @@ def _home_select_list(db, fields: dict) -> str:
     """The page's select list up to the completions: the course's columns, then the enrolment's and
     the track's, whose UUIDs PostgreSQL sends as text. The page only writes those ids out, and a
     UUID loaded as an object cost its construction, then `str()` in Python (~1 µs) and Python-level
-    hashing in the page's text memo: some 0.2 ms of a 20-course page. (SQLite stores UUIDs as hex
+    `__hash__`/`__eq__` in the page's text memo, eleven ids a course. (SQLite stores UUIDs as hex
     and converts them as before; `str()` of either gives the same text.)"""
     columns = []
     for name, model_field in list(fields.items())[:-2]:
@@ -379,8 +379,8 @@ def _home_select_list(db, fields: dict) -> str:
 def _own_batch_completions_sql(db, course_id: str) -> str:
     """A select-list expression: the lessons the user has completed in the course's own batch, the
     completions `home_progress` needs when completions are not carried forward. On the page's own
-    rows, so a warm home page is one statement rather than a page and then the completions (a round
-    trip was about a tenth of the request at both scales). A range of the consumption table's unique
+    rows, so a warm home page is one statement rather than a page and then the completions (that
+    second statement was 6 % of a request's instructions at S, 17 % at L: docs/benchmarks.md). A range of the consumption table's unique
     (user, tenant, collection, batch, content) index per course row, naming the user by value
     (tests/scaling). Parameters: user, tenant, the completed status. An array of UUIDs on PostgreSQL;
     SQLite, which has none, gets the ids (its 32-digit hex) joined by commas."""
@@ -425,8 +425,9 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
     )
     count = f"SELECT COUNT(*) FROM {course}{where}"
     # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset,
-    # then user, tenant and the completed status (the own-batch completions), then user (the track again). The page is cut on narrow rows (ids, the order's keys and the total,
-    # a window over the whole result taken before the LIMIT), then only its rows are read in full:
+    # then user, tenant and the completed status (the own-batch completions), then user (the track
+    # again). The page is cut on narrow rows (ids, the order's keys and the total, a window over the
+    # whole result taken before the LIMIT), then only its rows are read in full:
     # carrying every enrolled course's full rows through the window and the sort cost 0.4 ms at L.
     track_last_access = column(CourseTrack, "last_accessed_date")
     page = (
