@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, JSONField, Model, QuerySet
 
 
 def adapt_params(params: Iterable) -> list:
@@ -132,7 +132,9 @@ def _conversion_plan(alias: str, fields: tuple[Field, ...]) -> tuple[tuple[int, 
     plan = []
     for index, field in enumerate(fields):
         column = field.get_col(field.model._meta.db_table)
-        converters = [*db.ops.get_db_converters(column), *column.get_db_converters(db)]
+        converters = [
+            _fast_json(converter) for converter in (*db.ops.get_db_converters(column), *column.get_db_converters(db))
+        ]
         if converters:
             plan.append((index, column, converters))
     return tuple(plan)
@@ -212,3 +214,23 @@ def compiled_once(key: tuple, build: Callable[..., QuerySet], names: Sequence[st
             sql=sql, slots=slots, fixed=tuple(params), names=tuple(names), converters=converters
         )
     return compiled
+
+
+def _fast_json(converter):
+    """`converter`, or for a JSONField's `from_db_value` without a custom decoder, the same with the
+    empty object and the empty list decoded without it: `json.loads` and Django's call around it cost
+    some 1.5 µs a value, and a home page decodes three a course (`params` and the category ids),
+    mostly empty. Both databases return exactly `{}` and `[]` for them; any other text goes to
+    Django's decoder as before. Each call returns a new container (callers may fill it)."""
+    field = getattr(converter, "__self__", None)
+    if getattr(converter, "__func__", None) is not JSONField.from_db_value or field.decoder is not None:
+        return converter
+
+    def from_db_value(value, expression, connection):
+        if value == "{}":
+            return {}
+        if value == "[]":
+            return []
+        return converter(value, expression, connection)
+
+    return from_db_value

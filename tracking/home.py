@@ -332,7 +332,8 @@ _TRACK_VALUES = (
 @dataclass(frozen=True)
 class HomePage:
     """One page of the home screen (`hasEnroll=true`): the total, the course rows (`.values()` of
-    `COURSE_VALUES`), each course's own-batch enrolment and track rows (or None), and whether the
+    `COURSE_VALUES`), each course's own-batch enrolment and track rows (or None; as `.values()`
+    gives them, but with their ids as text on PostgreSQL: `_home_select_list`), and whether the
     tenant carries completions forward."""
 
     count: int
@@ -340,6 +341,9 @@ class HomePage:
     enrollments: dict[uuid.UUID, dict | None]
     tracks: dict[uuid.UUID, dict | None]
     carry: bool
+    # The lessons (UUID ints) the user has completed in each course's own batch: `home_progress`'s
+    # completions when the tenant does not carry them forward.
+    completed: dict[uuid.UUID, frozenset[int]] = field(default_factory=dict)
 
 
 def _home_page_fields() -> dict:
@@ -347,9 +351,54 @@ def _home_page_fields() -> dict:
     fields.update({f"enrollment__{name}": Enrollment._meta.get_field(name) for name in _ENROLLMENT_VALUES})
     fields.update({f"track__{name}": CourseTrack._meta.get_field(name) for name in _TRACK_VALUES})
     fields["tenant__carry_forward"] = Tenant._meta.get_field("carry_forward")
-    # The window's total, last: an integer column, converted as any integer field is (not at all).
+    # The lessons completed in the course's own batch (`_own_batch_completions_sql`), then the window's
+    # total, last: an integer column's field, so converted not at all (`_lesson_keys` decodes the list).
+    fields["_completed"] = Course._meta.get_field("content_version")
     fields["_total"] = Course._meta.get_field("content_version")
     return fields
+
+
+def _home_select_list(db, fields: dict) -> str:
+    """The page's select list up to the completions: the course's columns, then the enrolment's and
+    the track's, whose UUIDs PostgreSQL sends as text. The page only writes those ids out, and a
+    UUID loaded as an object cost its construction, then `str()` in Python (~1 µs) and Python-level
+    `__hash__`/`__eq__` in the page's text memo, eleven ids a course. (SQLite stores UUIDs as hex
+    and converts them as before; `str()` of either gives the same text.)"""
+    columns = []
+    for name, model_field in list(fields.items())[:-2]:
+        column = sql_column(db, model_field.model, model_field.name)
+        if (
+            db.vendor == "postgresql" and name.startswith(("enrollment__", "track__"))
+            and model_field.get_internal_type() in ("UUIDField", "ForeignKey")
+        ):
+            column = f"{column}::text"
+        columns.append(column)
+    return ", ".join(columns)
+
+
+def _own_batch_completions_sql(db, course_id: str) -> str:
+    """A select-list expression: the lessons the user has completed in the course's own batch, the
+    completions `home_progress` needs when completions are not carried forward. On the page's own
+    rows, so a warm home page is one statement rather than a page and then the completions (that
+    second statement was 6 % of a request's instructions at S, 17 % at L: docs/benchmarks.md). A range of the consumption table's unique
+    (user, tenant, collection, batch, content) index per course row, naming the user by value
+    (tests/scaling). Parameters: user, tenant, the completed status. An array of UUIDs on PostgreSQL;
+    SQLite, which has none, gets the ids (its 32-digit hex) joined by commas."""
+    consumption = _table(db, ContentConsumption)
+    where = (
+        f"FROM {consumption} d WHERE d.user_id = %s AND d.tenant_id = %s AND d.collection_id = {course_id}"
+        f" AND d.batch_id = {course_id} AND d.status = %s"
+    )
+    if db.vendor == "postgresql":
+        return f"ARRAY(SELECT d.content_id {where})"
+    return f"(SELECT group_concat(d.content_id, ',') {where})"
+
+
+def _lesson_keys(completed) -> frozenset[int]:
+    # `_own_batch_completions_sql`'s value as the outlines' lesson keys (each UUID's 128-bit int).
+    if completed is None or isinstance(completed, str):  # SQLite: hex ids joined by commas, or no row
+        return frozenset(_as_uuid(entry).int for entry in completed.split(",")) if completed else frozenset()
+    return frozenset(lesson.int for lesson in completed)
 
 
 @functools.lru_cache(maxsize=64)
@@ -376,8 +425,9 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
     )
     count = f"SELECT COUNT(*) FROM {course}{where}"
     # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset,
-    # then user (the track again). The page is cut on narrow rows (ids, the order's keys and the total,
-    # a window over the whole result taken before the LIMIT), then only its rows are read in full:
+    # then user, tenant and the completed status (the own-batch completions), then user (the track
+    # again). The page is cut on narrow rows (ids, the order's keys and the total, a window over the
+    # whole result taken before the LIMIT), then only its rows are read in full:
     # carrying every enrolled course's full rows through the window and the sort cost 0.4 ms at L.
     track_last_access = column(CourseTrack, "last_accessed_date")
     page = (
@@ -392,7 +442,8 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
         f"{where}"
         f" ORDER BY {track_last_access} DESC NULLS LAST, {column(Course, 'title')} ASC, {column(Course, 'id')} ASC"
         f" LIMIT %s OFFSET %s)"
-        f" SELECT {sql_select_list(db, list(fields.values())[:-1])}, page.total FROM page"
+        f" SELECT {_home_select_list(db, fields)},"
+        f" {_own_batch_completions_sql(db, column(Course, 'id'))}, page.total FROM page"
         f" JOIN {course} ON {column(Course, 'id')} = page.course_id"
         f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = {column(Course, 'tenant')}"
         f" LEFT JOIN {enrollment} ON {column(Enrollment, 'id')} = page.enrollment_id"
@@ -407,7 +458,8 @@ def home_page(
     offset: int, limit: int,
 ) -> HomePage:
     """A page of `GET /enrollments/users-courses?hasEnroll=true`: the courses the user is enrolled
-    in that the caller may see, with the own-batch enrolment, its track and the tenant's carry-forward setting joined in.
+    in that the caller may see, with the own-batch enrolment, its track, the lessons completed in the
+    own batch and the tenant's carry-forward setting joined in.
 
     One hand-written read (a second, the count, only past the last page): this runs on every opening
     of a player app, and building the ORM's count, page and enrolment reads cost more than the
@@ -424,8 +476,10 @@ def home_page(
     # Twelve timestamps a row: psycopg's own loader spares a millisecond a page (`sql_values_rows`).
     # The rows as value sequences, cut straight into their three parts: a dict of all 50 columns
     # first, then the parts from it, cost twice the dict building.
+    completed_status = ConsumptionStatus.COMPLETED.value
     rows = sql_rows(
-        db, page_sql, [tenant, user, user, *where, limit, offset, user], fields.values(), native_timestamps=True
+        db, page_sql, [tenant, user, user, *where, limit, offset, user, tenant, completed_status, user],
+        fields.values(), native_timestamps=True,
     )
     if rows:
         count = rows[0][-1]  # the window's total, last (`_home_page_fields`)
@@ -435,7 +489,7 @@ def home_page(
             (count,) = cursor.fetchone()
     else:
         count = 0
-    courses, enrollments, tracks = [], {}, {}
+    courses, enrollments, tracks, completed = [], {}, {}, {}
     carry = None
     enrollment_at = len(COURSE_VALUES)
     track_at = enrollment_at + len(_ENROLLMENT_VALUES)
@@ -452,7 +506,10 @@ def home_page(
             dict(zip(_TRACK_VALUES, values[track_at:carry_at], strict=True)) if values[track_at] else None
         )
         carry = values[carry_at] == Tenant.CarryForward.CARRY
-    return HomePage(count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry))
+        completed[course["id"]] = _lesson_keys(values[carry_at + 1])
+    return HomePage(
+        count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry), completed=completed
+    )
 
 
 def _table(db, model) -> str:
@@ -596,14 +653,16 @@ def _completions_sql(alias: str, courses: int, carry: bool, prerequisites: int) 
 
 def home_progress(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool | None = None,
-    versions: dict[uuid.UUID, int] | None = None,
+    versions: dict[uuid.UUID, int] | None = None, completed: dict[uuid.UUID, frozenset[int]] | None = None,
 ) -> dict[uuid.UUID, HomeProgress]:
     """Module counts and the next lesson of one user in each course's own batch (the home screen).
 
     The same answers as `courses_progress` gives for the (course, course) contexts. One query whatever
     the number of courses and lessons (the user's completions) once the courses' outlines at their
     `versions` are cached, one more for those that are not; and when not given, one for the tenant's
-    carry-forward setting and one for the versions.
+    carry-forward setting and one for the versions. `completed`: the lessons completed in each
+    course's own batch, as `home_page` reads them with the page; when the tenant does not carry
+    completions forward, they are all the completions needed, and the query is spared.
     """
     if not course_ids:
         return {}
@@ -612,6 +671,8 @@ def home_progress(
     if versions is None:
         versions = dict(Course.objects.filter(pk__in=course_ids).values_list("id", "content_version"))
     outlines = _outlines(tenant_id=tenant_id, course_versions={course_id: versions[course_id] for course_id in course_ids})
+    if completed is not None and not carry:
+        return {course_id: _outline_progress(outlines[course_id], completed[course_id]) for course_id in course_ids}
 
     db = connections[router.db_for_read(ContentConsumption)]
     prerequisites = sorted({p for outline in outlines.values() for p in outline.prerequisites}) if carry else []
@@ -637,7 +698,7 @@ def home_progress(
     }
 
 
-def _outline_progress(outline: _CourseOutline, done: set[int]) -> HomeProgress:
+def _outline_progress(outline: _CourseOutline, done: set[int] | frozenset[int]) -> HomeProgress:
     """The home figures of one course from its outline and the lessons done: in time of the user's
     completions, plus the placements before the next lesson (`courses_progress`'s rules)."""
     completed_in = [0] * len(outline.module_sizes)

@@ -127,15 +127,19 @@ class TestHomeScreen:
                 start_and_complete(learner_client, lessons_of(course)[0])
 
         grow(2)
-        # the page (courses with their own-batch enrolment, track, the tenant's carry-forward setting,
-        # content version and the total); the outlines (published modules and required placements) of
-        # the courses this process has not read at their version; the user's completions
-        with django_assert_max_num_queries(3):
+        # the page (courses with their own-batch enrolment, track, the lessons completed in that batch,
+        # the tenant's carry-forward setting, content version and the total); the outlines (published
+        # modules and required placements) of the courses this process has not read at their version
+        with django_assert_max_num_queries(2):
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 2
         grow(18)
-        with django_assert_max_num_queries(3):  # the same for ten times the courses on the page
+        with django_assert_max_num_queries(2):  # the same for ten times the courses on the page
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 20
-        with django_assert_max_num_queries(2):  # the outlines are known: the page; the completions
+        with django_assert_max_num_queries(1):  # the outlines are known: the page alone
+            assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 20
+        tenant.carry_forward = "carry"
+        tenant.save(update_fields=["carry_forward"])
+        with django_assert_max_num_queries(2):  # carried forward: the page; the completions anywhere
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 20
 
     def test_locked_first_lessons_cost_no_query_of_their_own(
@@ -154,13 +158,13 @@ class TestHomeScreen:
 
         grow(2)
         home_of(learner_client)  # the tenant and the learner are known to the process from here on
-        # the page; the outlines of the courses not yet read at their version; the user's completions
-        # (the prerequisites are the outlines', and the completions cover them)
-        with django_assert_max_num_queries(3):
+        # the page with the own-batch completions (they cover the prerequisites placed in the course);
+        # the outlines of the courses not yet read at their version
+        with django_assert_max_num_queries(2):
             courses = home_of(learner_client, hasEnroll="true", limit=50)["courses"]
         assert {item["courseId"]: item["nextLesson"]["lessonId"] for item in courses} == expected
         grow(8)
-        with django_assert_max_num_queries(3):
+        with django_assert_max_num_queries(2):
             courses = home_of(learner_client, hasEnroll="true", limit=50)["courses"]
         assert {item["courseId"]: item["nextLesson"]["lessonId"] for item in courses} == expected
 
@@ -233,6 +237,12 @@ class TestHomeProgressAgreesWithTheModuleWalk:
 
         course_ids = [busy.id, shared.id, untouched.id]
         fast = home.home_progress(tenant_id=tenant.id, user_id=user, course_ids=course_ids)
+        # The home screen's way: the own-batch completions read with the page (used when not carried).
+        page = home.home_page(tenant_id=tenant.id, learner=True, user_id=user, category_ids=None, offset=0, limit=50)
+        assert sorted(page.completed, key=str) == sorted(course_ids, key=str)
+        assert home.home_progress(
+            tenant_id=tenant.id, user_id=user, course_ids=course_ids, carry=page.carry, completed=page.completed
+        ) == fast
         walked = home.courses_progress(
             tenant_id=tenant.id, user_id=user, contexts=[(course_id, course_id) for course_id in course_ids]
         )
@@ -445,8 +455,9 @@ def test_the_home_screen_pins_one_user_in_every_statement(tenant, learner_client
     second.save(update_fields=["eligibility_criteria"])
     Course.objects.filter(pk=course.pk).update(content_version=F("content_version") + 1)  # as the services do
     statements += _capture(lambda: home_of(learner_client, hasEnroll="true"))
-    # the page and the completions, twice (the outline's read touches no per-user table)
-    assert sum(bool(TABLE_REFERENCE.search(sql)) for sql in statements) == 4
+    # the page with the own-batch completions, then the page and the carried completions (the
+    # outline's read touches no per-user table)
+    assert sum(bool(TABLE_REFERENCE.search(sql)) for sql in statements) == 3
     assert any("OR d.content_id IN" in sql for sql in statements)  # the carried read, with the prerequisite
     problems = _unrouted(statements)
     assert problems == [], "\n\n".join(problems)

@@ -49,3 +49,30 @@ def test_sql_rows_are_the_values_rows_without_the_names(tenant):
     [values] = rawsql.sql_rows(connection, sql, params, fields.values(), native_timestamps=True)
 
     assert dict(zip(fields, values, strict=True)) == Course.objects.filter(pk=course.pk).values(*fields)[0]
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"theme": "dark", "ratio": 2.5, "tags": ["é", "\u2028", None, True], "nested": {"n": -0, "e": 1e-7}},
+    {"beyond 64 bits": 2**70, "empty": {}, "none": []},
+])
+def test_json_columns_decode_as_djangos_decoder_does(tenant, params):
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    Course.objects.filter(pk=course.pk).update(params=params)
+    fields = {name: Course._meta.get_field(name) for name in ("params", "category_ids")}
+    sql = (f"SELECT {sql_select_list(connection, fields.values())} FROM {Course._meta.db_table} "
+           f"WHERE {connection.ops.quote_name('id')} = %s")
+    rawsql._conversion_plans.clear()
+
+    [row] = sql_values_rows(connection, sql, [sql_param(connection, Course, "id", course.pk)], fields)
+
+    expected = Course.objects.filter(pk=course.pk).values(*fields)[0]
+    assert row == expected and row["params"] == params and row["category_ids"] == []
+    assert repr(row) == repr(expected)  # the same types (int, float) and key order, not only equal values
+    [again] = sql_values_rows(connection, sql, [sql_param(connection, Course, "id", course.pk)], fields)
+    assert again["category_ids"] is not row["category_ids"]  # a new container each time
+    # The plan decodes the empty containers itself, the rest through Django's `from_db_value`.
+    plan = rawsql._conversion_plan(connection.alias, tuple(fields.values()))
+    assert [converter.__qualname__ for _, _, converters in plan for converter in converters] == [
+        "_fast_json.<locals>.from_db_value", "_fast_json.<locals>.from_db_value",
+    ]
