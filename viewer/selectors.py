@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import itertools
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -74,6 +74,9 @@ class EpochMicroseconds(Func):
 
     arity = 1
     output_field = BigIntegerField()
+    # Both databases compute an integer (or NULL): the int() of Django's converter for integer
+    # expressions would change nothing, for a Python call per value (three per enrolment row).
+    convert_value = staticmethod(Func._convert_value_noop)
 
     def as_postgresql(self, compiler, connection, **extra_context):
         # EXTRACT gives numeric (PostgreSQL 14+): exact to the microsecond.
@@ -187,11 +190,11 @@ _ENROLMENT_TIMES = ("enrolled_on_us", "completed_on_us", "track_last_accessed_us
 
 
 @functools.cache
-def _undeleted_enrollments() -> QuerySet:
+def _undeleted_enrollments(*, with_last_consumed: bool = True) -> QuerySet:
     """Enrolments whose summary is not deleted, with the last access recorded in their context's
-    consumption, newest first. Built once: resolving its two correlated subqueries cost about a
-    millisecond per request. Never evaluated itself (that would cache its rows): callers filter it,
-    which clones it."""
+    consumption (`with_last_consumed`), newest first. Built once: resolving its two correlated
+    subqueries cost about a millisecond per request. Never evaluated itself (that would cache its
+    rows): callers filter it, which clones it."""
     in_context = {
         "user_id": OuterRef("user_id"), "tenant_id": OuterRef("tenant_id"), "collection_id": OuterRef("course_id"),
         "batch_id": OuterRef("batch_id"),
@@ -202,10 +205,12 @@ def _undeleted_enrollments() -> QuerySet:
     last_consumed = (
         ContentConsumption.objects.filter(**in_context).order_by("-last_accessed_at").values("last_accessed_at")[:1]
     )
+    enrollments = Enrollment.objects.exclude(Exists(deleted))
+    if with_last_consumed:
+        enrollments = enrollments.annotate(consumed_last_accessed_us=EpochMicroseconds(Subquery(last_consumed)))
     return (
-        Enrollment.objects.exclude(Exists(deleted))
+        enrollments
         .annotate(
-            consumed_last_accessed_us=EpochMicroseconds(Subquery(last_consumed)),
             # The track and certificate joins also match the enrolment's user: a redundant
             # condition here (they belong to it), which lets a database distributed by user_id
             # (Citus) run the join on one shard (docs/scaling.md).
@@ -223,17 +228,25 @@ def _undeleted_enrollments() -> QuerySet:
     )
 
 
-def summary_enrollments(*, tenant_id: uuid.UUID, user_id: uuid.UUID, with_collection: bool = True) -> QuerySet:
+def summary_enrollments(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, with_collection: bool = True, with_last_consumed: bool = True
+) -> QuerySet:
     """The user's enrolments whose summary is not deleted, newest first, as plain rows with their
     course track's fields and its issued certificate's, their course's `content_version`, the
     timestamps a summary shows as microseconds since the epoch (enrolment, track's end and last
-    access, and the last access recorded in their context's consumption: `_ENROLMENT_TIMES`), and
-    the course's own fields (`with_collection`): one query, no model instances.
+    access, and the last access recorded in their context's consumption: `_ENROLMENT_TIMES`; the
+    last without `with_last_consumed`), and the course's own fields (`with_collection`): one query,
+    no model instances.
 
     A deletion hides only the enrolments made before it: after a hard delete and a new
     enrolment in the same (collection, batch), the new enrolment has its own summary."""
     fields = _ENROLMENT_FIELDS + (_COLLECTION_FIELDS if with_collection else ())
-    return _undeleted_enrollments().filter(tenant_id=tenant_id, user_id=user_id).values(*fields, *_ENROLMENT_TIMES)
+    times = _ENROLMENT_TIMES if with_last_consumed else _ENROLMENT_TIMES[:-1]
+    return (
+        _undeleted_enrollments(with_last_consumed=with_last_consumed)
+        .filter(tenant_id=tenant_id, user_id=user_id)
+        .values(*fields, *times)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,9 +257,9 @@ class RequiredLessons:
     # Every required lesson id, as the string the summary shows, mapped to 0 (not started), in
     # placement order: copying it is the cheapest way to start a summary's contentStatus.
     statuses: dict[str, int]
-    # The same lessons by their UUID's 128-bit int, to match the consumption rows the database
-    # returns: a UUID hashes and compares in Python, its int in C (thousands of times a request).
-    by_int: dict[int, str]
+    # The same lessons by their UUID's 16 bytes, to match the consumption the database returns
+    # packed (`_consumption_by_context`): bytes hash and compare in C, a UUID in Python.
+    by_key: dict[bytes, str]
     # `statuses` encoded as the response writes it (`encode_json`), and where each lesson's status
     # digit sits in it: a summary's contentStatus is a copy with a few digits changed, rather than
     # hundreds of entries built and encoded again per enrolment (`_encoded_statuses`).
@@ -263,7 +276,7 @@ class RequiredLessons:
 _required_lessons_cache: WeightedLRU[RequiredLessons] = WeightedLRU(
     max_weight=50_000, weigh=lambda entry: len(entry.statuses)
 )
-_NO_REQUIRED_LESSONS = RequiredLessons(statuses={}, by_int={})
+_NO_REQUIRED_LESSONS = RequiredLessons(statuses={}, by_key={})
 
 
 def required_lessons_cache_clear() -> None:
@@ -290,18 +303,18 @@ def _required_lessons(
             .values_list("course_id", "lesson_id")
         )
         # A dict keeps placement order and drops a lesson placed twice in one course, in O(1) per row.
-        by_course: dict[uuid.UUID, dict[int, str]] = {course_id: {} for course_id in missing}
+        by_course: dict[uuid.UUID, dict[bytes, str]] = {course_id: {} for course_id in missing}
         for course_id, lesson_id in placements:
             lessons = by_course[course_id]
-            if lesson_id.int not in lessons:
-                lessons[lesson_id.int] = str(lesson_id)
+            if lesson_id.bytes not in lessons:
+                lessons[lesson_id.bytes] = str(lesson_id)
         loaded = {keys[course_id.int]: _required_lessons_of(lessons) for course_id, lessons in by_course.items()}
         _required_lessons_cache.put_many(loaded)
         cached.update(loaded)
     return {course_int: cached[key] for course_int, key in keys.items()}
 
 
-def _required_lessons_of(lessons: dict[int, str]) -> RequiredLessons:
+def _required_lessons_of(lessons: dict[bytes, str]) -> RequiredLessons:
     statuses = dict.fromkeys(lessons.values(), 0)
     encoded = encode_json(statuses)
     # Each entry is `"<lesson id>":0`; a lesson id is a UUID's text, which JSON writes as it is, so
@@ -314,7 +327,7 @@ def _required_lessons_of(lessons: dict[int, str]) -> RequiredLessons:
         position += 2  # the digit and the comma
     if len(encoded) != max(position, 2) or any(encoded[at] != ZERO_DIGIT for at in digit_at.values()):
         digit_at = None  # not the layout assumed above: summaries encode their statuses whole
-    return RequiredLessons(statuses=statuses, by_int=lessons, encoded=encoded, digit_at=digit_at)
+    return RequiredLessons(statuses=statuses, by_key=lessons, encoded=encoded, digit_at=digit_at)
 
 
 def _encoded_statuses(lessons: RequiredLessons, changed: dict[str, int]) -> orjson.Fragment:
@@ -341,24 +354,86 @@ SUMMARY_PARTS = ("contentStatus", "assessmentStatus", "issuedCertificates")
 ALL_SUMMARY_PARTS = frozenset(SUMMARY_PARTS)
 
 
-def _consumption_of_user(*, tenant_id: uuid.UUID, user_id: uuid.UUID, completed_only: bool) -> list[tuple]:
-    """(collection_id, batch_id, content_id, status) of every consumption row of the user in the
-    tenant (only the completed ones with `completed_only`), from a statement compiled once per
-    database: building the filtered queryset cost more than reading the rows. One query."""
-    def build(tenant_id, user_id):
-        consumption = ContentConsumption.objects.filter(user_id=user_id, tenant_id=tenant_id)
-        if completed_only:
-            consumption = consumption.filter(status=COMPLETED)
-        return consumption.values_list("collection_id", "batch_id", "content_id", "status")
+# A context's consumption, packed: per row its content's UUID (16 bytes) and its status (2 bytes,
+# big-endian), as PostgreSQL's uuid_send and int2send write them.
+_PACKED_ROW = 18
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
-    compiled = compiled_once(("summary-consumption", completed_only), build, ("tenant_id", "user_id"))
-    if compiled.converters:  # UUIDs stored as text (SQLite)
-        return [tuple(row.values()) for row in compiled.values(tenant_id=tenant_id, user_id=user_id)]
-    # PostgreSQL's driver gives the values as `.values_list()` does: the rows as fetched, without a
-    # dict built per row (hundreds of them).
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, compiled.params(tenant_id=tenant_id, user_id=user_id))
-        return cursor.fetchall()
+
+def _packed_row(content_id: uuid.UUID, status: int) -> bytes:
+    return content_id.bytes + status.to_bytes(2, "big")
+
+
+def _packed_statuses(packed: bytes, by_key: dict[bytes, str]) -> Iterator[tuple[str, int]]:
+    """(lesson, status) of each packed row whose content is among `by_key`'s lessons."""
+    for at in range(0, len(packed), _PACKED_ROW):
+        lesson = by_key.get(packed[at:at + 16])
+        if lesson is not None:
+            yield lesson, packed[at + 16] << 8 | packed[at + 17]
+
+
+def _packed_completed(packed: bytes) -> Iterator[bytes]:
+    """The content keys of the completed rows among packed ones."""
+    for at in range(0, len(packed), _PACKED_ROW):
+        if packed[at + 16] << 8 | packed[at + 17] == COMPLETED:
+            yield packed[at:at + 16]
+
+
+def _packed_by_context(
+    rows: Iterable[tuple], *, completed_only: bool
+) -> dict[tuple[int, int], tuple[int | None, bytes]]:
+    """`_consumption_by_context` of consumption rows (collection_id, batch_id, content_id, status[,
+    last_accessed_at]) read one by one: the last access is None where the rows lack it."""
+    packed: dict[tuple[int, int], list[bytes]] = {}
+    last: dict[tuple[int, int], dt.datetime] = {}
+    for collection_id, batch_id, content_id, status, *accessed in rows:
+        key = (collection_id.int, batch_id.int)
+        entries = packed.setdefault(key, [])
+        if not completed_only or status == COMPLETED:
+            entries.append(_packed_row(content_id, status))
+        if accessed and (key not in last or accessed[0] > last[key]):
+            last[key] = accessed[0]
+    return {
+        # Whole microseconds, as EpochMicroseconds computes them.
+        key: ((last[key] - _EPOCH) // dt.timedelta(microseconds=1) if key in last else None, b"".join(entries))
+        for key, entries in packed.items()
+    }
+
+
+@functools.cache
+def _consumption_by_context_sql(completed_only: bool) -> str:
+    table = connection.ops.quote_name(ContentConsumption._meta.db_table)
+    packed = "string_agg(uuid_send(content_id) || int2send(status::smallint), ''::bytea)"
+    if completed_only:
+        packed += f" FILTER (WHERE status = {COMPLETED})"
+    return (
+        f"SELECT collection_id, batch_id, (EXTRACT(EPOCH FROM max(last_accessed_at)) * 1000000)::bigint, {packed}"
+        f" FROM {table} WHERE tenant_id = %s AND user_id = %s GROUP BY collection_id, batch_id"
+    )
+
+
+def _consumption_by_context(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, completed_only: bool
+) -> dict[tuple[int, int], tuple[int | None, bytes]]:
+    """Every consumption context of the user in the tenant, keyed by (collection, batch) as UUID
+    ints: the last access recorded there (microseconds since the epoch) and its rows packed
+    (`_PACKED_ROW`; only the completed ones with `completed_only`). One query.
+
+    On PostgreSQL the database groups and packs the rows: a row per context instead of one per
+    consumption row, and no UUID built in Python per row (three UUIDs a row were a third of the
+    lean summary list's time), and the last access comes with them rather than from a correlated
+    subquery per enrolment."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_consumption_by_context_sql(completed_only), [tenant_id, user_id])
+            return {
+                (collection_id.int, batch_id.int): (last_accessed, packed or b"")
+                for collection_id, batch_id, last_accessed, packed in cursor.fetchall()
+            }
+    rows = ContentConsumption.objects.filter(user_id=user_id, tenant_id=tenant_id).values_list(
+        "collection_id", "batch_id", "content_id", "status", "last_accessed_at"
+    )
+    return _packed_by_context(rows, completed_only=completed_only)
 
 
 def _best_attempts_of_user(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -388,9 +463,11 @@ def build_summaries(
     current content version is not cached), consumption, best assessments (with
     `assessmentStatus`). Without `contentStatus` only completed consumption is read: progress
     needs no more. With `every_enrollment` (the rows are all of the user's enrolments) the
-    consumption and assessments are read for the user as a whole, from statements compiled once;
-    otherwise for the rows' contexts only. `collection` is present when the rows carry the course's
-    fields; its `logo` is the stored image URL, which the API makes absolute.
+    consumption and assessments are read for the user as a whole, from statements built once,
+    and the consumption read gives each context's last access (the rows need no
+    `consumed_last_accessed_us`); otherwise they are read for the rows' contexts only.
+    `collection` is present when the rows carry the course's fields; its `logo` is the stored
+    image URL, which the API makes absolute.
     """
     if not enrollments:
         return []
@@ -407,7 +484,7 @@ def build_summaries(
     # IN list of every lesson of fifty large courses costs more than it filters. Rows of contexts
     # not among the enrolments are read but never matched (except completions, with carry).
     if every_enrollment:
-        consumption_rows = _consumption_of_user(tenant_id=tenant_id, user_id=user_id, completed_only=not with_statuses)
+        by_context = _consumption_by_context(tenant_id=tenant_id, user_id=user_id, completed_only=not with_statuses)
     else:
         consumption = ContentConsumption.objects.filter(user_id=user_id, tenant_id=tenant_id)
         if not carry:
@@ -419,20 +496,17 @@ def build_summaries(
             )
         if not with_statuses:
             consumption = consumption.filter(status=COMPLETED)
-        consumption_rows = consumption.values_list("collection_id", "batch_id", "content_id", "status")
-    # Consumption is sparse beside the required lessons: keep it per context and lay it over the
-    # course's all-zero statuses, rather than look every lesson up.
-    # Keyed by UUID ints, as RequiredLessons.by_int is.
-    consumed: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    # Without contentStatus, only completions count (progress, and what carry-forward carries).
-    completed_in_context: dict[tuple[int, int], set[int]] = {}
-    completed_anywhere: set[int] = set()
-    for collection_id, batch_id, content_id, status in consumption_rows:
-        if with_statuses:
-            consumed.setdefault((collection_id.int, batch_id.int), []).append((content_id.int, status))
-        if status == COMPLETED:
-            completed_anywhere.add(content_id.int)
-            completed_in_context.setdefault((collection_id.int, batch_id.int), set()).add(content_id.int)
+        by_context = _packed_by_context(
+            consumption.values_list("collection_id", "batch_id", "content_id", "status"),
+            completed_only=not with_statuses,
+        )
+    # Consumption is sparse beside the required lessons: it is kept per context and laid over the
+    # course's all-zero statuses, rather than every lesson looked up. Without contentStatus only
+    # completions are packed (progress, and what carry-forward carries, need no more).
+    completed_anywhere: set[bytes] = set()
+    if carry:
+        for _, packed in by_context.values():
+            completed_anywhere.update(_packed_completed(packed))
 
     best: dict[tuple, dict[str, dict[str, float]]] = {}
     if with_assessments:
@@ -451,6 +525,7 @@ def build_summaries(
             }
 
     carried_by_course: dict[int, list[str]] = {}
+    no_consumption = (None, b"")
     # The rows are all the user's: its id is written once, not per row.
     user_text = str(enrollments[0]["user_id"])
     summaries = []
@@ -460,15 +535,15 @@ def build_summaries(
         course_int = course_id.int
         context_key = (course_int, batch_id.int)
         lessons = required.get(course_int, _NO_REQUIRED_LESSONS)
-        lesson_count = len(lessons.by_int)
+        lesson_count = len(lessons.by_key)
+        consumed_last_accessed, packed = by_context.get(context_key, no_consumption)
+        if not every_enrollment:
+            consumed_last_accessed = enrollment["consumed_last_accessed_us"]
         content_status = None
         if with_statuses:
-            # The lessons whose status is not 0 (not started), each once.
-            changed: dict[str, int] = {}
-            for content_id, consumed_status in consumed.get(context_key, ()):
-                lesson = lessons.by_int.get(content_id)
-                if lesson is not None:
-                    changed[lesson] = consumed_status
+            # The lessons whose status is not 0 (not started), each once (a context holds a
+            # content once: the unique context).
+            changed = dict(_packed_statuses(packed, lessons.by_key))
             if carry:
                 if course_int not in carried_by_course:
                     carried_by_course[course_int] = _lessons_among(lessons, completed_anywhere)
@@ -477,16 +552,19 @@ def build_summaries(
             completed = list(changed.values()).count(COMPLETED)
             content_status = _encoded_statuses(lessons, changed)
         else:
-            # The same count without the per-lesson map: the required lessons completed here
-            # (or, with carry-forward, anywhere), as sets of UUID ints.
-            completed_lessons = completed_anywhere if carry else completed_in_context.get(context_key, set())
-            completed = len(lessons.by_int.keys() & completed_lessons)
+            # The same count without the per-lesson map: the required lessons completed here (only
+            # completions are packed), or with carry-forward anywhere.
+            if carry:
+                completed = len(lessons.by_key.keys() & completed_anywhere)
+            else:
+                by_key = lessons.by_key
+                completed = sum(packed[at:at + 16] in by_key for at in range(0, len(packed), _PACKED_ROW))
         # The track exists from enrolment; rows made outside the services may lack one.
         has_track = enrollment["user_track__id"] is not None
         status = int(ENROLLMENT_STATE_FOR_TRACK[enrollment["user_track__status"]]) if has_track else enrollment["state"]
         progress = 100 if status == COMPLETED else (completed * 100 // lesson_count if lesson_count else 0)
         accessed = [
-            value for value in (enrollment["consumed_last_accessed_us"], enrollment["track_last_accessed_us"])
+            value for value in (consumed_last_accessed, enrollment["track_last_accessed_us"])
             if value is not None
         ]
         # A course's own batch (the usual one) has the course's id: written once.
@@ -534,24 +612,28 @@ def _issued_certificates(enrollment: dict[str, Any]) -> list[dict[str, Any]]:
     }]
 
 
-def _lessons_among(lessons: RequiredLessons, content_ids: set[int]) -> list[str]:
-    """The required lessons (as strings) whose UUID ints are among `content_ids`, walking the
+def _lessons_among(lessons: RequiredLessons, content_ids: set[bytes]) -> list[str]:
+    """The required lessons (as strings) whose UUID bytes are among `content_ids`, walking the
     smaller side."""
-    if len(content_ids) < len(lessons.by_int):
-        return [lessons.by_int[content_id] for content_id in content_ids if content_id in lessons.by_int]
-    return [lesson for content_id, lesson in lessons.by_int.items() if content_id in content_ids]
+    if len(content_ids) < len(lessons.by_key):
+        return [lessons.by_key[content_id] for content_id in content_ids if content_id in lessons.by_key]
+    return [lesson for content_id, lesson in lessons.by_key.items() if content_id in content_ids]
 
 
 def _summary_enrollment_rows(*, tenant_id: uuid.UUID, user_id: uuid.UUID, page: Page | None) -> list[dict[str, Any]]:
     """`list(summary_enrollments(...))` (sliced to `page`), each row with the tenant's carry-forward
     setting too (`carries_forward`), from its statement compiled once per database (compiling two
     correlated subqueries and four joins cost more than running them), with the values `.values()`
-    gives. One query."""
+    gives. Unpaged, without the last consumed access: the user's whole consumption, read next
+    (`_consumption_by_context`), holds it, for less than a subquery per enrolment. One query."""
+    # A page's summaries read only their own contexts' consumption, through the ORM and without
+    # the last accesses (build_summaries): those come from here.
+    with_last_consumed = page is not None
     compiled = compiled_once(
-        ("summary-enrollments",),
-        lambda tenant_id, user_id: summary_enrollments(tenant_id=tenant_id, user_id=user_id).annotate(
-            carries_forward=tenant_carries_forward_exists(tenant_id=tenant_id)
-        ),
+        ("summary-enrollments", with_last_consumed),
+        lambda tenant_id, user_id: summary_enrollments(
+            tenant_id=tenant_id, user_id=user_id, with_last_consumed=with_last_consumed
+        ).annotate(carries_forward=tenant_carries_forward_exists(tenant_id=tenant_id)),
         ("tenant_id", "user_id"),
     )
     if page is None:

@@ -161,6 +161,10 @@ _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATAC
 _orjson_default = JSONEncoder().default
 _LINE_SEPARATOR = "\u2028".encode()
 _PARAGRAPH_SEPARATOR = "\u2029".encode()
+# The byte both separators start with (E2 80 A8, E2 80 A9). A one-byte search is a memchr, some
+# 10 µs for the 850 KB of a full summary list; a three-byte search walks the answer a byte at a
+# time, over a millisecond there, twice. Most answers hold no E2 at all.
+_SEPARATOR_LEAD = _LINE_SEPARATOR[:1]
 _drf_renderer = JSONRenderer()
 
 
@@ -179,7 +183,7 @@ def encode_json(data) -> bytes:
     except orjson.JSONEncodeError:
         return _drf_renderer.render(data)
     # DRF escapes these two so that the JSON is also valid JavaScript; so must we.
-    if _LINE_SEPARATOR in encoded or _PARAGRAPH_SEPARATOR in encoded:
+    if _SEPARATOR_LEAD in encoded and (_LINE_SEPARATOR in encoded or _PARAGRAPH_SEPARATOR in encoded):
         encoded = encoded.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
     return encoded
 

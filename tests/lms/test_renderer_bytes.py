@@ -63,6 +63,16 @@ def test_the_javascript_line_separators_are_escaped():
     assert _ours("a\u2028b\u2029c") == b'"a\\u2028b\\u2029c"'
 
 
+@pytest.mark.parametrize("text", [
+    "— “quoted” …", "one\u2029 — alone", "— \u2028 only", "\u2028", "\u2029—", "€\u2028€\u2029€",
+])
+def test_the_separators_are_escaped_among_characters_of_the_same_lead_byte(text):
+    # The encoder looks for their lead byte (E2) before the separators themselves: other
+    # characters that start with it (dashes, quotes, the euro sign) must neither hide nor fake one.
+    assert _ours(text) == _drf(text)
+    assert _ours({"t": [text] * 3}) == _drf({"t": [text] * 3})
+
+
 @pytest.mark.parametrize(
     "data",
     [2**64, -(2**64) - 1, {1: "a", None: "b", 2.5: "c", False: "d"}],

@@ -18,7 +18,14 @@ from tests.factories import build_course
 from tests.viewer.conftest import enrol, lesson_ids
 from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack
 from tracking.services import lesson_completion_record
-from viewer.selectors import SUMMARY_PARTS, _summary_enrollment_rows, epoch_ms, summary_enrollments
+from viewer.selectors import (
+    SUMMARY_PARTS,
+    _consumption_by_context,
+    _packed_by_context,
+    _summary_enrollment_rows,
+    epoch_ms,
+    summary_enrollments,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -191,9 +198,13 @@ def test_the_precompiled_enrolment_rows_are_what_the_queryset_gives(learner_clie
 
     rows = _summary_enrollment_rows(tenant_id=tenant.id, user_id=user, page=None)
 
-    # Each row carries the tenant's carry-forward setting too (the tenant does not carry).
+    # Each row carries the tenant's carry-forward setting too (the tenant does not carry). The
+    # unpaged rows leave the last consumed access to the consumption read (_consumption_by_context).
     assert [row.pop("carries_forward") for row in rows] == [False] * 5
-    assert rows == list(queryset)
+    assert rows == list(summary_enrollments(tenant_id=tenant.id, user_id=user, with_last_consumed=False))
+    assert [{**row, "consumed_last_accessed_us": None} for row in rows] == [
+        {**row, "consumed_last_accessed_us": None} for row in queryset
+    ]
     assert len(rows) == 5 and any(row["user_certificate__id"] for row in rows)
     page = _summary_enrollment_rows(tenant_id=tenant.id, user_id=user, page=Page(page=2, limit=2))
     assert [row.pop("carries_forward") for row in page] == [False] * 2
@@ -251,3 +262,42 @@ def test_the_dates_are_the_epoch_milliseconds_of_the_stored_timestamps(learner_c
     CourseTrack.objects.filter(course=other).update(last_accessed_date=None)
     unopened = [s for s in _summaries(learner_client, learner_client.user_id, "?fields=") if s["collectionId"] == str(other.id)]
     assert [(s["enrolledDate"], s["lastAccessedOn"]) for s in unopened] == [(epoch_ms(enrolled), None)]
+
+
+@pytest.mark.parametrize("completed_only", [False, True])
+def test_the_consumption_read_per_context_is_the_rows_and_last_access_of_each_context(
+    learner_client, tenant, other_tenant, completed_only
+):
+    # The unpaged list reads the user's consumption grouped and packed per context (by the database
+    # on PostgreSQL), with each context's last access: the same facts as the rows one by one and as
+    # the enrolment statement's subquery of the last access.
+    user = learner_client.user_id
+    courses = _learning(tenant, user, enrolments=4)
+    _learning(other_tenant, user, enrolments=2)  # the same user elsewhere stays out
+    started = ContentConsumption.objects.filter(user_id=user, tenant=tenant).first()
+    ContentConsumption.objects.create(
+        user_id=user, tenant=tenant, collection_id=started.collection_id, batch_id=started.batch_id,
+        content_id=uuid.uuid4(), status=1, progress=40, first_accessed_at=started.first_accessed_at,
+        last_accessed_at=started.last_accessed_at + dt.timedelta(microseconds=1_000_001),
+    )
+    rows = ContentConsumption.objects.filter(user_id=user, tenant=tenant)
+
+    by_context = _consumption_by_context(tenant_id=tenant.id, user_id=user, completed_only=completed_only)
+
+    expected = _packed_by_context(
+        rows.values_list("collection_id", "batch_id", "content_id", "status", "last_accessed_at"),
+        completed_only=completed_only,
+    )
+    # A context's rows come in no set order: compare them as sets of packed rows.
+    def unpacked(contexts):
+        return {key: (last, {packed[at:at + 18] for at in range(0, len(packed), 18)})
+                for key, (last, packed) in contexts.items()}
+
+    assert unpacked(by_context) == unpacked(expected)
+    assert len(by_context) == len({(row.collection_id, row.batch_id) for row in rows}) == 4
+    read = rows.filter(status=2) if completed_only else rows
+    assert sum(len(packed) for _, packed in by_context.values()) == 18 * read.count() > 0
+    for enrollment in summary_enrollments(tenant_id=tenant.id, user_id=user):
+        last_accessed, _ = by_context[(enrollment["course_id"].int, enrollment["batch_id"].int)]
+        assert last_accessed == enrollment["consumed_last_accessed_us"]
+    assert by_context[(courses[0].id.int, courses[0].id.int)][1]
