@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from lms.api.envelope import PreRenderedJSON
 from lms.api.fields import iso_utc
 from lms.api.permissions import IsAuthor, acting_user_id
+from lms.api.query import validated_query
 from lms.api.throttling import PublicClientThrottle
 from lms.api.views import ApiContentNegotiation, TenantScopedAPIView, refuse_empty_query_parameters
 from tracking import insight
@@ -62,13 +63,9 @@ class CourseReportView(TenantScopedAPIView):
         "constant number of queries, and agrees with the course tracks and the viewer summaries.",
     )
     def get(self, request, pk):
-        # Without a query string the serializer can only answer its default (it cost about a tenth
-        # of a millisecond a request).
-        if request.META.get("QUERY_STRING"):
-            query = s.ReportQuerySerializer(data=request.query_params)
-            query.is_valid(raise_exception=True)
-            if query.validated_data["format"] == "csv":
-                return learner_csv_response(tenant_id=self.tenant_id, course_id=pk)
+        # Validated once per distinct query string (lms.api.query), as the learner home's parameters.
+        if validated_query(s.ReportQuerySerializer, request.query_params)["format"] == "csv":
+            return learner_csv_response(tenant_id=self.tenant_id, course_id=pk)
         return Response(PreRenderedJSON(insight.course_report(tenant_id=self.tenant_id, course_id=pk)
                                         .as_encoded_result()))
 
