@@ -82,12 +82,13 @@ class CourseExplainView(TenantScopedAPIView):
         "`eligible` is the recount's own rule, and `reasons` names each unmet condition.",
     )
     def get(self, request):
-        query = s.ExplainQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        # Validated once per distinct query string (lms.api.query): a serializer built per request
+        # (its fields deep-copied) cost about a tenth of the explanation.
+        query = validated_query(s.ExplainQuerySerializer, request.query_params)
         explanation = insight.course_progress_explain(
             tenant_id=self.tenant_id,
-            course_id=query.validated_data["course_id"],
-            user_id=acting_user_id(request.user, query.validated_data.get("user_id")),
+            course_id=query["course_id"],
+            user_id=acting_user_id(request.user, query.get("user_id")),
             published_only=not request.user.is_staff_role,
         )
         return Response(PreRenderedJSON(explanation.as_encoded_result()))
