@@ -28,6 +28,7 @@ from enrollment.models import Enrollment
 from lms.api.errors import ApiError, ForbiddenError
 from lms.api.pagination import PageQuerySerializer, page_from_request
 from lms.api.permissions import listed_user_id
+from lms.api.query import validated_query
 from lms.api.schema import EnvelopeAutoSchema
 from lms.api.views import TenantScopedAPIView, TenantScopedViewSet, json_parsers
 
@@ -108,14 +109,14 @@ class EnrollmentViewSet(TenantScopedViewSet):
         summary="List enrollments with their course details",
     )
     def list(self, request):
-        query = EnrollmentListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        user_id = listed_user_id(request.user, query.validated_data.get("user_id"))
+        # Validated once per distinct query string (lms.api.query), not by a serializer built per request.
+        query = validated_query(EnrollmentListQuerySerializer, request.query_params)
+        user_id = listed_user_id(request.user, query.get("user_id"))
         page = page_from_request(request)
         count, rows = selectors.enrollment_page(
             tenant_id=self.tenant_id,
             user_id=user_id,
-            course_id=query.validated_data.get("course_id"),
+            course_id=query.get("course_id"),
             offset=page.offset,
             limit=page.limit,
         )

@@ -10,6 +10,7 @@ from courses.api.rendering import image_url_builder, lesson_data
 from courses.selectors import lesson_row_for_instance
 from lms.api.pagination import PageQuerySerializer, paginate
 from lms.api.permissions import IsAuthenticatedPrincipal, IsAuthor, acting_user_id, listed_user_id
+from lms.api.query import validated_query
 from lms.api.views import TenantScopedViewSet, json_parsers
 from tracking import selectors, services
 from tracking.api.rendering import attempt_data
@@ -29,9 +30,7 @@ from tracking.models import CourseTrack, LessonAttempt
 
 def _list_filters(request, query_serializer_class) -> dict:
     """Validated filters; a learner sees only their own rows and naming anyone else is 403."""
-    query = query_serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    filters = dict(query.validated_data)
+    filters = validated_query(query_serializer_class, request.query_params)  # a fresh dict, remembered per query
     filters["user_id"] = listed_user_id(request.user, filters.get("user_id"))
     return filters
 
