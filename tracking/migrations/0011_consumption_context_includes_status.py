@@ -10,7 +10,8 @@ insert maintains the same three indexes as before. The price is on the rows whos
 
 Built without blocking writes (CONCURRENTLY, outside a transaction); the swap is one ALTER TABLE
 that takes the new index over as the constraint (a catalog change under a brief exclusive lock),
-keeping the constraint's name, which `ON CONFLICT (columns)` does not depend on anyway. Reversible
+keeping the constraint's name, which `ON CONFLICT (columns)` does not depend on anyway; it gives up
+after 5 s rather than queue writes behind a long transaction, and a rerun starts over. Reversible
 the same way. The model's `UniqueConstraint` is unchanged: SQLite has no covering indexes (Django
 would create no constraint at all there for one with `include`), and its index stays as it was.
 """
@@ -29,10 +30,16 @@ def _swap(schema_editor, *, include: str) -> None:
     # A failed earlier run may have left an invalid index of that name behind.
     schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {building}")
     schema_editor.execute(f"CREATE UNIQUE INDEX CONCURRENTLY {building} ON {TABLE} {KEY}{include}")
-    # Renames the index to the constraint's name.
-    schema_editor.execute(
-        f"ALTER TABLE {TABLE} DROP CONSTRAINT {NAME}, ADD CONSTRAINT {NAME} UNIQUE USING INDEX {building}"
-    )
+    # Renames the index to the constraint's name. The swap needs the table's exclusive lock for a
+    # moment; waiting for it behind a long transaction would stall every write queued behind the
+    # swap, so it gives up after a few seconds instead (the migration can simply be run again).
+    schema_editor.execute("SET lock_timeout = '5s'")
+    try:
+        schema_editor.execute(
+            f"ALTER TABLE {TABLE} DROP CONSTRAINT {NAME}, ADD CONSTRAINT {NAME} UNIQUE USING INDEX {building}"
+        )
+    finally:
+        schema_editor.execute("RESET lock_timeout")
 
 
 def include_status(apps, schema_editor) -> None:
