@@ -496,7 +496,8 @@ def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[str, tuple[in
     consumption row in the course context: a view or an attempt) and who completed it there (or,
     with carry-forward, anywhere, as the recount counts it). One grouped statement, driven by the
     enrolled learners: each learner's rows are one range of the consumption's (user, tenant,
-    context) index, whatever the table's size. Written as SQL for the reason of
+    context) index, whatever the table's size, read from the index alone on PostgreSQL (it includes
+    `status`: migration 0011; keep this statement to the index's columns). Written as SQL for the reason of
     `_enrollment_counts`. Lessons nobody started, and content the course no longer requires, may
     be missing or present: callers look up the lessons they show."""
     completed = ConsumptionStatus.COMPLETED

@@ -197,6 +197,9 @@ class ContentConsumption(models.Model):
 
     class Meta:
         constraints = [
+            # On PostgreSQL its index also carries `status` (INCLUDE, migration 0011), so the course
+            # report counts each learner's rows from the index alone; kept out of the model state
+            # since SQLite has no covering indexes (Django would create no constraint there).
             models.UniqueConstraint(
                 fields=["user_id", "tenant", "collection_id", "batch_id", "content_id"], name="consumption_unique_context"
             ),
