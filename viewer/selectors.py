@@ -490,7 +490,9 @@ def build_summaries(
     needs no more. With `every_enrollment` (the rows are all of the user's enrolments) the
     consumption and assessments are read for the user as a whole, from statements built once,
     and the consumption read gives each context's last access (the rows need no
-    `consumed_last_accessed_us`); otherwise they are read for the rows' contexts only.
+    `consumed_last_accessed_us`); otherwise they are read for the rows' contexts only. Rows that
+    bring their context's consumption (`_with_consumption`) need no consumption read at all,
+    unless `carry`.
     `collection` is present when the rows carry the course's fields; its `logo` is the stored
     image URL, which the API makes absolute.
     """
@@ -730,7 +732,9 @@ def summary_list(
     first: all of them, or one `page`; with the heavy `parts` asked for (contentStatus encoded, as
     `build_summaries` says). Four queries at most, three once its courses' required lessons are
     cached, two without assessmentStatus: enrolments with course, track, certificate and the carry
-    setting, then those of `build_summaries`."""
+    setting, then those of `build_summaries`. Unpaged on PostgreSQL, a query less for a tenant
+    without carry-forward: the consumption comes with the enrolments (`_with_consumption`), so the
+    lean list is one query once the required lessons are cached."""
     enrollments = _summary_enrollment_rows(
         # Without issuedCertificates the statement has no certificate join (four columns less a row).
         tenant_id=tenant_id, user_id=user_id, page=page, with_certificates="issuedCertificates" in parts,
