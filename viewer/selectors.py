@@ -376,8 +376,8 @@ def _packed_row(content_id: uuid.UUID, status: int) -> bytes:
     return content_id.bytes + status.to_bytes(2, "big")
 
 
-# The packed rows unpacked in C (a slice and a shift per row in Python cost about 1 µs a row: a
-# fifth of the lean summary list's Python): (key, status), or (key,) alone.
+# The packed rows unpacked in C rather than sliced and shifted in Python, a fifth less for the 300
+# completed rows of a bench heavy user: (key, status), or (key,) alone.
 _unpack_rows = struct.Struct(">16sH").iter_unpack
 _unpack_keys = struct.Struct("16s2x").iter_unpack
 _first = operator.itemgetter(0)
