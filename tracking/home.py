@@ -536,6 +536,18 @@ class _CourseOutline:
     placements: tuple[tuple[int, NextLesson, tuple[int, ...]], ...]
     # Every prerequisite any of them names (they may lie outside the course).
     prerequisites: frozenset[int]
+    # `_outline_progress`'s answers by the own-batch lessons done: a user's completions change far
+    # less often than their home page is read, and a page of 20 courses spent some 0.1 ms working
+    # them out again. The one part that changes, a memo of a pure function: any entry is right.
+    progress_memo: dict[frozenset[int], HomeProgress] = field(default_factory=dict, compare=False, repr=False)
+    # The lessons its keys hold (one more each): bounded by `_memo_limit`.
+    memo_weight: list[int] = field(default_factory=lambda: [0], compare=False, repr=False)
+
+
+def _memo_limit(outline: _CourseOutline) -> int:
+    # Some 50 bytes a lesson held: at most a third of the outline's own ~300 bytes a placement, so the
+    # outline cache's bound (`_outline_cache`) still bounds the process's memory, memos included.
+    return 64 + 2 * len(outline.placements)
 
 
 # Outlines by (tenant, course, content_version). Every content write bumps the course's
@@ -689,7 +701,24 @@ def home_progress(
 
 def _outline_progress(outline: _CourseOutline, done: set[int] | frozenset[int]) -> HomeProgress:
     """The home figures of one course from its outline and the lessons done: in time of the user's
-    completions, plus the placements before the next lesson (`courses_progress`'s rules)."""
+    completions, plus the placements before the next lesson (`courses_progress`'s rules). Remembered
+    in the outline for a frozenset of lessons (the own-batch completions `home_page` reads)."""
+    if isinstance(done, frozenset):
+        remembered = outline.progress_memo.get(done)
+        if remembered is None:
+            remembered = _outline_progress_of(outline, done)
+            memo, weight = outline.progress_memo, outline.memo_weight
+            if weight[0] + len(done) + 1 > _memo_limit(outline):
+                # Full: start again. Threads may race here; the worst is a figure worked out again.
+                memo.clear()
+                weight[0] = 0
+            memo[done] = remembered
+            weight[0] += len(done) + 1
+        return remembered
+    return _outline_progress_of(outline, done)
+
+
+def _outline_progress_of(outline: _CourseOutline, done: set[int] | frozenset[int]) -> HomeProgress:
     completed_in = [0] * len(outline.module_sizes)
     completed_lessons = 0
     for lesson in done:
