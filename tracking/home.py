@@ -359,9 +359,10 @@ def _home_page_fields() -> dict:
 
 def _home_select_list(db, fields: dict) -> str:
     """The page's select list up to the completions: the course's columns, then the enrolment's and
-    the track's. Their ids come as UUIDs, which the view leaves to orjson to write (in C); as text
-    (`::text`, when the view wrote each id through a memo) they cost PostgreSQL a cast each, some
-    50 µs a page of 20 at L."""
+    the track's. Their ids come as UUIDs, which the view leaves to orjson to write (in C). As text
+    (`::text`, while the view wrote each id through a memo) they spared the app some 0.37 M
+    instructions a page of 20 at L and cost PostgreSQL about as much in casts (docs/benchmarks.md,
+    the fifth pass): a wash, so the plain select list."""
     return sql_select_list(db, list(fields.values())[:-2])
 
 
@@ -526,7 +527,8 @@ class HomeProgress:
 @dataclass(frozen=True)
 class _CourseOutline:
     """What a course's home figures need of its content at one version. Shared between requests
-    and threads, so never mutated. Lessons go by their UUID's 128-bit int (hashed in C)."""
+    and threads, so never mutated but for its memo of figures (any entry of which is right). Lessons
+    go by their UUID's 128-bit int (hashed in C)."""
 
     # The distinct required lessons of each published module, in course order (0: an empty module).
     module_sizes: tuple[int, ...]
