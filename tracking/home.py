@@ -333,8 +333,7 @@ _TRACK_VALUES = (
 class HomePage:
     """One page of the home screen (`hasEnroll=true`): the total, the course rows (`.values()` of
     `COURSE_VALUES`), each course's own-batch enrolment and track rows (or None; as `.values()`
-    gives them, but with their ids as text on PostgreSQL: `_home_select_list`), and whether the
-    tenant carries completions forward."""
+    gives them), and whether the tenant carries completions forward."""
 
     count: int
     courses: list[dict]
@@ -360,20 +359,11 @@ def _home_page_fields() -> dict:
 
 def _home_select_list(db, fields: dict) -> str:
     """The page's select list up to the completions: the course's columns, then the enrolment's and
-    the track's, whose UUIDs PostgreSQL sends as text. The page only writes those ids out, and a
-    UUID loaded as an object cost its construction, then `str()` in Python (~1 µs) and Python-level
-    `__hash__`/`__eq__` in the page's text memo, eleven ids a course. (SQLite stores UUIDs as hex
-    and converts them as before; `str()` of either gives the same text.)"""
-    columns = []
-    for name, model_field in list(fields.items())[:-2]:
-        column = sql_column(db, model_field.model, model_field.name)
-        if (
-            db.vendor == "postgresql" and name.startswith(("enrollment__", "track__"))
-            and model_field.get_internal_type() in ("UUIDField", "ForeignKey")
-        ):
-            column = f"{column}::text"
-        columns.append(column)
-    return ", ".join(columns)
+    the track's. Their ids come as UUIDs, which the view leaves to orjson to write (in C). As text
+    (`::text`, while the view wrote each id through a memo) they spared the app some 0.37 M
+    instructions a page of 20 at L and cost PostgreSQL about as much in casts (docs/benchmarks.md,
+    the fifth pass): a wash, so the plain select list."""
+    return sql_select_list(db, list(fields.values())[:-2])
 
 
 def _own_batch_completions_sql(db, course_id: str) -> str:
@@ -537,7 +527,8 @@ class HomeProgress:
 @dataclass(frozen=True)
 class _CourseOutline:
     """What a course's home figures need of its content at one version. Shared between requests
-    and threads, so never mutated. Lessons go by their UUID's 128-bit int (hashed in C)."""
+    and threads, so never mutated but for its memo of figures (any entry of which is right). Lessons
+    go by their UUID's 128-bit int (hashed in C)."""
 
     # The distinct required lessons of each published module, in course order (0: an empty module).
     module_sizes: tuple[int, ...]
@@ -547,6 +538,18 @@ class _CourseOutline:
     placements: tuple[tuple[int, NextLesson, tuple[int, ...]], ...]
     # Every prerequisite any of them names (they may lie outside the course).
     prerequisites: frozenset[int]
+    # `_outline_progress`'s answers by the own-batch lessons done: a user's completions change far
+    # less often than their home page is read, and a page of 20 courses spent some 0.1 ms working
+    # them out again. The one part that changes, a memo of a pure function: any entry is right.
+    progress_memo: dict[frozenset[int], HomeProgress] = field(default_factory=dict, compare=False, repr=False)
+    # The lessons its keys hold (one more each): bounded by `_memo_limit`.
+    memo_weight: list[int] = field(default_factory=lambda: [0], compare=False, repr=False)
+
+
+def _memo_limit(outline: _CourseOutline) -> int:
+    # Some 50 bytes a lesson held: at most a third of the outline's own ~300 bytes a placement, so the
+    # outline cache's bound (`_outline_cache`) still bounds the process's memory, memos included.
+    return 64 + 2 * len(outline.placements)
 
 
 # Outlines by (tenant, course, content_version). Every content write bumps the course's
@@ -700,7 +703,24 @@ def home_progress(
 
 def _outline_progress(outline: _CourseOutline, done: set[int] | frozenset[int]) -> HomeProgress:
     """The home figures of one course from its outline and the lessons done: in time of the user's
-    completions, plus the placements before the next lesson (`courses_progress`'s rules)."""
+    completions, plus the placements before the next lesson (`courses_progress`'s rules). Remembered
+    in the outline for a frozenset of lessons (the own-batch completions `home_page` reads)."""
+    if isinstance(done, frozenset):
+        remembered = outline.progress_memo.get(done)
+        if remembered is None:
+            remembered = _outline_progress_of(outline, done)
+            memo, weight = outline.progress_memo, outline.memo_weight
+            if weight[0] + len(done) + 1 > _memo_limit(outline):
+                # Full: start again. Threads may race here; the worst is a figure worked out again.
+                memo.clear()
+                weight[0] = 0
+            memo[done] = remembered
+            weight[0] += len(done) + 1
+        return remembered
+    return _outline_progress_of(outline, done)
+
+
+def _outline_progress_of(outline: _CourseOutline, done: set[int] | frozenset[int]) -> HomeProgress:
     completed_in = [0] * len(outline.module_sizes)
     completed_lessons = 0
     for lesson in done:

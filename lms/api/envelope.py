@@ -158,6 +158,11 @@ class PreRenderedJSON:
 # writes them. It refuses what the standard library might encode differently (integers past
 # 64 bits, non-string keys, invalid strings): those go through DRF's own renderer.
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# orjson's own datetimes: RFC 3339 with "Z" for UTC, microseconds when not zero: the text of DRF's
+# encoder (isoformat, "+00:00" as "Z") for every datetime whose UTC offset is whole minutes (orjson
+# drops an offset's seconds, which only local mean times before 1900 have), so for every value
+# the database returns. Written in C, where DRF's encoder costs a Python call (~1.5 µs) a value.
+_ORJSON_NATIVE_DATETIME_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_PASSTHROUGH_DATACLASS
 _orjson_default = JSONEncoder().default
 _LINE_SEPARATOR = "\u2028".encode()
 _PARAGRAPH_SEPARATOR = "\u2029".encode()
@@ -168,7 +173,7 @@ _SEPARATOR_LEAD = _LINE_SEPARATOR[:1]
 _drf_renderer = JSONRenderer()
 
 
-def encode_json(data) -> bytes:
+def encode_json(data, *, native_datetimes: bool = False) -> bytes:
     """DRF's compact JSON for `data`, written by orjson (about 1 µs instead of 10, issue 15): the
     one encoder of every JSON body, whether rendered now or encoded ahead to be spliced in
     (PreRenderedJSON), so both write the same bytes for the same data.
@@ -177,9 +182,15 @@ def encode_json(data) -> bytes:
     orjson's shortest form (0.00001 where the standard library writes 1e-05), and NaN or an
     infinity becomes null where the standard library refuses it (the parsers refuse such
     numbers on input, so no stored value holds one).
+
+    `native_datetimes`: orjson writes the datetimes itself (`_ORJSON_NATIVE_DATETIME_OPTIONS`), for
+    data whose datetimes come from the database (in UTC): the same text, without a Python call each.
     """
     try:
-        encoded = orjson.dumps(data, default=_orjson_default, option=_ORJSON_OPTIONS)
+        encoded = orjson.dumps(
+            data, default=_orjson_default,
+            option=_ORJSON_NATIVE_DATETIME_OPTIONS if native_datetimes else _ORJSON_OPTIONS,
+        )
     except orjson.JSONEncodeError:
         return _drf_renderer.render(data)
     # DRF escapes these two so that the JSON is also valid JavaScript; so must we.

@@ -461,3 +461,34 @@ def test_the_home_screen_pins_one_user_in_every_statement(tenant, learner_client
     assert any("OR d.content_id IN" in sql for sql in statements)  # the carried read, with the prerequisite
     problems = _unrouted(statements)
     assert problems == [], "\n\n".join(problems)
+
+
+def test_the_outline_remembers_its_figures_within_a_bound():
+    # `_outline_progress` remembers its answers in the outline for the own-batch completions (a
+    # frozenset): the same figures as working them out, and no more lessons held than `_memo_limit`.
+    from tracking import home
+
+    lessons = [uuid.uuid4() for _ in range(4)]
+    module_id = uuid.uuid4()
+    outline = home._CourseOutline(
+        module_sizes=(2, 2),
+        lesson_modules={lesson.int: (index // 2,) for index, lesson in enumerate(lessons)},
+        placements=tuple(
+            (lesson.int, home.NextLesson(lesson_id=lesson, title=f"L{index}", module_id=module_id), ())
+            for index, lesson in enumerate(lessons)
+        ),
+        prerequisites=frozenset(),
+    )
+    seen = []
+    for count in range(5):
+        done = frozenset(lesson.int for lesson in lessons[:count])
+        figures = home._outline_progress(outline, done)
+        assert figures == home._outline_progress_of(outline, set(done))
+        assert home._outline_progress(outline, done) is figures  # remembered
+        seen.append(figures)
+    assert [figures.completed_modules for figures in seen] == [0, 0, 1, 1, 2]
+    assert seen[-1].next_lesson is None and seen[1].next_lesson.lesson_id == lessons[1]
+    for extra in range(200):  # completions of lessons the outline does not hold still count towards the bound
+        home._outline_progress(outline, frozenset({extra}))
+        assert outline.memo_weight[0] <= home._memo_limit(outline)
+        assert outline.memo_weight[0] == sum(len(done) + 1 for done in outline.progress_memo)

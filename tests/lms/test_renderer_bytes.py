@@ -123,3 +123,29 @@ def test_a_non_finite_float_is_written_as_null_where_drf_refused_it(value):
         _drf({"score": value})
 
     assert _ours({"score": value}) == b'{"score":null}'
+
+
+@pytest.mark.parametrize("data", list(PAYLOADS.values()), ids=list(PAYLOADS))
+def test_orjsons_own_datetimes_write_the_same_bytes(data):
+    # `native_datetimes` (the learner home): orjson writes datetimes in C, with DRF's text.
+    from lms.api.envelope import encode_json
+
+    assert encode_json(data, native_datetimes=True) == _drf(data)
+
+
+def test_orjsons_own_datetimes_match_drf_and_iso_utc_across_the_calendar():
+    import random
+
+    from lms.api.envelope import encode_json
+    from lms.api.fields import iso_utc
+
+    rng = random.Random(17)
+    values = [
+        dt.datetime(
+            rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59),
+            rng.randint(0, 59), rng.choice([0, 1, 10, 999_999, rng.randint(0, 999_999)]), tzinfo=dt.UTC,
+        )
+        for _ in range(2_000)
+    ]
+    assert encode_json(values, native_datetimes=True) == _drf(values)
+    assert encode_json(values, native_datetimes=True) == _drf([iso_utc(value) for value in values])
