@@ -16,7 +16,7 @@ the same way. The model's `UniqueConstraint` is unchanged: SQLite has no coverin
 would create no constraint at all there for one with `include`), and its index stays as it was.
 """
 
-from django.db import migrations
+from django.db import migrations, transaction
 
 TABLE = "tracking_contentconsumption"
 NAME = "consumption_unique_context"
@@ -33,13 +33,13 @@ def _swap(schema_editor, *, include: str) -> None:
     # Renames the index to the constraint's name. The swap needs the table's exclusive lock for a
     # moment; waiting for it behind a long transaction would stall every write queued behind the
     # swap, so it gives up after a few seconds instead (the migration can simply be run again).
-    schema_editor.execute("SET lock_timeout = '5s'")
-    try:
+    # SET LOCAL in a transaction of its own: the timeout ends with it, even where a pooler in
+    # transaction mode (the topology's PgBouncer) would hand a session-level SET to other clients.
+    with transaction.atomic(using=schema_editor.connection.alias):
+        schema_editor.execute("SET LOCAL lock_timeout = '5s'")
         schema_editor.execute(
             f"ALTER TABLE {TABLE} DROP CONSTRAINT {NAME}, ADD CONSTRAINT {NAME} UNIQUE USING INDEX {building}"
         )
-    finally:
-        schema_editor.execute("RESET lock_timeout")
 
 
 def include_status(apps, schema_editor) -> None:
