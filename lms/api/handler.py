@@ -19,7 +19,9 @@ the 404 catch-all) resolves as before, every time.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 import weakref
 from functools import partial
 
@@ -202,9 +204,24 @@ class _DefaultReceiversShortcut:
         self.fused()
 
 
+def _initialized_connections() -> list:
+    """`connections.all(initialized_only=True)`, read from the thread's storage in one look.
+
+    Django's asks asgiref's thread-critical Local twice per alias, and each ask looks for a running
+    event loop by catching RuntimeError (about 1 µs an alias). In a sync thread that Local is a plain
+    `threading.local` holding alias -> connection, which this reads once; anywhere else (an event loop
+    in this thread, or another asgiref layout) Django's own call answers.
+    """
+    storage = vars(connections._connections).get("_storage")
+    if type(storage) is not threading.local or asyncio._get_running_loop() is not None:
+        return connections.all(initialized_only=True)
+    opened = vars(storage)
+    return [opened[alias] for alias in connections.settings if alias in opened]
+
+
 def _request_started() -> None:
     """`reset_queries` then `close_old_connections` (django.db), over one list of connections."""
-    initialized = connections.all(initialized_only=True)
+    initialized = _initialized_connections()
     for connection in initialized:
         connection.queries_log.clear()
     for connection in initialized:
@@ -228,7 +245,7 @@ def _caches_need_closing() -> bool:
 def _request_finished() -> None:
     """`close_old_connections`, `close_caches` (a no-op loop when every backend's close() is) and
     `reset_urlconf`: Django's receivers of request_finished, in their order."""
-    for connection in connections.all(initialized_only=True):
+    for connection in _initialized_connections():
         connection.close_if_unusable_or_obsolete()
     if _caches_need_closing():
         caches.close_all()
