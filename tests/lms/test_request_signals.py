@@ -10,13 +10,16 @@ start and at the finish.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
+import threading
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache.backends.base import BaseCache
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.test import override_settings
 from django.urls import get_urlconf
 
@@ -40,8 +43,15 @@ class _Connection:
 
 
 class _Connections:
+    """The parts of Django's ConnectionHandler the receivers read: `all()`, and the thread's storage
+    (asgiref's thread-critical Local: a threading.local of alias -> connection) that the handler reads."""
+
     def __init__(self, events: list):
         self.connections = [_Connection(events, "default"), _Connection(events, "other")]
+        self.settings = {"default": {}, "unused": {}, "other": {}}
+        self._connections = SimpleNamespace(_storage=threading.local())
+        for connection in self.connections:
+            setattr(self._connections._storage, connection.alias, connection)
 
     def all(self, initialized_only=False):
         assert initialized_only
@@ -167,3 +177,22 @@ def test_a_cache_whose_close_does_something_is_closed(events, settings):
         _serve(LmsWSGIHandler(), events)
         assert _ClosingCache.closed == before + 1
     assert handler_module._caches_need_closing() is False
+
+
+def test_the_initialized_connections_are_django_s(db):
+    """`_initialized_connections` answers what `connections.all(initialized_only=True)` does: in this
+    thread, in a thread that opened none, and inside an event loop (where Django's own call answers)."""
+    connections["default"]
+    answers = [(handler_module._initialized_connections(), connections.all(initialized_only=True))]
+    thread = threading.Thread(
+        target=lambda: answers.append((handler_module._initialized_connections(), connections.all(initialized_only=True))))
+    thread.start()
+    thread.join()
+
+    async def in_a_loop():
+        answers.append((handler_module._initialized_connections(), connections.all(initialized_only=True)))
+
+    asyncio.run(in_a_loop())
+    assert answers[0][0] == answers[0][1] == [connections["default"]]
+    assert answers[1] == ([], [])
+    assert answers[2][0] == answers[2][1]
