@@ -196,3 +196,15 @@ def test_the_initialized_connections_are_django_s(db):
     assert answers[0][0] == answers[0][1] == [connections["default"]]
     assert answers[1] == ([], [])
     assert answers[2][0] == answers[2][1]
+
+
+def test_the_default_receivers_in_another_order_still_run_as_one_call(events, monkeypatch):
+    """Disconnected and connected again, close_old_connections comes last: the same receivers."""
+    request_finished.disconnect(close_old_connections)
+    request_finished.connect(close_old_connections)
+    sent = []
+    monkeypatch.setattr(request_finished, "send", lambda *a, **k: sent.append("finished"))
+
+    assert _serve(LmsWSGIHandler(), events)[1] == [
+        ("close_if_unusable_or_obsolete", "default"), ("close_if_unusable_or_obsolete", "other")]
+    assert sent == []
