@@ -190,7 +190,7 @@ class _DefaultReceiversShortcut:
     `Signal.send` looks its live receivers up and calls each, and each of Django's walks the
     connections or caches of its own (`connections.all()` asks a thread-critical Local per alias);
     together about 15 % of a floor request (issue 15). `fused` does what those receivers do, in
-    their order, over one walk. Any other receiver list (a project receiver, the test client or a
+    Django's order, over one walk. Any other receiver list (a project receiver, the test client or a
     test disconnecting `close_old_connections`) goes through `Signal.send` unchanged: the list is
     compared with the one last checked on every request (a list of 2-3 tuples, identical objects).
     """
@@ -235,17 +235,19 @@ def _request_started() -> None:
         connection.close_if_unusable_or_obsolete()
 
 
-# The CACHES configuration (by identity: override_settings replaces it) -> whether any of its backends
-# has a close() that does something. LocMemCache's, and so the throttle counters', is BaseCache's no-op.
-_caches_that_close: dict[int, tuple[dict, bool]] = {}
+# The CACHES configuration last asked about (by identity: override_settings replaces it), and whether
+# any of its backends has a close() that does something. LocMemCache's, and so the throttle
+# counters', is BaseCache's no-op.
+_caches_that_close: tuple[dict | None, bool] = (None, True)
 
 
 def _caches_need_closing() -> bool:
+    global _caches_that_close
     configured = caches.settings
-    known = _caches_that_close.get(id(configured))
-    if known is None or known[0] is not configured:
+    known = _caches_that_close
+    if known[0] is not configured:
         closes = any(import_string(config["BACKEND"]).close is not BaseCache.close for config in configured.values())
-        known = _caches_that_close[id(configured)] = (configured, closes)
+        known = _caches_that_close = (configured, closes)
     return known[1]
 
 
