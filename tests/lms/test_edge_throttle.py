@@ -203,3 +203,18 @@ def test_the_per_process_counters_live_in_local_memory_without_the_memcached_key
         warnings.simplefilter("error")  # a CacheKeyWarning would raise
         cache.set("throttle:key with spaces memcached would refuse", 1, 5)
     assert cache.incr("throttle:key with spaces memcached would refuse") == 2
+
+
+def test_local_counters_count_as_incr_and_add_would(monkeypatch):
+    """LocalCounterCache.count (one lock for both limits, issue 15): a window's first hit is 1 with the
+    window's expiry, later hits add one each, and an expired window starts again at 1."""
+    cache = caches["throttle"]
+    assert isinstance(cache, throttling.LocalCounterCache)
+    windows = [("throttle:user:u:60:1", 61), ("throttle:tenant:t:60:1", 61)]
+
+    assert [throttling.count_hits(windows) for _ in range(3)] == [[1, 1], [2, 2], [3, 3]]
+    assert cache.get("throttle:user:u:60:1") == 3  # readable by the cache's own API
+    expiry = cache._expire_info[cache.make_key("throttle:user:u:60:1")]
+    monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: expiry + 1)
+    assert throttling.count_hits(windows[:1]) == [1]
+    assert cache.get("throttle:user:u:60:1") == 1
