@@ -14,6 +14,7 @@ import asyncio
 import io
 import sys
 import threading
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -119,17 +120,24 @@ def test_the_same_as_django_s_receivers_through_signal_send(events, monkeypatch)
     assert get_urlconf() is None
 
 
+@contextmanager
+def _receiver_changed(receiver, *, connected: bool):
+    """`receiver` connected to (or disconnected from) both request signals for the block, then restored."""
+    for signal in (request_started, request_finished):
+        (signal.connect if connected else signal.disconnect)(receiver)
+    try:
+        yield
+    finally:
+        for signal in (request_started, request_finished):
+            (signal.disconnect if connected else signal.connect)(receiver)
+
+
 def test_another_receiver_is_called_as_before(events):
     def project_receiver(sender, **kwargs):
         events.append(("project", kwargs["signal"] is request_started, sender))
 
-    request_started.connect(project_receiver)
-    request_finished.connect(project_receiver)
-    try:
+    with _receiver_changed(project_receiver, connected=True):
         started, finished = _serve(LmsWSGIHandler(), events)
-    finally:
-        request_started.disconnect(project_receiver)
-        request_finished.disconnect(project_receiver)
 
     assert started[-1] == ("project", True, LmsWSGIHandler)
     assert started[:-1] == [("clear", "default"), ("clear", "other"),
@@ -142,13 +150,8 @@ def test_another_receiver_is_called_as_before(events):
 
 def test_a_disconnected_close_old_connections_stays_disconnected(events):
     """As Django's test client and the header tests do: then no connection is closed."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
+    with _receiver_changed(close_old_connections, connected=False):
         started, finished = _serve(LmsWSGIHandler(), events)
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
 
     assert started == [("clear", "default"), ("clear", "other")]
     assert finished == []
