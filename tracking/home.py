@@ -343,10 +343,16 @@ class HomePage:
     # The lessons (UUID ints) the user has completed in each course's own batch: `home_progress`'s
     # completions when the tenant does not carry them forward.
     completed: dict[uuid.UUID, frozenset[int]] = field(default_factory=dict)
+    # Each course's outline at the version the page read (`home_progress` takes them as they are).
+    outlines: dict = field(default_factory=dict)
+
+
+# What the page's statement reads of each course: the rest of its row is the outline's (`_CourseOutline.course`).
+_PAGE_COURSE_VALUES = ("id", "content_version", "status")
 
 
 def _home_page_fields() -> dict:
-    fields = {name: Course._meta.get_field(name) for name in COURSE_VALUES}
+    fields = {name: Course._meta.get_field(name) for name in _PAGE_COURSE_VALUES}
     fields.update({f"enrollment__{name}": Enrollment._meta.get_field(name) for name in _ENROLLMENT_VALUES})
     fields.update({f"track__{name}": CourseTrack._meta.get_field(name) for name in _TRACK_VALUES})
     fields["tenant__carry_forward"] = Tenant._meta.get_field("carry_forward")
@@ -362,8 +368,11 @@ def _home_select_list(db, fields: dict) -> str:
     the track's. Their ids come as UUIDs, which the view leaves to orjson to write (in C). As text
     (`::text`, while the view wrote each id through a memo) they spared the app some 0.37 M
     instructions a page of 20 at L and cost PostgreSQL about as much in casts (docs/benchmarks.md,
-    the fifth pass): a wash, so the plain select list."""
-    return sql_select_list(db, list(fields.values())[:-2])
+    the fifth pass): a wash, so the plain select list. The course's part is the page's own columns."""
+    return ", ".join(
+        ["page.course_id", "page.content_version", "page.status"]
+        + [sql_column(db, field.model, field.name) for field in list(fields.values())[len(_PAGE_COURSE_VALUES):-2]]
+    )
 
 
 def _own_batch_completions_sql(db, course_id: str) -> str:
@@ -417,13 +426,17 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
     # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset,
     # then user, tenant and the completed status (the own-batch completions), then user (the track
     # again). The page is cut on narrow rows (ids, the order's keys and the total, a window over the
-    # whole result taken before the LIMIT), then only its rows are read in full:
+    # whole result taken before the LIMIT), then only its rows' enrolment and track are read in full:
     # carrying every enrolled course's full rows through the window and the sort cost 0.4 ms at L.
+    # Of the course, only its id, version and status: `home_page` takes the rest of its row from the
+    # outline cache (22 columns a course were ~40 % of the values a page loaded at L).
     track_last_access = column(CourseTrack, "last_accessed_date")
     page = (
         f"WITH page AS (SELECT {column(Course, 'id')} AS course_id, {column(Enrollment, 'id')} AS enrollment_id,"
         f" {column(CourseTrack, 'id')} AS track_id, {track_last_access} AS last_access,"
-        f" {column(Course, 'title')} AS title, COUNT(*) OVER () AS total FROM {course}"
+        f" {column(Course, 'title')} AS title, {column(Course, 'content_version')} AS content_version,"
+        f" {column(Course, 'status')} AS status, {column(Course, 'tenant')} AS tenant_id,"
+        f" COUNT(*) OVER () AS total FROM {course}"
         f" LEFT JOIN {enrollment} ON {column(Enrollment, 'tenant')} = %s AND {column(Enrollment, 'user_id')} = %s"
         f" AND {column(Enrollment, 'course')} = {column(Course, 'id')}"
         f" AND {column(Enrollment, 'batch_id')} = {column(Course, 'id')}"
@@ -433,9 +446,8 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
         f" ORDER BY {track_last_access} DESC NULLS LAST, {column(Course, 'title')} ASC, {column(Course, 'id')} ASC"
         f" LIMIT %s OFFSET %s)"
         f" SELECT {_home_select_list(db, fields)},"
-        f" {_own_batch_completions_sql(db, column(Course, 'id'))}, page.total FROM page"
-        f" JOIN {course} ON {column(Course, 'id')} = page.course_id"
-        f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = {column(Course, 'tenant')}"
+        f" {_own_batch_completions_sql(db, 'page.course_id')}, page.total FROM page"
+        f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = page.tenant_id"
         f" LEFT JOIN {enrollment} ON {column(Enrollment, 'id')} = page.enrollment_id"
         f" LEFT JOIN {track} ON {column(CourseTrack, 'id')} = page.track_id AND {column(CourseTrack, 'user_id')} = %s"
         f" ORDER BY page.last_access DESC NULLS LAST, page.title ASC, page.course_id ASC"
@@ -479,26 +491,37 @@ def home_page(
             (count,) = cursor.fetchone()
     else:
         count = 0
-    courses, enrollments, tracks, completed = [], {}, {}, {}
+    enrollments, tracks, completed, statuses = {}, {}, {}, {}
     carry = None
-    enrollment_at = len(COURSE_VALUES)
+    enrollment_at = len(_PAGE_COURSE_VALUES)
     track_at = enrollment_at + len(_ENROLLMENT_VALUES)
     carry_at = track_at + len(_TRACK_VALUES)
+    versions = {}
     for values in rows:
-        course = dict(zip(COURSE_VALUES, values[:enrollment_at], strict=True))
-        courses.append(course)
+        course_id = values[0]
+        versions[course_id], statuses[course_id] = values[1], values[2]
         # Each part's first column is its id: None where the LEFT JOIN found no row.
-        enrollments[course["id"]] = (
+        enrollments[course_id] = (
             dict(zip(_ENROLLMENT_VALUES, values[enrollment_at:track_at], strict=True))
             if values[enrollment_at] else None
         )
-        tracks[course["id"]] = (
+        tracks[course_id] = (
             dict(zip(_TRACK_VALUES, values[track_at:carry_at], strict=True)) if values[track_at] else None
         )
         carry = values[carry_at] == Tenant.CarryForward.CARRY
-        completed[course["id"]] = _lesson_keys(values[carry_at + 1])
+        completed[course_id] = _lesson_keys(values[carry_at + 1])
+    # The rest of each course's row comes with its outline at the version just read (a second
+    # statement only for the outlines this process lacks): the rows are shared, never mutated.
+    outlines = _outlines(tenant_id=tenant_id, course_versions=versions) if versions else {}
+    courses = []
+    for course_id, outline in outlines.items():
+        course = outline.course
+        if course["status"] != statuses[course_id]:  # kept live, though a status change bumps the version
+            course = {**course, "status": statuses[course_id]}
+        courses.append(course)
     return HomePage(
-        count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry), completed=completed
+        count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry), completed=completed,
+        outlines=outlines,
     )
 
 
@@ -538,6 +561,10 @@ class _CourseOutline:
     placements: tuple[tuple[int, NextLesson, tuple[int, ...]], ...]
     # Every prerequisite any of them names (they may lie outside the course).
     prerequisites: frozenset[int]
+    # The course's row at this version (`.values()` of `COURSE_VALUES`), which the page renders: a
+    # fact of the version as the outline is (every write to the row bumps it), so the home page's
+    # statement reads only each course's id, version and status (docs/benchmarks.md, the narrow page).
+    course: dict = field(default_factory=dict, compare=False, repr=False)
     # `_outline_progress`'s answers by the own-batch lessons done: a user's completions change far
     # less often than their home page is read, and a page of 20 courses spent some 0.1 ms working
     # them out again. The one part that changes, a memo of a pure function: any entry is right.
@@ -568,19 +595,43 @@ def home_outline_cache_clear() -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _outline_sql(alias: str, courses: int) -> str:
-    """The text of the outlines' read: each published module of the courses in course order, with
-    its placements that are not archived (their lesson's status decides in Python whether they
-    are required), in placement order; a module without any gives one row of NULLs."""
+def _outline_sql(alias: str, courses: int) -> tuple[str, tuple]:
+    """The text of the outlines' read, and the fields of its select list: first each course's row
+    (`COURSE_VALUES`, the outline part NULL), then each published module of the courses in course
+    order (the course part NULL), with its placements that are not archived (their lesson's status
+    decides in Python whether they are required), in placement order; a module without any gives
+    one row of NULLs. One statement, so a cold home page stays at two."""
     db = connections[alias]
     module, placement, lesson = _table(db, Module), _table(db, LessonPlacement), _table(db, Lesson)
-    return (
-        f"SELECT m.course_id, m.id, p.lesson_id, l.status, l.title, l.eligibility_criteria FROM {module} m"
+    course_fields = [Course._meta.get_field(name) for name in COURSE_VALUES]
+    outline_fields = [
+        Module._meta.get_field("course"), Module._meta.get_field("id"), LessonPlacement._meta.get_field("lesson"),
+        Lesson._meta.get_field("status"), Lesson._meta.get_field("title"), Lesson._meta.get_field("eligibility_criteria"),
+    ]
+    # The order's keys, in the select list as a UNION's ORDER BY needs (0: a course's row, first).
+    order_fields = [
+        Course._meta.get_field("content_version"), Module._meta.get_field("ordering"),
+        Module._meta.get_field("created_at"), Module._meta.get_field("id"), LessonPlacement._meta.get_field("ordering"),
+        LessonPlacement._meta.get_field("created_at"), LessonPlacement._meta.get_field("id"),
+    ]
+    in_page = ", ".join(["%s"] * courses)
+    nulls = partial(", ".join)
+    sql = (
+        f"SELECT {sql_select_list(db, course_fields)}, {nulls(['NULL'] * len(outline_fields))},"
+        f" 0, {nulls(['NULL'] * (len(order_fields) - 1))} FROM {_table(db, Course)}"
+        f" WHERE {sql_column(db, Course, 'tenant')} = %s AND {sql_column(db, Course, 'id')} IN ({in_page})"
+        f" UNION ALL"
+        f" SELECT {nulls(['NULL'] * len(course_fields))},"
+        f" m.course_id, m.id, p.lesson_id, l.status, l.title, l.eligibility_criteria,"
+        f" 1, m.ordering, m.created_at, m.id, p.ordering, p.created_at, p.id FROM {module} m"
         f" LEFT JOIN {placement} p ON p.module_id = m.id AND p.course_id = m.course_id AND NOT p.archived"
         f" LEFT JOIN {lesson} l ON l.id = p.lesson_id"
-        f" WHERE m.tenant_id = %s AND m.course_id IN ({', '.join(['%s'] * courses)}) AND m.status = %s"
-        f" ORDER BY m.course_id, m.ordering, m.created_at, m.id, p.ordering, p.created_at, p.id"
+        f" WHERE m.tenant_id = %s AND m.course_id IN ({in_page}) AND m.status = %s"
     )
+    first_key = len(course_fields) + len(outline_fields) + 1  # positions count from 1
+    keys = [first_key, len(course_fields) + 1, *range(first_key + 1, first_key + len(order_fields))]
+    sql += f" ORDER BY {', '.join(map(str, keys))}"
+    return sql, (*course_fields, *outline_fields, *order_fields)
 
 
 def _outlines(*, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]) -> dict[uuid.UUID, _CourseOutline]:
@@ -591,16 +642,24 @@ def _outlines(*, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]) ->
     missing = [course_id for course_id, key in keys.items() if key not in cached]
     if missing:
         db = connections[router.db_for_read(Module)]
-        params = [
-            sql_param(db, Module, "tenant", tenant_id), *(sql_param(db, Module, "course", c) for c in missing),
-            ContentStatus.PUBLISHED.value,
-        ]
-        with db.cursor() as cursor:
-            cursor.execute(_outline_sql(db.alias, len(missing)), params)
-            rows = cursor.fetchall()
+        tenant = sql_param(db, Module, "tenant", tenant_id)
+        in_page = [sql_param(db, Module, "course", c) for c in missing]
+        sql, fields = _outline_sql(db.alias, len(missing))
+        # The course's columns converted as the page's statement converted them before (`sql_rows`).
+        rows = sql_rows(
+            db, sql, [tenant, *in_page, tenant, *in_page, ContentStatus.PUBLISHED.value], fields,
+            native_timestamps=True,
+        )
         modules: dict[uuid.UUID, dict[uuid.UUID, dict[int, None]]] = {course_id: {} for course_id in missing}
         placements: dict[uuid.UUID, list] = {course_id: [] for course_id in missing}
-        for course_id, module_id, lesson_id, status, title, criteria in rows:
+        courses: dict[uuid.UUID, dict] = {}
+        width = len(COURSE_VALUES)
+        for values in rows:
+            if values[width + 6] == 0:  # a course's row
+                course = dict(zip(COURSE_VALUES, values[:width], strict=True))
+                courses[course["id"]] = course
+                continue
+            course_id, module_id, lesson_id, status, title, criteria = values[width:width + 6]
             course_id, module_id = _as_uuid(course_id), _as_uuid(module_id)
             lessons = modules[course_id].setdefault(module_id, {})
             if lesson_id is None or status != ContentStatus.PUBLISHED:
@@ -626,6 +685,7 @@ def _outlines(*, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]) ->
                 lesson_modules={lesson: tuple(indexes) for lesson, indexes in lesson_modules.items()},
                 placements=tuple(placements[course_id]),
                 prerequisites=frozenset(p for _, _, prerequisites in placements[course_id] for p in prerequisites),
+                course=courses.get(course_id, {}),
             )
         _outline_cache.put_many(loaded)
         cached.update(loaded)
@@ -657,6 +717,7 @@ def _completions_sql(alias: str, courses: int, carry: bool, prerequisites: int) 
 def home_progress(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool | None = None,
     versions: dict[uuid.UUID, int] | None = None, completed: dict[uuid.UUID, frozenset[int]] | None = None,
+    outlines: dict | None = None,
 ) -> dict[uuid.UUID, HomeProgress]:
     """Module counts and the next lesson of one user in each course's own batch (the home screen).
 
@@ -665,7 +726,8 @@ def home_progress(
     `versions` are cached, one more for those that are not; and when not given, one for the tenant's
     carry-forward setting and one for the versions. `completed`: the lessons completed in each
     course's own batch, as `home_page` reads them with the page; when the tenant does not carry
-    completions forward, they are all the completions needed, and the query is spared.
+    completions forward, they are all the completions needed, and the query is spared. `outlines`:
+    the courses' outlines at their versions, as `home_page` read them (then `versions` is not read).
     """
     if not course_ids:
         return {}
@@ -673,7 +735,8 @@ def home_progress(
         carry = tenant_carries_forward(tenant_id=tenant_id)
     if versions is None:
         versions = dict(Course.objects.filter(pk__in=course_ids).values_list("id", "content_version"))
-    outlines = _outlines(tenant_id=tenant_id, course_versions={course_id: versions[course_id] for course_id in course_ids})
+    if outlines is None or any(course_id not in outlines for course_id in course_ids):
+        outlines = _outlines(tenant_id=tenant_id, course_versions={course_id: versions[course_id] for course_id in course_ids})
     if completed is not None and not carry:
         return {course_id: _outline_progress(outlines[course_id], completed[course_id]) for course_id in course_ids}
 

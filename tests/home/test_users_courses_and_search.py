@@ -127,9 +127,10 @@ class TestHomeScreen:
                 start_and_complete(learner_client, lessons_of(course)[0])
 
         grow(2)
-        # the page (courses with their own-batch enrolment, track, the lessons completed in that batch,
-        # the tenant's carry-forward setting, content version and the total); the outlines (published
-        # modules and required placements) of the courses this process has not read at their version
+        # the page (each course's id, content version and status with its own-batch enrolment, track,
+        # the lessons completed in that batch, the tenant's carry-forward setting and the total); the
+        # course rows and outlines (published modules and required placements), one statement, of the
+        # courses this process has not read at their version
         with django_assert_max_num_queries(2):
             assert len(home_of(learner_client, hasEnroll="true", limit=50)["courses"]) == 2
         grow(18)
@@ -192,6 +193,37 @@ class TestHomeScreen:
             module=course.modules.get(ordering=2), status=ContentStatus.UNPUBLISHED, updated_by=None
         )
         assert figures() == (1, 1, None)
+
+    def test_course_edits_reach_the_next_page_though_its_row_is_cached_with_the_outline(
+        self, tenant, learner_client, admin_client
+    ):
+        # The page's statement reads each course's id, version and status; the rest of the row is
+        # kept with the outline at its version, which every write through the services bumps.
+        from courses.models import ContentStatus
+
+        course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+        enroll(course, learner_client.user_id)
+        mine = {"userId": str(learner_client.user_id), "hasEnroll": "true"}
+
+        def shown(client=learner_client):
+            return [(item["title"], item["status"], item["categoryIds"]) for item in home_of(client, **mine)["courses"]]
+
+        assert shown() == [(course.title, "published", [])]
+        data = category(tenant, "data")
+        course_services.course_update(
+            course=course, updated_by=None, changes={"title": "Renamed"}, category_ids=[data.id]
+        )
+        assert shown() == [("Renamed", "published", [str(data.id)])]
+        course.refresh_from_db()
+        course_services.course_set_status(course=course, status=ContentStatus.UNPUBLISHED, updated_by=None)
+        assert shown() == []  # learners see published courses only
+        assert shown(admin_client) == [("Renamed", "unpublished", [str(data.id)])]
+        course.refresh_from_db()
+        course_services.course_set_status(course=course, status=ContentStatus.PUBLISHED, updated_by=None)
+        assert shown() == [("Renamed", "published", [str(data.id)])]
+        # The status is read live even behind the services' back (no version bump).
+        Course.objects.filter(pk=course.pk).update(status=ContentStatus.UNPUBLISHED)
+        assert shown(admin_client) == [("Renamed", "unpublished", [str(data.id)])]
 
     def test_pages_carry_the_total_even_past_the_last_one(self, tenant, learner_client):
         for _ in range(3):
