@@ -347,7 +347,7 @@ def _encoded_statuses(lessons: RequiredLessons, changed: dict[str, int]) -> byte
     `changed` ones (lesson id: status) written over, the bytes `encode_json` gives for the dict."""
     if not changed:
         return lessons.encoded
-    # Statuses are 0, 1 or 2: one digit, written in place.
+    # Statuses are 0, 1 or 2: one digit each, which the bytes below replace.
     if lessons.digit_at is None or not all(0 <= status <= 9 for status in changed.values()):
         return encode_json({**lessons.statuses, **changed})
     # The unchanged runs between the changed digits, joined once: a bytearray copy patched in place
@@ -746,9 +746,9 @@ def summary_list(
 ) -> list[dict[str, Any]]:
     """The enrolment summaries of the user in the tenant (deleted ones hidden), newest enrolment
     first: all of them, or one `page`; with the heavy `parts` asked for (contentStatus encoded, as
-    `build_summaries` says, `statuses_as_bytes` too). Four queries at most, three once its courses' required lessons are
-    cached, two without assessmentStatus: enrolments with course, track, certificate and the carry
-    setting, then those of `build_summaries`. Unpaged on PostgreSQL, a query less for a tenant
+    `build_summaries` says, `statuses_as_bytes` too). Four queries at most, three once its courses'
+    required lessons are cached, two without assessmentStatus: enrolments with course, track,
+    certificate and the carry setting, then those of `build_summaries`. Unpaged on PostgreSQL, a query less for a tenant
     without carry-forward: the consumption comes with the enrolments (`_with_consumption`), so the
     lean list is one query once the required lessons are cached."""
     enrollments = _summary_enrollment_rows(

@@ -185,8 +185,9 @@ _STATUSES_PLACE = orjson.Fragment(_STATUSES_MARK)
 def _encoded_summaries(summaries: list[dict]) -> PreRenderedJSON:
     """`_encoded({"summary": summaries})`, the same bytes, as pieces the renderer joins into the
     envelope once: each summary encoded without its contentStatus (encoded already: the bytes, from
-    `summary_list(statuses_as_bytes=True)`) and that spliced in. Encoding the list whole copied the statuses (about 850 KB for a heavy
-    user) into orjson's growing buffer, through its reallocations, and into the envelope again."""
+    `summary_list(statuses_as_bytes=True)`) and that spliced in. Encoding the list whole copied the
+    statuses (about 850 KB for a heavy user) into orjson's growing buffer, through its
+    reallocations, and into the envelope again."""
     pieces: list[bytes] = [b'{"summary":[']
     for index, summary in enumerate(summaries):
         if index:
