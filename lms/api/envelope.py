@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -147,10 +148,23 @@ class PreRenderedJSON:
     cost of a large, unchanging result. It holds the encoded bytes rather than being bytes: a bytes
     subclass copies them when built, and they can be hundreds of kilobytes on every request."""
 
-    __slots__ = ("encoded",)
+    __slots__ = ("pieces",)
 
     def __init__(self, encoded: bytes) -> None:
-        self.encoded = encoded
+        self.pieces: Sequence[bytes] = (encoded,)
+
+    @classmethod
+    def of_pieces(cls, pieces: Sequence[bytes]) -> PreRenderedJSON:
+        """The encoded result as the concatenation of `pieces` (bytes-like), which the renderer
+        joins into the envelope at once: a large result made of large encoded parts (the full
+        summary list's contentStatus) is copied once, not assembled first and copied again."""
+        pre_rendered = cls.__new__(cls)
+        pre_rendered.pieces = pieces
+        return pre_rendered
+
+    @property
+    def encoded(self) -> bytes:
+        return self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
 
 
 # orjson hands every type it should not encode itself to DRF's encoder, so dates, times,
@@ -237,7 +251,7 @@ class EnvelopeJSONRenderer(JSONRenderer):
             # `result` is the envelope's last key, so the encoded envelope ends with its null.
             if rendered.endswith(b'"result":null}'):
                 # One join: chained `+` would copy the large result once per operator.
-                return b"".join((rendered[: -len(b"null}")], pre_rendered.encoded, b"}"))
+                return b"".join((rendered[: -len(b"null}")], *pre_rendered.pieces, b"}"))
             envelope["result"] = json.loads(pre_rendered.encoded)
         return self.encode(envelope, accepted_media_type, renderer_context)
 

@@ -9,19 +9,24 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import orjson
 import pytest
 
 from enrollment.models import Enrollment
+from lms.api.envelope import encode_json
 from lms.api.pagination import Page
 from lms.models import Tenant
 from tests.factories import build_course
 from tests.viewer.conftest import enrol, lesson_ids
 from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack
 from tracking.services import lesson_completion_record
+from viewer.api.views import _encoded_summaries
 from viewer.selectors import (
     SUMMARY_PARTS,
     _consumption_by_context,
+    _encoded_statuses,
     _packed_by_context,
+    _required_lessons_of,
     _summary_enrollment_rows,
     epoch_ms,
     summary_enrollments,
@@ -315,3 +320,25 @@ def test_the_consumption_read_per_context_is_the_rows_and_last_access_of_each_co
         last_accessed, _ = by_context[(enrollment["course_id"].int, enrollment["batch_id"].int)]
         assert last_accessed == enrollment["consumed_last_accessed_us"]
     assert by_context[(courses[0].id.int, courses[0].id.int)][1]
+
+
+def test_the_patched_statuses_are_the_encoding_of_the_changed_dict():
+    lessons = [str(uuid.uuid4()) for _ in range(5)]
+    required = _required_lessons_of({uuid.UUID(lesson).bytes: lesson for lesson in lessons})
+    assert required.digit_at is not None
+    for changed in ({}, {lessons[3]: 2, lessons[0]: 1}, {lessons[4]: 2}, dict.fromkeys(lessons, 2)):
+        assert _encoded_statuses(required, changed) == encode_json({**required.statuses, **changed})
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_the_spliced_summary_list_is_what_encoding_it_whole_gives(count):
+    def summary(index, statuses):
+        # A title with a line separator: escaped by encode_json in either path.
+        return {"userId": "u", "contentStatus": statuses, "progress": index, "collection": {"name": "a\u2028b"}}
+
+    encoded = [encode_json({str(uuid.uuid4()): index % 3}) for index in range(count)]
+    spliced = _encoded_summaries([summary(index, statuses) for index, statuses in enumerate(encoded)])
+    whole = encode_json({"summary": [summary(index, orjson.Fragment(statuses)) for index, statuses in enumerate(encoded)]})
+    assert spliced.encoded == whole
+    lean = [{"userId": "u", "progress": index} for index in range(count)]
+    assert _encoded_summaries(lean).encoded == encode_json({"summary": lean})
