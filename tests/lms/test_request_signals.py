@@ -140,8 +140,11 @@ def test_another_receiver_is_called_as_before(events):
         started, finished = _serve(LmsWSGIHandler(), events)
 
     assert started[-1] == ("project", True, LmsWSGIHandler)
-    assert started[:-1] == [("clear", "default"), ("clear", "other"),
-                            ("close_if_unusable_or_obsolete", "default"), ("close_if_unusable_or_obsolete", "other")]
+    # Signal.send calls Django's receivers in their list's order, which a test that reconnected
+    # close_old_connections (the test client does) leaves changed: each runs once, in either order.
+    assert sorted(started[:-1]) == [("clear", "default"), ("clear", "other"),
+                                    ("close_if_unusable_or_obsolete", "default"),
+                                    ("close_if_unusable_or_obsolete", "other")]
     assert finished[-1] == ("project", False, LmsWSGIHandler)
     # And once it is gone, the shortcut again (the same answer).
     assert _serve(LmsWSGIHandler(), events)[1] == [
