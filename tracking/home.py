@@ -675,7 +675,9 @@ def _outlines(*, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]) ->
                 (lesson_id.int, NextLesson(lesson_id=lesson_id, title=title, module_id=module_id), prerequisites)
             )
         loaded = {}
-        for course_id in missing:
+        # A course deleted since the page's statement read it has no row now: it gets no outline
+        # (its enrolments went with it), so the page leaves it out rather than fail on it.
+        for course_id in (c for c in missing if c in courses):
             lesson_modules: dict[int, list[int]] = defaultdict(list)
             for index, lessons in enumerate(modules[course_id].values()):
                 for lesson in lessons:
@@ -685,11 +687,11 @@ def _outlines(*, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]) ->
                 lesson_modules={lesson: tuple(indexes) for lesson, indexes in lesson_modules.items()},
                 placements=tuple(placements[course_id]),
                 prerequisites=frozenset(p for _, _, prerequisites in placements[course_id] for p in prerequisites),
-                course=courses.get(course_id, {}),
+                course=courses[course_id],
             )
         _outline_cache.put_many(loaded)
         cached.update(loaded)
-    return {course_id: cached[key] for course_id, key in keys.items()}
+    return {course_id: cached[key] for course_id, key in keys.items() if key in cached}
 
 
 @functools.lru_cache(maxsize=256)
