@@ -735,9 +735,9 @@ def home_progress(
         return {}
     if carry is None:
         carry = tenant_carries_forward(tenant_id=tenant_id)
-    if versions is None:
-        versions = dict(Course.objects.filter(pk__in=course_ids).values_list("id", "content_version"))
     if outlines is None or any(course_id not in outlines for course_id in course_ids):
+        if versions is None:
+            versions = dict(Course.objects.filter(pk__in=course_ids).values_list("id", "content_version"))
         outlines = _outlines(tenant_id=tenant_id, course_versions={course_id: versions[course_id] for course_id in course_ids})
     if completed is not None and not carry:
         return {course_id: _outline_progress(outlines[course_id], completed[course_id]) for course_id in course_ids}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import pickle
 import time
 
 from django.conf import settings
@@ -43,25 +42,6 @@ class LocalCounterCache(LocMemCache):
     def validate_key(self, key):
         pass
 
-    def count(self, windows: list[tuple[str, int]]) -> list[int]:
-        """One hit on each (key, ttl) window counter, under one acquisition of the cache's lock: what
-        `count_hits` does with `incr()`, then `add(key, 1, ttl)` for a window not started (or
-        expired), without a lock, a key build and an exception per counter (issue 15)."""
-        counts = []
-        with self._lock:
-            for key, ttl in windows:
-                full_key = self.make_key(key)
-                if self._has_expired(full_key):  # not there, or its window is over: a new window
-                    self._delete(full_key)
-                    self._set(full_key, pickle.dumps(1, self.pickle_protocol), ttl)
-                    counts.append(1)
-                    continue
-                count = pickle.loads(self._cache[full_key]) + 1
-                self._cache[full_key] = pickle.dumps(count, self.pickle_protocol)
-                self._cache.move_to_end(full_key, last=False)
-                counts.append(count)
-        return counts
-
 
 def _redis_client(cache: RedisCache):
     # Django builds a new redis.Redis per call, which costs more than the round trip itself (its
@@ -85,8 +65,6 @@ def count_hits(windows: list[tuple[str, int]]) -> list[int]:
             pipe.set(full_key, 0, ex=ttl, nx=True)
             pipe.incr(full_key)
         return [int(count) for count in pipe.execute()[1::2]]
-    if isinstance(cache, LocalCounterCache):
-        return cache.count(windows)
     counts = []
     for key, ttl in windows:
         try:

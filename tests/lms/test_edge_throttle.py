@@ -206,8 +206,8 @@ def test_the_per_process_counters_live_in_local_memory_without_the_memcached_key
 
 
 def test_local_counters_count_as_incr_and_add_would(monkeypatch):
-    """LocalCounterCache.count (one lock for both limits, issue 15): a window's first hit is 1 with the
-    window's expiry, later hits add one each, and an expired window starts again at 1."""
+    """count_hits on the per-process counters: a window's first hit is 1 with the window's expiry,
+    later hits add one each, and an expired window starts again at 1."""
     cache = caches["throttle"]
     assert isinstance(cache, throttling.LocalCounterCache)
     windows = [("throttle:user:u:60:1", 61), ("throttle:tenant:t:60:1", 61)]

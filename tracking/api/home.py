@@ -348,8 +348,7 @@ class LearnerHomeViewSet(TenantScopedViewSet):
         course_ids = [row["id"] for row in home_page.courses]
         progress = home.home_progress(
             tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids, carry=home_page.carry,
-            versions={row["id"]: row["content_version"] for row in home_page.courses}, completed=home_page.completed,
-            outlines=home_page.outlines,
+            completed=home_page.completed, outlines=home_page.outlines,
         )
         summaries = course_summaries(home_page.courses, image_url, origin=rendering_origin(request))
         items = []
