@@ -150,3 +150,23 @@ def test_forget_tenant_removes_the_tenants_rows(live_gunicorn):  # noqa: F811
         assert cursor.fetchone() == (0,)
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/no-such-route", "/courses/search"])
+def test_every_method_on_a_known_and_an_unknown_path_answers_json_over_http(live_gunicorn, live_tenant, method, path):  # noqa: F811
+    # The WSGI handler sends the request signals and builds the WSGI headers itself (lms/api/handler.py):
+    # whatever the method and route, gunicorn gets a JSON answer in the envelope, never an HTML page.
+    token = mint_token(user_id=uuid.uuid4(), tenant_id=live_tenant, roles=["learner"], ttl_seconds=600)
+    response = live_gunicorn.request(
+        method, path, body=b"{}" if method in ("POST", "PUT", "PATCH") else None,
+        headers={"Authorization": f"Bearer {token}", "tenantid": str(live_tenant), "Content-Type": "application/json"},
+    )
+    assert response.status < 500, response.body[:300]
+    assert response.header("Content-Type").startswith("application/json"), (method, path, response.header("Content-Type"))
+    if method == "HEAD":
+        assert response.body == b""
+        return
+    body = response.json()
+    assert body["params"]["resmsgid"] == response.header("X-Request-Id")
+    assert body["params"]["status"] == ("successful" if response.status < 400 else "failed")
