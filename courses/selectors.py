@@ -52,19 +52,22 @@ _REQUIRED = Q(archived=False, module__status=ContentStatus.PUBLISHED, lesson__st
 RELEASED = Q(_REQUIRED, course__status=ContentStatus.PUBLISHED)
 
 
-def released_sql(*, placement: str, published: str) -> str:
+def released_sql(*, placement: str, published: str, course_tenant: str | None = None) -> str:
     """`RELEASED` as an SQL condition on the placement row aliased `placement` in the caller's
     statement: not archived, and its lesson, module and course published. `published` is the
-    placeholder the caller binds to `ContentStatus.PUBLISHED` (`%s` or a named `%(published)s`); it
-    appears once, so a positional statement binds it once. The inner aliases derive from
-    `placement`, so the condition can be used for two placements of one statement."""
+    placeholder the caller binds to `ContentStatus.PUBLISHED` (`%s` or a named `%(published)s`), or
+    its literal; it appears once, so a positional statement binds it once. With `course_tenant` (a
+    placeholder), the course must also belong to that tenant, so a caller that checks the course's
+    tenant needs no probe of the course of its own. The inner aliases derive from `placement`, so
+    the condition can be used for two placements of one statement."""
     lesson, module, course = f"{placement}_lesson", f"{placement}_module", f"{placement}_course"
+    tenant = f" AND {course}.tenant_id = {course_tenant}" if course_tenant else ""
     return (
         f"NOT {placement}.archived AND EXISTS (SELECT 1 FROM {Lesson._meta.db_table} {lesson}"
         f" JOIN {Module._meta.db_table} {module} ON {module}.id = {placement}.module_id"
         f" JOIN {Course._meta.db_table} {course} ON {course}.id = {placement}.course_id"
         f" WHERE {lesson}.id = {placement}.lesson_id AND {lesson}.status = {published}"
-        f" AND {module}.status = {lesson}.status AND {course}.status = {lesson}.status)"
+        f" AND {module}.status = {lesson}.status AND {course}.status = {lesson}.status{tenant})"
     )
 
 

@@ -8,7 +8,9 @@ PostgreSQL and SQLite share the syntax except for the two-argument max.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from django.db import connection
 
@@ -21,12 +23,26 @@ def _greatest() -> str:
     return "GREATEST" if connection.vendor == "postgresql" else "MAX"
 
 
+# A named placeholder, `%(name)s`.
+_NAMED_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
 @dataclass(frozen=True)
 class SqlCondition:
-    """A boolean SQL expression with its parameters, e.g. `EXISTS (SELECT 1 FROM … WHERE … = %s)`."""
+    """A boolean SQL expression with named placeholders, e.g. `EXISTS (SELECT 1 FROM … WHERE
+    e.user_id = %(user_id)s)`. It may name the written row's keys (`user_id`, `tenant_id`,
+    `collection_id`, `batch_id`, `content_id`), which the statement binds, and its own values in
+    `params`. Named, so a statement that binds each value once (PostgreSQL: one `$n` per name) can
+    carry it as it is; constant text, so such a statement can be built once."""
 
     sql: str
-    params: tuple
+    params: Mapping = field(default_factory=dict)
+
+    def positional(self, keys: Mapping) -> tuple[str, list]:
+        """The condition with `%s` placeholders and its values in their order, `keys` filling the
+        row's keys: for a statement whose other parameters are positional."""
+        values = {**keys, **self.params}
+        return _NAMED_PLACEHOLDER.sub("%s", self.sql), [values[name] for name in _NAMED_PLACEHOLDER.findall(self.sql)]
 
 
 # The row's columns and the conflict target every upsert here uses; exposed for statements that
@@ -57,15 +73,21 @@ def _upsert_statement(*, sql_update: str, user_id, tenant_id, collection_id, bat
     write cannot drift apart."""
     table = ContentConsumption._meta.db_table
     # SQLite needs the WHERE clause of an INSERT … SELECT before ON CONFLICT to parse it.
-    condition = only_if or SqlCondition("1 = 1", ())
+    condition_sql, condition_params = (only_if or _ALWAYS).positional({
+        "user_id": user_id, "tenant_id": tenant_id, "collection_id": collection_id, "batch_id": batch_id,
+        "content_id": content_id,
+    })
     sql = f"""
         INSERT INTO {table} ({INSERT_COLUMNS})
-        SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s WHERE {condition.sql}
+        SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s WHERE {condition_sql}
         ON CONFLICT {CONFLICT_TARGET} DO UPDATE SET {sql_update}
     """
     params = [time_ordered_uuid(), user_id, tenant_id, collection_id, batch_id, content_id, status, progress,
-              view_count, now, now, completed_at, *condition.params]
+              view_count, now, now, completed_at, *condition_params]
     return sql, params
+
+
+_ALWAYS = SqlCondition("1 = 1")
 
 
 def _upsert(**statement) -> bool:
@@ -98,15 +120,6 @@ def consumption_record_view_start(*, user_id, tenant_id, collection_id, batch_id
 def _progress_upsert(*, progress: int, **keys) -> dict:
     return {"sql_update": progress_merge_sql(), "status": ConsumptionStatus.IN_PROGRESS, "progress": progress,
             "view_count": 0, "completed_at": None, **keys}
-
-
-def consumption_progress_statement(*, user_id, tenant_id, collection_id, batch_id, content_id, progress: int,
-                                   now: dt.datetime, only_if: SqlCondition | None = None) -> tuple[str, list]:
-    """`consumption_record_progress` as SQL and parameters, for a statement that wraps it."""
-    return _upsert_statement(**_progress_upsert(
-        user_id=user_id, tenant_id=tenant_id, collection_id=collection_id, batch_id=batch_id,
-        content_id=content_id, progress=progress, now=now, only_if=only_if,
-    ))
 
 
 def consumption_record_progress(*, user_id, tenant_id, collection_id, batch_id, content_id, progress: int,

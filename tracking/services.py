@@ -39,7 +39,6 @@ from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
 from tracking.consumption import (
     SqlCondition,
     consumption_completion_statement,
-    consumption_progress_statement,
     consumption_record_completion,
     consumption_record_progress,
     consumption_record_view_start,
@@ -669,47 +668,73 @@ def lesson_progress_record(
     module (consumption → track → enrollment); SQLite, which has no data-modifying WITH, runs the
     same steps in one transaction.
     """
-    consumption = {"user_id": user_id, "tenant_id": tenant_id, "collection_id": course_id, "batch_id": batch_id,
-                   "content_id": lesson_id, "progress": progress, "now": now, "only_if": only_if}
     if connection.vendor != "postgresql":
         with transaction.atomic():
-            if not consumption_record_progress(**consumption):
+            if not consumption_record_progress(
+                user_id=user_id, tenant_id=tenant_id, collection_id=course_id, batch_id=batch_id,
+                content_id=lesson_id, progress=progress, now=now, only_if=only_if,
+            ):
                 return False
             course_track_mark_started(
                 tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, now=now
             )
             return True
-    upsert_sql, upsert_params = consumption_progress_statement(**consumption)
+    # Each value is bound once by name (psycopg sends one `$n` per name: 9 parameters plus the
+    # condition's own, where positional binding sent 38), and the text is built once per condition.
+    params = {
+        "id": time_ordered_uuid(), "user_id": user_id, "tenant_id": tenant_id, "collection_id": course_id,
+        "batch_id": batch_id, "content_id": lesson_id, "progress": progress, "now": now,
+        "stale": now - LAST_ACCESS_RESOLUTION, **only_if.params,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_lesson_progress_sql(only_if.sql), params)
+        return cursor.fetchone()[0] > 0
+
+
+def _sql_literal(value: int | str) -> str:
+    """A status constant of the code as an SQL literal (never a value from a request)."""
+    if isinstance(value, int):
+        return str(int(value))
+    if not value.isidentifier():
+        raise ValueError(f"not a status constant: {value!r}")
+    return f"'{value}'"
+
+
+@functools.cache
+def _lesson_progress_sql(condition: str) -> str:
+    """`lesson_progress_record`'s statement on PostgreSQL for the condition `condition` (named
+    placeholders, `SqlCondition`), built once per condition text: the callers' conditions are
+    constants of the code, so the cache holds one entry per caller. The consumption upsert is
+    `consumption_record_progress`'s (the same columns, conflict target and merge); the statuses
+    are the code's constants, written as literals."""
+    consumption = ContentConsumption._meta.db_table
     tracks = CourseTrack._meta.db_table
     enrollments = Enrollment._meta.db_table
-    context = "user_id = %s AND tenant_id = %s AND course_id = %s AND batch_id = %s"
-    sql = f"""
-        WITH progress AS ({upsert_sql} RETURNING 1),
+    context = "user_id = %(user_id)s AND tenant_id = %(tenant_id)s AND course_id = %(collection_id)s AND batch_id = %(batch_id)s"
+    not_started = _sql_literal(CourseTrackStatus.NOT_STARTED.value)
+    return f"""
+        WITH progress AS (
+            INSERT INTO {consumption} ({CONSUMPTION_INSERT_COLUMNS})
+            SELECT %(id)s, %(user_id)s, %(tenant_id)s, %(collection_id)s, %(batch_id)s, %(content_id)s,
+                   {_sql_literal(ConsumptionStatus.IN_PROGRESS.value)}, %(progress)s, 0, %(now)s, %(now)s, NULL
+            WHERE {condition}
+            ON CONFLICT {CONSUMPTION_CONFLICT_TARGET} DO UPDATE SET {progress_merge_sql()}
+            RETURNING 1
+        ),
         track AS (
-            UPDATE {tracks} SET last_accessed_date = %s,
-                status = CASE WHEN status = %s THEN %s ELSE status END,
-                updated_at = CASE WHEN status = %s THEN %s ELSE updated_at END
+            UPDATE {tracks} SET last_accessed_date = %(now)s,
+                status = CASE WHEN status = {not_started} THEN {_sql_literal(CourseTrackStatus.IN_PROGRESS.value)} ELSE status END,
+                updated_at = CASE WHEN status = {not_started} THEN %(now)s ELSE updated_at END
             WHERE {context} AND EXISTS (SELECT 1 FROM progress)
-              AND (status = %s OR last_accessed_date IS NULL OR last_accessed_date < %s)
+              AND (status = {not_started} OR last_accessed_date IS NULL OR last_accessed_date < %(stale)s)
             RETURNING 1
         ),
         enrollment AS (
-            UPDATE {enrollments} SET state = %s
-            WHERE {context} AND state = %s AND EXISTS (SELECT 1 FROM track)
+            UPDATE {enrollments} SET state = {_sql_literal(EnrollmentState.IN_PROGRESS.value)}
+            WHERE {context} AND state = {_sql_literal(EnrollmentState.NOT_STARTED.value)} AND EXISTS (SELECT 1 FROM track)
         )
         SELECT count(*) FROM progress
     """
-    keys = [user_id, tenant_id, course_id, batch_id]
-    not_started = CourseTrackStatus.NOT_STARTED.value
-    params = [
-        *upsert_params,
-        now, not_started, CourseTrackStatus.IN_PROGRESS.value, not_started, now, *keys,
-        not_started, now - LAST_ACCESS_RESOLUTION,
-        EnrollmentState.IN_PROGRESS.value, *keys, EnrollmentState.NOT_STARTED.value,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0] > 0
 
 
 @transaction.atomic

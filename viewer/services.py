@@ -219,23 +219,28 @@ def view_start(*, context: ViewContext, now: dt.datetime | None = None) -> None:
         )
 
 
-def _course_context_condition(context: ViewContext) -> SqlCondition:
+def _course_context_condition() -> SqlCondition:
     """`_ensure_course_context` as one SQL condition, for writes that check and write in one
-    statement: an active enrolment of the user in (course, batch) of a published course of the
-    tenant, and a released placement of the content in it (`courses.selectors.released_sql`)."""
+    statement: an active enrolment of the user in (course, batch), and a released placement of the
+    content in the course (`courses.selectors.released_sql`: lesson, module and course published),
+    the course being the tenant's. The course is probed once, inside the released check: the
+    enrolment's probe joined it again for its tenant and status. It names the written row's keys,
+    which the statement binds (`SqlCondition`)."""
     enrollment = Enrollment._meta.db_table
-    course = Course._meta.db_table
     placement = LessonPlacement._meta.db_table
-    published = ContentStatus.PUBLISHED.value
+    published = f"'{ContentStatus.PUBLISHED.value}'"  # a constant of the code, as a literal
+    released = released_sql(placement="p", published=published, course_tenant="%(tenant_id)s")
     return SqlCondition(
-        f"EXISTS (SELECT 1 FROM {enrollment} e JOIN {course} c ON c.id = e.course_id "
-        "WHERE e.user_id = %s AND e.tenant_id = %s AND e.course_id = %s AND e.batch_id = %s AND e.active "
-        "AND c.tenant_id = %s AND c.status = %s) "
+        f"EXISTS (SELECT 1 FROM {enrollment} e "
+        "WHERE e.user_id = %(user_id)s AND e.tenant_id = %(tenant_id)s AND e.course_id = %(collection_id)s "
+        "AND e.batch_id = %(batch_id)s AND e.active) "
         f"AND EXISTS (SELECT 1 FROM {placement} p "
-        f"WHERE p.course_id = %s AND p.lesson_id = %s AND {released_sql(placement='p', published='%s')})",
-        (context.user_id, context.tenant_id, context.collection_id, context.batch_id, context.tenant_id,
-         published, context.collection_id, context.content_id, published),
+        f"WHERE p.course_id = %(collection_id)s AND p.lesson_id = %(content_id)s AND {released})"
     )
+
+
+# The same for every request (the keys are the statement's), so built once.
+_COURSE_CONTEXT = _course_context_condition()
 
 
 def view_progress_update(*, context: ViewContext, progress: int, now: dt.datetime | None = None) -> None:
@@ -255,12 +260,12 @@ def view_progress_update(*, context: ViewContext, progress: int, now: dt.datetim
         "tenant_id": context.tenant_id, "user_id": context.user_id, "course_id": context.collection_id,
         "batch_id": context.batch_id, "lesson_id": context.content_id, "progress": progress, "now": now,
     }
-    if lesson_progress_record(**lesson_progress, only_if=_course_context_condition(context)):
+    if lesson_progress_record(**lesson_progress, only_if=_COURSE_CONTEXT):
         return
     # Nothing was written: find out which rule failed, to answer it precisely (raises).
     _ensure_course_context(context)
     # The context became valid between the two statements (an enrolment was activated): write.
-    if not lesson_progress_record(**lesson_progress, only_if=_course_context_condition(context)):
+    if not lesson_progress_record(**lesson_progress, only_if=_COURSE_CONTEXT):
         # The SQL and ORM statements of the rules disagree, or the context changed again: never a
         # silent 200 for a write that was not stored.
         raise ConflictError(
