@@ -669,6 +669,7 @@ def _outlines(*, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]) ->
     read (`_outline_sql`): the modules and placements `courses_progress` reads, by its rules."""
     # Keyed by the ids' text: the home page's ids come as text (`uuids_as_text`), other callers' as
     # UUIDs (`str` of a str is itself), and a str hashes in C where a UUID's hash is Python code.
+    # So `course_versions` is keyed by UUIDs or by their canonical text (PostgreSQL's), never by hex.
     tenant_key = str(tenant_id)
     keys = {course_id: (tenant_key, str(course_id), version) for course_id, version in course_versions.items()}
     cached = _outline_cache.get_many(keys.values())
