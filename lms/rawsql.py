@@ -71,15 +71,23 @@ def sql_values_rows(
 
 
 def sql_rows(
-    db: BaseDatabaseWrapper, sql: str, params: Sequence, fields: Iterable[Field], *, native_timestamps: bool = False
+    db: BaseDatabaseWrapper, sql: str, params: Sequence, fields: Iterable[Field], *, native_timestamps: bool = False,
+    uuids_as_text: bool = False,
 ) -> list[Sequence]:
     """`sql_values_rows` without the names: each row's values in the order of `fields`, converted
     as there (a tuple, or a list where a value needed converting). For a caller that splits a wide
-    row into parts: building the dict of every column first cost more than the parts did."""
+    row into parts: building the dict of every column first cost more than the parts did.
+
+    `uuids_as_text`: on PostgreSQL, every `uuid` value (in arrays too) comes as the text the server
+    sent, its canonical form (lowercase, hyphenated, as `str(UUID)`), instead of a `uuid.UUID`: for
+    a read whose ids are only written out or compared, building each UUID (its 128-bit int, then
+    the object) cost more than the rest of loading it. On SQLite the fields convert them as ever."""
     converted = _conversions(db.alias, tuple(fields))
     with db.cursor() as cursor:
         if native_timestamps and db.vendor == "postgresql" and settings.USE_TZ and db.timezone_name == "UTC":
             cursor.cursor.adapters.register_loader("timestamptz", _native_timestamptz_loader())
+        if uuids_as_text and db.vendor == "postgresql":
+            cursor.cursor.adapters.register_loader("uuid", _text_loader())
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     if not converted:
@@ -94,6 +102,16 @@ def sql_rows(
             row[index] = value
         rows.append(row)
     return rows
+
+
+@functools.cache
+def _text_loader():
+    # psycopg's loader of `text` (C in psycopg[binary]): the value's bytes decoded, nothing parsed.
+    import psycopg
+    from psycopg.postgres import types
+    from psycopg.pq import Format
+
+    return psycopg.adapters.get_loader(types["text"].oid, Format.TEXT)
 
 
 @functools.cache

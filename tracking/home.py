@@ -332,19 +332,22 @@ _TRACK_VALUES = (
 @dataclass(frozen=True)
 class HomePage:
     """One page of the home screen (`hasEnroll=true`): the total, the course rows (`.values()` of
-    `COURSE_VALUES`), each course's own-batch enrolment and track rows (or None; as `.values()`
-    gives them), and whether the tenant carries completions forward."""
+    `COURSE_VALUES`), and, in the same order (one per course row), each course's own-batch
+    enrolment and track rows (or None; as `.values()` gives them, but on PostgreSQL with their
+    UUIDs as text: `sql_rows(..., uuids_as_text=True)`), and whether the tenant carries
+    completions forward. In page order rather than by course id: a UUID hashes in Python code, and
+    the dicts by course id cost some 600 such hashes a page of 20."""
 
     count: int
     courses: list[dict]
-    enrollments: dict[uuid.UUID, dict | None]
-    tracks: dict[uuid.UUID, dict | None]
+    enrollments: list[dict | None]
+    tracks: list[dict | None]
     carry: bool
-    # The lessons (UUID ints) the user has completed in each course's own batch: `home_progress`'s
-    # completions when the tenant does not carry them forward.
-    completed: dict[uuid.UUID, frozenset[int]] = field(default_factory=dict)
-    # Each course's outline at the version the page read (`home_progress` takes them as they are).
-    outlines: dict = field(default_factory=dict)
+    # The lessons (their ids' canonical text) the user has completed in each course's own batch:
+    # `home_page_progress`'s completions when the tenant does not carry them forward.
+    completed: list[frozenset[str]] = field(default_factory=list)
+    # Each course's outline at the version the page read.
+    outlines: list = field(default_factory=list)
 
 
 # What the page's statement reads of each course: the rest of its row is the outline's (`_CourseOutline.course`).
@@ -393,11 +396,19 @@ def _own_batch_completions_sql(db, course_id: str) -> str:
     return f"(SELECT group_concat(d.content_id, ',') {where})"
 
 
-def _lesson_keys(completed) -> frozenset[int]:
-    # `_own_batch_completions_sql`'s value as the outlines' lesson keys (each UUID's 128-bit int).
+def _lesson_keys(completed) -> frozenset[str]:
+    # `_own_batch_completions_sql`'s value as the outlines' lesson keys (each id's canonical text).
     if completed is None or isinstance(completed, str):  # SQLite: hex ids joined by commas, or no row
-        return frozenset(_as_uuid(entry).int for entry in completed.split(",")) if completed else frozenset()
-    return frozenset(lesson.int for lesson in completed)
+        return frozenset(_id_text(entry) for entry in completed.split(",")) if completed else frozenset()
+    # PostgreSQL: a list of the ids' text (`uuids_as_text`), or of UUIDs; `str` is their key either way.
+    return frozenset(map(str, completed))
+
+
+def _id_text(value) -> str:
+    # An id as the outlines key it (lessons, courses): its canonical text (`str(UUID)`, also PostgreSQL's
+    # text of a uuid), of a UUID, a str or SQLite's hex. A str hashes in C, once per object; a UUID
+    # hashes in Python code every time.
+    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -477,11 +488,13 @@ def home_page(
     ]
     # Twelve timestamps a row: psycopg's own loader spares a millisecond a page (`sql_values_rows`).
     # The rows as value sequences, cut straight into their three parts: a dict of all 50 columns
-    # first, then the parts from it, cost twice the dict building.
+    # first, then the parts from it, cost twice the dict building. The UUIDs (about 18 a row, with
+    # the completions) as their text: the view only writes them out (orjson writes a UUID as that
+    # same text), and the completions and course ids only key dicts and sets, where a str hashes in C.
     completed_status = ConsumptionStatus.COMPLETED.value
     rows = sql_rows(
         db, page_sql, [tenant, user, user, *where, limit, offset, user, tenant, completed_status, user],
-        fields.values(), native_timestamps=True,
+        fields.values(), native_timestamps=True, uuids_as_text=True,
     )
     if rows:
         count = rows[0][-1]  # the window's total, last (`_home_page_fields`)
@@ -491,38 +504,55 @@ def home_page(
             (count,) = cursor.fetchone()
     else:
         count = 0
-    enrollments, tracks, completed, statuses = {}, {}, {}, {}
     carry = None
     enrollment_at = len(_PAGE_COURSE_VALUES)
     track_at = enrollment_at + len(_ENROLLMENT_VALUES)
     carry_at = track_at + len(_TRACK_VALUES)
-    versions = {}
+    versions = {}  # by course id, in page order (a course is on a page once)
+    parts = []
     for values in rows:
-        course_id = values[0]
-        versions[course_id], statuses[course_id] = values[1], values[2]
+        versions[values[0]] = values[1]
         # Each part's first column is its id: None where the LEFT JOIN found no row.
-        enrollments[course_id] = (
-            dict(zip(_ENROLLMENT_VALUES, values[enrollment_at:track_at], strict=True))
-            if values[enrollment_at] else None
-        )
-        tracks[course_id] = (
-            dict(zip(_TRACK_VALUES, values[track_at:carry_at], strict=True)) if values[track_at] else None
-        )
+        parts.append((
+            values[2],
+            dict(zip(_ENROLLMENT_VALUES, values[enrollment_at:track_at], strict=True)) if values[enrollment_at] else None,
+            dict(zip(_TRACK_VALUES, values[track_at:carry_at], strict=True)) if values[track_at] else None,
+            _lesson_keys(values[carry_at + 1]),
+        ))
         carry = values[carry_at] == Tenant.CarryForward.CARRY
-        completed[course_id] = _lesson_keys(values[carry_at + 1])
     # The rest of each course's row comes with its outline at the version just read (a second
     # statement only for the outlines this process lacks): the rows are shared, never mutated.
     outlines = _outlines(tenant_id=tenant_id, course_versions=versions) if versions else {}
-    courses = []
-    for course_id, outline in outlines.items():
+    courses, enrollments, tracks, completed, page_outlines = [], [], [], [], []
+    for course_id, (status, enrollment, track, done) in zip(versions, parts, strict=True):
+        outline = outlines.get(course_id)
+        if outline is None:  # deleted since the statement read it (`_outlines`)
+            continue
         course = outline.course
-        if course["status"] != statuses[course_id]:  # kept live, though a status change bumps the version
-            course = {**course, "status": statuses[course_id]}
+        if course["status"] != status:  # kept live, though a status change bumps the version
+            course = {**course, "status": status}
         courses.append(course)
+        enrollments.append(enrollment)
+        tracks.append(track)
+        completed.append(done)
+        page_outlines.append(outline)
     return HomePage(
         count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry), completed=completed,
-        outlines=outlines,
+        outlines=page_outlines,
     )
+
+
+def home_page_progress(*, tenant_id: uuid.UUID, user_id: uuid.UUID, page: HomePage) -> list[HomeProgress]:
+    """`home_progress` of a home page's courses, in its order: from the page's own-batch completions
+    without a query, or, when the tenant carries completions forward, with the one it needs."""
+    if not page.carry:
+        return [_outline_progress(outline, done) for outline, done in zip(page.outlines, page.completed, strict=True)]
+    course_ids = [course["id"] for course in page.courses]
+    progress = home_progress(
+        tenant_id=tenant_id, user_id=user_id, course_ids=course_ids, carry=True,
+        outlines=dict(zip(course_ids, page.outlines, strict=True)),
+    )
+    return [progress[course_id] for course_id in course_ids]
 
 
 def _table(db, model) -> str:
@@ -551,16 +581,16 @@ class HomeProgress:
 class _CourseOutline:
     """What a course's home figures need of its content at one version. Shared between requests
     and threads, so never mutated but for its memo of figures (any entry of which is right). Lessons
-    go by their UUID's 128-bit int (hashed in C)."""
+    go by their id's canonical text (`_id_text`: hashed in C, as the page's completions come)."""
 
     # The distinct required lessons of each published module, in course order (0: an empty module).
     module_sizes: tuple[int, ...]
     # Each required lesson's modules (indexes into module_sizes; a lesson may be placed in several).
-    lesson_modules: dict[int, tuple[int, ...]]
+    lesson_modules: dict[str, tuple[int, ...]]
     # The required placements in course order: (lesson, the NextLesson it makes, its prerequisites).
-    placements: tuple[tuple[int, NextLesson, tuple[int, ...]], ...]
+    placements: tuple[tuple[str, NextLesson, tuple[str, ...]], ...]
     # Every prerequisite any of them names (they may lie outside the course).
-    prerequisites: frozenset[int]
+    prerequisites: frozenset[str]
     # The course's row at this version (`.values()` of `COURSE_VALUES`), which the page renders: a
     # fact of the version as the outline is (every write to the row bumps it), so the home page's
     # statement reads only each course's id, version and status (docs/benchmarks.md, the narrow page).
@@ -568,7 +598,7 @@ class _CourseOutline:
     # `_outline_progress`'s answers by the own-batch lessons done: a user's completions change far
     # less often than their home page is read, and a page of 20 courses spent some 0.1 ms working
     # them out again. The one part that changes, a memo of a pure function: any entry is right.
-    progress_memo: dict[frozenset[int], HomeProgress] = field(default_factory=dict, compare=False, repr=False)
+    progress_memo: dict[frozenset[str], HomeProgress] = field(default_factory=dict, compare=False, repr=False)
     # The lessons its keys hold (one more each): bounded by `_memo_limit`.
     memo_weight: list[int] = field(default_factory=lambda: [0], compare=False, repr=False)
 
@@ -637,52 +667,58 @@ def _outline_sql(alias: str, courses: int) -> tuple[str, tuple]:
 def _outlines(*, tenant_id: uuid.UUID, course_versions: dict[uuid.UUID, int]) -> dict[uuid.UUID, _CourseOutline]:
     """Each course's outline at its version: from the cache, or for the courses it lacks, from one
     read (`_outline_sql`): the modules and placements `courses_progress` reads, by its rules."""
-    keys = {course_id: (tenant_id, course_id, version) for course_id, version in course_versions.items()}
+    # Keyed by the ids' text: the home page's ids come as text (`uuids_as_text`), other callers' as
+    # UUIDs (`str` of a str is itself), and a str hashes in C where a UUID's hash is Python code.
+    # So `course_versions` is keyed by UUIDs or by their canonical text (PostgreSQL's), never by hex.
+    tenant_key = str(tenant_id)
+    keys = {course_id: (tenant_key, str(course_id), version) for course_id, version in course_versions.items()}
     cached = _outline_cache.get_many(keys.values())
     missing = [course_id for course_id, key in keys.items() if key not in cached]
     if missing:
         db = connections[router.db_for_read(Module)]
         tenant = sql_param(db, Module, "tenant", tenant_id)
         in_page = [sql_param(db, Module, "course", c) for c in missing]
+        course_versions_by_text = {keys[c][1]: keys[c][2] for c in missing}
         sql, fields = _outline_sql(db.alias, len(missing))
         # The course's columns converted as the page's statement converted them before (`sql_rows`).
         rows = sql_rows(
             db, sql, [tenant, *in_page, tenant, *in_page, ContentStatus.PUBLISHED.value], fields,
             native_timestamps=True,
         )
-        modules: dict[uuid.UUID, dict[uuid.UUID, dict[int, None]]] = {course_id: {} for course_id in missing}
-        placements: dict[uuid.UUID, list] = {course_id: [] for course_id in missing}
-        courses: dict[uuid.UUID, dict] = {}
+        # By the course ids' text (`_id_text`: of a UUID or of SQLite's hex alike).
+        modules: dict[str, dict[uuid.UUID, dict[str, None]]] = {keys[c][1]: {} for c in missing}
+        placements: dict[str, list] = {keys[c][1]: [] for c in missing}
+        courses: dict[str, dict] = {}
         width = len(COURSE_VALUES)
         for values in rows:
             if values[width + 6] == 0:  # a course's row
                 course = dict(zip(COURSE_VALUES, values[:width], strict=True))
-                courses[course["id"]] = course
+                courses[_id_text(course["id"])] = course
                 continue
             course_id, module_id, lesson_id, status, title, criteria = values[width:width + 6]
-            course_id, module_id = _as_uuid(course_id), _as_uuid(module_id)
+            course_id, module_id = _id_text(course_id), _as_uuid(module_id)
             lessons = modules[course_id].setdefault(module_id, {})
             if lesson_id is None or status != ContentStatus.PUBLISHED:
                 continue  # an empty module, or a placement of a lesson that is not published: not required
             lesson_id = _as_uuid(lesson_id)
             criteria = json.loads(criteria) if isinstance(criteria, str) else criteria
             prerequisites = tuple(
-                _as_uuid(entry).int
+                _id_text(entry)
                 for entry in _prerequisite_ids({"lesson_id": lesson_id, "lesson__eligibility_criteria": criteria})
             )
-            lessons[lesson_id.int] = None
+            lessons[str(lesson_id)] = None
             placements[course_id].append(
-                (lesson_id.int, NextLesson(lesson_id=lesson_id, title=title, module_id=module_id), prerequisites)
+                (str(lesson_id), NextLesson(lesson_id=lesson_id, title=title, module_id=module_id), prerequisites)
             )
         loaded = {}
         # A course deleted since the page's statement read it has no row now: it gets no outline
         # (its enrolments went with it), so the page leaves it out rather than fail on it.
-        for course_id in (c for c in missing if c in courses):
-            lesson_modules: dict[int, list[int]] = defaultdict(list)
+        for course_id in (keys[c][1] for c in missing if keys[c][1] in courses):
+            lesson_modules: dict[str, list[int]] = defaultdict(list)
             for index, lessons in enumerate(modules[course_id].values()):
                 for lesson in lessons:
                     lesson_modules[lesson].append(index)
-            loaded[keys[course_id]] = _CourseOutline(
+            loaded[(tenant_key, course_id, course_versions_by_text[course_id])] = _CourseOutline(
                 module_sizes=tuple(len(lessons) for lessons in modules[course_id].values()),
                 lesson_modules={lesson: tuple(indexes) for lesson, indexes in lesson_modules.items()},
                 placements=tuple(placements[course_id]),
@@ -718,7 +754,7 @@ def _completions_sql(alias: str, courses: int, carry: bool, prerequisites: int) 
 
 def home_progress(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, course_ids: list[uuid.UUID], carry: bool | None = None,
-    versions: dict[uuid.UUID, int] | None = None, completed: dict[uuid.UUID, frozenset[int]] | None = None,
+    versions: dict[uuid.UUID, int] | None = None, completed: dict[uuid.UUID, frozenset[str]] | None = None,
     outlines: dict | None = None,
 ) -> dict[uuid.UUID, HomeProgress]:
     """Module counts and the next lesson of one user in each course's own batch (the home screen).
@@ -747,26 +783,25 @@ def home_progress(
     params = [
         sql_param(db, ContentConsumption, "user_id", user_id), sql_param(db, ContentConsumption, "tenant", tenant_id),
         ConsumptionStatus.COMPLETED.value, *(sql_param(db, Course, "id", course_id) for course_id in course_ids),
-        *(sql_param(db, ContentConsumption, "content_id", uuid.UUID(int=p)) for p in prerequisites),
+        *(sql_param(db, ContentConsumption, "content_id", uuid.UUID(p)) for p in prerequisites),
     ]
     with db.cursor() as cursor:
         cursor.execute(_completions_sql(db.alias, len(course_ids), carry, len(prerequisites)), params)
         rows = cursor.fetchall()
-    anywhere: set[int] = set()
-    done_in: dict[int, set[int]] = defaultdict(set)
+    anywhere: set[str] = set()
+    done_in: dict[str, set[str]] = defaultdict(set)
     for collection_id, content_id in rows:
-        content = content_id.int if isinstance(content_id, uuid.UUID) else _as_uuid(content_id).int
         if carry:
-            anywhere.add(content)
+            anywhere.add(_id_text(content_id))
         else:
-            done_in[collection_id.int if isinstance(collection_id, uuid.UUID) else _as_uuid(collection_id).int].add(content)
+            done_in[_id_text(collection_id)].add(_id_text(content_id))
     return {
-        course_id: _outline_progress(outlines[course_id], anywhere if carry else done_in[course_id.int])
+        course_id: _outline_progress(outlines[course_id], anywhere if carry else done_in[_id_text(course_id)])
         for course_id in course_ids
     }
 
 
-def _outline_progress(outline: _CourseOutline, done: set[int] | frozenset[int]) -> HomeProgress:
+def _outline_progress(outline: _CourseOutline, done: set[str] | frozenset[str]) -> HomeProgress:
     """The home figures of one course from its outline and the lessons done: in time of the user's
     completions, plus the placements before the next lesson (`courses_progress`'s rules). Remembered
     in the outline for a frozenset of lessons (the own-batch completions `home_page` reads)."""
@@ -785,7 +820,7 @@ def _outline_progress(outline: _CourseOutline, done: set[int] | frozenset[int]) 
     return _outline_progress_of(outline, done)
 
 
-def _outline_progress_of(outline: _CourseOutline, done: set[int] | frozenset[int]) -> HomeProgress:
+def _outline_progress_of(outline: _CourseOutline, done: set[str] | frozenset[str]) -> HomeProgress:
     completed_in = [0] * len(outline.module_sizes)
     completed_lessons = 0
     for lesson in done:
@@ -858,7 +893,7 @@ def learner_dashboard(*, tenant_id: uuid.UUID, user_id: uuid.UUID, now: dt.datet
 
 __all__ = [
     "CourseProgress", "Dashboard", "HomeProgress", "ModuleProgress", "ModuleStatus", "NextLesson",
-    "HomePage", "catalogue_page", "courses_progress", "home_page",
+    "HomePage", "catalogue_page", "courses_progress", "home_page", "home_page_progress",
     "home_outline_cache_clear", "home_progress",
     "learner_dashboard", "module_counts",
 ]

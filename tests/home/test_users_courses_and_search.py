@@ -271,10 +271,16 @@ class TestHomeProgressAgreesWithTheModuleWalk:
         fast = home.home_progress(tenant_id=tenant.id, user_id=user, course_ids=course_ids)
         # The home screen's way: the own-batch completions read with the page (used when not carried).
         page = home.home_page(tenant_id=tenant.id, learner=True, user_id=user, category_ids=None, offset=0, limit=50)
-        assert sorted(page.completed, key=str) == sorted(course_ids, key=str)
+        page_ids = [course["id"] for course in page.courses]
+        assert sorted(page_ids, key=str) == sorted(course_ids, key=str)
+        assert len(page.completed) == len(page.outlines) == len(page.enrollments) == len(page.tracks) == 3
+        by_id = dict(zip(page_ids, page.completed, strict=True))
         assert home.home_progress(
-            tenant_id=tenant.id, user_id=user, course_ids=course_ids, carry=page.carry, completed=page.completed
+            tenant_id=tenant.id, user_id=user, course_ids=course_ids, carry=page.carry, completed=by_id
         ) == fast
+        # The view's way: in page order, from the page alone (carried forward: with the completions' query).
+        in_order = home.home_page_progress(tenant_id=tenant.id, user_id=user, page=page)
+        assert dict(zip(page_ids, in_order, strict=True)) == fast
         walked = home.courses_progress(
             tenant_id=tenant.id, user_id=user, contexts=[(course_id, course_id) for course_id in course_ids]
         )
@@ -504,16 +510,16 @@ def test_the_outline_remembers_its_figures_within_a_bound():
     module_id = uuid.uuid4()
     outline = home._CourseOutline(
         module_sizes=(2, 2),
-        lesson_modules={lesson.int: (index // 2,) for index, lesson in enumerate(lessons)},
+        lesson_modules={str(lesson): (index // 2,) for index, lesson in enumerate(lessons)},
         placements=tuple(
-            (lesson.int, home.NextLesson(lesson_id=lesson, title=f"L{index}", module_id=module_id), ())
+            (str(lesson), home.NextLesson(lesson_id=lesson, title=f"L{index}", module_id=module_id), ())
             for index, lesson in enumerate(lessons)
         ),
         prerequisites=frozenset(),
     )
     seen = []
     for count in range(5):
-        done = frozenset(lesson.int for lesson in lessons[:count])
+        done = frozenset(str(lesson) for lesson in lessons[:count])
         figures = home._outline_progress(outline, done)
         assert figures == home._outline_progress_of(outline, set(done))
         assert home._outline_progress(outline, done) is figures  # remembered
@@ -521,7 +527,7 @@ def test_the_outline_remembers_its_figures_within_a_bound():
     assert [figures.completed_modules for figures in seen] == [0, 0, 1, 1, 2]
     assert seen[-1].next_lesson is None and seen[1].next_lesson.lesson_id == lessons[1]
     for extra in range(200):  # completions of lessons the outline does not hold still count towards the bound
-        home._outline_progress(outline, frozenset({extra}))
+        home._outline_progress(outline, frozenset({str(extra)}))
         assert outline.memo_weight[0] <= home._memo_limit(outline)
         assert outline.memo_weight[0] == sum(len(done) + 1 for done in outline.progress_memo)
 

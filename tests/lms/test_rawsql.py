@@ -76,3 +76,28 @@ def test_json_columns_decode_as_djangos_decoder_does(tenant, params):
     assert [converter.__qualname__ for _, _, converters in plan for converter in converters] == [
         "_fast_json.<locals>.from_db_value", "_fast_json.<locals>.from_db_value",
     ]
+
+
+def test_uuids_as_text_are_their_canonical_text_on_postgresql_and_uuids_elsewhere(tenant):
+    # `uuids_as_text`: on PostgreSQL each uuid (in an array too) is the server's text, which is `str(UUID)`
+    # (what orjson writes for a UUID, so answers built from either are the same bytes); a later
+    # statement on another cursor loads UUIDs as ever. On SQLite the fields convert as before.
+    import uuid
+
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    fields = [Course._meta.get_field("id"), Course._meta.get_field("tenant")]
+    sql = (f"SELECT {sql_select_list(connection, fields)} FROM {Course._meta.db_table} "
+           f"WHERE {connection.ops.quote_name('id')} = %s")
+    params = [sql_param(connection, Course, "id", course.pk)]
+
+    [row] = rawsql.sql_rows(connection, sql, params, fields, uuids_as_text=True)
+    [plain] = rawsql.sql_rows(connection, sql, params, fields)
+
+    if connection.vendor == "postgresql":
+        assert list(row) == [str(course.pk), str(tenant.id)]
+        [(ids,)] = rawsql.sql_rows(connection, "SELECT ARRAY[%s::uuid, %s::uuid]", [course.pk, tenant.id],
+                                   [Course._meta.get_field("content_version")], uuids_as_text=True)
+        assert ids == [str(course.pk), str(tenant.id)]
+    else:
+        assert list(row) == [course.pk, tenant.id]
+    assert list(plain) == [course.pk, tenant.id] and all(isinstance(value, uuid.UUID) for value in plain)

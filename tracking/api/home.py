@@ -345,16 +345,13 @@ class LearnerHomeViewSet(TenantScopedViewSet):
             tenant_id=self.tenant_id, learner=self.learner, user_id=user_id, category_ids=category_ids,
             offset=page.offset, limit=page.limit,
         )
-        course_ids = [row["id"] for row in home_page.courses]
-        progress = home.home_progress(
-            tenant_id=self.tenant_id, user_id=user_id, course_ids=course_ids, carry=home_page.carry,
-            completed=home_page.completed, outlines=home_page.outlines,
-        )
+        progress = home.home_page_progress(tenant_id=self.tenant_id, user_id=user_id, page=home_page)
         summaries = course_summaries(home_page.courses, image_url, origin=rendering_origin(request))
         items = []
-        for summary, course_id in zip(summaries, course_ids, strict=True):
-            enrollment, track = home_page.enrollments[course_id], home_page.tracks[course_id]
-            course_progress = progress[course_id]
+        # The page's parts come in its order, one per course (`HomePage`).
+        for summary, enrollment, track, course_progress in zip(
+            summaries, home_page.enrollments, home_page.tracks, progress, strict=True
+        ):
             items.append({
                 **summary,
                 "totalModuleCount": course_progress.total_modules,
