@@ -396,6 +396,24 @@ _unpack_keys = struct.Struct("16s2x").iter_unpack
 # every one is completed, so their status is not sent (nor built per row by the database).
 _unpack_bare_keys = struct.Struct("16s").iter_unpack
 _first = operator.itemgetter(0)
+# Keys alone, n of them, split by one Struct of n "16s" fields: a tuple of the keys in one call,
+# where iter_unpack builds a 1-tuple per key and map(_first) takes it apart again (a third less
+# for the half-dozen keys of a context). Compiled once per n, for the n of up to a few hundred
+# that contexts hold; beyond that iter_unpack as before (the cache stays small).
+_KEYS_STRUCTS_MAX = 512
+_keys_structs: dict[int, struct.Struct] = {}
+
+
+def _packed_keys_count_among(packed: bytes, by_key: dict[bytes, str]) -> int:
+    """How many of the packed keys alone (`_unpack_bare_keys`) are among `by_key`'s lessons."""
+    count = len(packed) >> 4
+    keys_struct = _keys_structs.get(count)
+    if keys_struct is None:
+        if count > _KEYS_STRUCTS_MAX:
+            return sum(map(by_key.__contains__, map(_first, _unpack_bare_keys(packed))))
+        # A dict write under the GIL: two threads compiling the same n both store an equal Struct.
+        keys_struct = _keys_structs[count] = struct.Struct("16s" * count)
+    return sum(map(by_key.__contains__, keys_struct.unpack(packed)))
 
 
 def _packed_statuses(packed: bytes, by_key: dict[bytes, str]) -> Iterator[tuple[str, int]]:
@@ -406,10 +424,9 @@ def _packed_statuses(packed: bytes, by_key: dict[bytes, str]) -> Iterator[tuple[
             yield lesson, status
 
 
-def _packed_count_among(packed: bytes, by_key: dict[bytes, str], *, unpack=_unpack_keys) -> int:
-    """How many packed rows have their content among `by_key`'s lessons (no Python per row); rows
-    of keys alone with `unpack=_unpack_bare_keys`."""
-    return sum(map(by_key.__contains__, map(_first, unpack(packed))))
+def _packed_count_among(packed: bytes, by_key: dict[bytes, str]) -> int:
+    """How many packed rows have their content among `by_key`'s lessons (no Python per row)."""
+    return sum(map(by_key.__contains__, map(_first, _unpack_keys(packed))))
 
 
 def _packed_completed(packed: bytes) -> Iterator[bytes]:
@@ -616,7 +633,7 @@ def build_summaries(
             if carry:
                 completed = len(lessons.by_key.keys() & completed_anywhere)
             elif packed_in_rows:
-                completed = _packed_count_among(packed, lessons.by_key, unpack=_unpack_bare_keys)
+                completed = _packed_keys_count_among(packed, lessons.by_key)
             else:
                 completed = _packed_count_among(packed, lessons.by_key)
         # The track exists from enrolment; rows made outside the services may lack one.
@@ -637,11 +654,7 @@ def build_summaries(
         summary = {
             "userId": user_text,
             "collectionId": course_text,
-            # The joined rows bring the batch's id as text too (`_with_consumption`): str() of a UUID
-            # is Python code, about a microsecond a row.
-            "batchId": (
-                course_text if context_key[0] == context_key[1] else enrollment.get(_BATCH_TEXT) or str(batch_id)
-            ),
+            "batchId": course_text if context_key[0] == context_key[1] else str(batch_id),
             "enrolledDate": None if enrolled is None else int(enrolled / 1_000_000 * 1000),
             "active": enrollment["active"],
         }
@@ -693,7 +706,6 @@ def _lessons_among(lessons: RequiredLessons, content_ids: set[bytes]) -> list[st
 _PACKED_COLUMN = "consumption_packed"
 _with_consumption_cache: dict[tuple, CompiledQuery] = {}
 _NOT_IN_JOINED_ROWS = frozenset({"id", "user_id"})
-_BATCH_TEXT = "batch_text"
 
 
 def _with_consumption(enrollments: CompiledQuery, *, completed_only: bool) -> CompiledQuery:
@@ -720,16 +732,13 @@ def _with_consumption(enrollments: CompiledQuery, *, completed_only: bool) -> Co
             # statement comes unsorted), on the columns it selects: `enrolled_on_us` is that time
             # to the microsecond, its precision.
             sql=(
-                f"SELECT {columns}, e.batch_id::text, c.last_accessed_us, coalesce(c.packed, ''::bytea)"
-                f" FROM ({enrollments.sql}) e"
+                f"SELECT {columns}, c.last_accessed_us, coalesce(c.packed, ''::bytea) FROM ({enrollments.sql}) e"
                 f" LEFT JOIN ({consumption}) c ON c.collection_id = e.course_id AND c.batch_id = e.batch_id"
                 " ORDER BY e.enrolled_on_us DESC, e.id"
             ),
             slots=(*enrollments.slots, "tenant_id", "user_id"),
             fixed=(*enrollments.fixed, None, None),
-            names=(
-                *(enrollments.names[index] for index in kept), _BATCH_TEXT, "consumed_last_accessed_us", _PACKED_COLUMN
-            ),
+            names=(*(enrollments.names[index] for index in kept), "consumed_last_accessed_us", _PACKED_COLUMN),
             converters=tuple(
                 (position[at], functions, expression)
                 for at, functions, expression in enrollments.converters
