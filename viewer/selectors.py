@@ -392,7 +392,28 @@ def _packed_row(content_id: uuid.UUID, status: int) -> bytes:
 # completed rows of a bench heavy user: (key, status), or (key,) alone.
 _unpack_rows = struct.Struct(">16sH").iter_unpack
 _unpack_keys = struct.Struct("16s2x").iter_unpack
+# The joined statement's completions (`_with_consumption` without contentStatus) are keys alone:
+# every one is completed, so their status is not sent (nor built per row by the database).
+_unpack_bare_keys = struct.Struct("16s").iter_unpack
 _first = operator.itemgetter(0)
+# Keys alone, n of them, split by one Struct of n "16s" fields: a tuple of the keys in one call,
+# where iter_unpack builds a 1-tuple per key and map(_first) takes it apart again (about 3 % of
+# the lean list's instructions, for the half-dozen keys of each of 50 contexts). Compiled once per n, for the n of up to a few hundred
+# that contexts hold; beyond that iter_unpack as before (the cache stays small).
+_KEYS_STRUCTS_MAX = 512
+_keys_structs: dict[int, struct.Struct] = {}
+
+
+def _packed_keys_count_among(packed: bytes, by_key: dict[bytes, str]) -> int:
+    """How many of the packed keys alone (`_unpack_bare_keys`) are among `by_key`'s lessons."""
+    count = len(packed) >> 4
+    keys_struct = _keys_structs.get(count)
+    if keys_struct is None:
+        if count > _KEYS_STRUCTS_MAX:
+            return sum(map(by_key.__contains__, map(_first, _unpack_bare_keys(packed))))
+        # A dict write under the GIL: two threads compiling the same n both store an equal Struct.
+        keys_struct = _keys_structs[count] = struct.Struct("16s" * count)
+    return sum(map(by_key.__contains__, keys_struct.unpack(packed)))
 
 
 def _packed_statuses(packed: bytes, by_key: dict[bytes, str]) -> Iterator[tuple[str, int]]:
@@ -437,11 +458,16 @@ def _packed_by_context(
 
 
 @functools.cache
-def _consumption_by_context_sql(completed_only: bool) -> str:
+def _consumption_by_context_sql(completed_only: bool, *, keys_only: bool = False) -> str:
+    """The statement of `_consumption_by_context`; with `keys_only` (and `completed_only`) the
+    completed rows are packed as their content's 16 bytes alone (`_unpack_bare_keys`)."""
     table = connection.ops.quote_name(ContentConsumption._meta.db_table)
-    packed = "string_agg(uuid_send(content_id) || int2send(status::smallint), ''::bytea)"
-    if completed_only:
-        packed += f" FILTER (WHERE status = {COMPLETED})"
+    if completed_only and keys_only:
+        packed = f"string_agg(uuid_send(content_id), ''::bytea) FILTER (WHERE status = {COMPLETED})"
+    else:
+        packed = "string_agg(uuid_send(content_id) || int2send(status::smallint), ''::bytea)"
+        if completed_only:
+            packed += f" FILTER (WHERE status = {COMPLETED})"
     return (
         f"SELECT collection_id, batch_id, (EXTRACT(EPOCH FROM max(last_accessed_at)) * 1000000)::bigint"
         f" AS last_accessed_us, {packed} AS packed"
@@ -572,7 +598,7 @@ def build_summaries(
     carried_by_course: dict[int, list[str]] = {}
     no_consumption = (None, b"")
     # The rows are all the user's: its id is written once, not per row.
-    user_text = str(enrollments[0]["user_id"])
+    user_text = str(user_id)
     summaries = []
     for enrollment in enrollments:
         course_id = enrollment["course_id"]
@@ -606,6 +632,8 @@ def build_summaries(
             # completions are packed), or with carry-forward anywhere.
             if carry:
                 completed = len(lessons.by_key.keys() & completed_anywhere)
+            elif packed_in_rows:
+                completed = _packed_keys_count_among(packed, lessons.by_key)
             else:
                 completed = _packed_count_among(packed, lessons.by_key)
         # The track exists from enrolment; rows made outside the services may lack one.
@@ -677,6 +705,7 @@ def _lessons_among(lessons: RequiredLessons, content_ids: set[bytes]) -> list[st
 # The packed consumption of a row's own context, in the rows of `_with_consumption`.
 _PACKED_COLUMN = "consumption_packed"
 _with_consumption_cache: dict[tuple, CompiledQuery] = {}
+_NOT_IN_JOINED_ROWS = frozenset({"id", "user_id"})
 
 
 def _with_consumption(enrollments: CompiledQuery, *, completed_only: bool) -> CompiledQuery:
@@ -690,19 +719,31 @@ def _with_consumption(enrollments: CompiledQuery, *, completed_only: bool) -> Co
     key = (connection.alias, enrollments.sql, completed_only)
     joined = _with_consumption_cache.get(key)
     if joined is None:
-        consumption = _consumption_by_context_sql(completed_only)
-        # The enrolment statement's own order (enrolment time newest first, then id), on the
-        # columns it selects: `enrolled_on_us` is that time to the microsecond, its precision.
+        # Without contentStatus, the completions as keys alone (`_unpack_bare_keys`).
+        consumption = _consumption_by_context_sql(completed_only, keys_only=True)
+        # Every column but the enrolment's id (only its order's tie-break) and user id (the one
+        # asked for, which `build_summaries` is given): fewer values to send and to load per row.
+        kept = [index for index, name in enumerate(enrollments.names) if name not in _NOT_IN_JOINED_ROWS]
+        columns = ", ".join(f"e.{connection.ops.quote_name(enrollments.names[index])}" for index in kept)
+        position = {old: new for new, old in enumerate(kept)}
         joined = _with_consumption_cache[key] = dataclasses.replace(
             enrollments,
+            # The enrolment statement's order (enrolment time newest first, then id; the enrolment
+            # statement comes unsorted), on the columns it selects: `enrolled_on_us` is that time
+            # to the microsecond, its precision.
             sql=(
-                f"SELECT e.*, c.last_accessed_us, coalesce(c.packed, ''::bytea) FROM ({enrollments.sql}) e"
+                f"SELECT {columns}, c.last_accessed_us, coalesce(c.packed, ''::bytea) FROM ({enrollments.sql}) e"
                 f" LEFT JOIN ({consumption}) c ON c.collection_id = e.course_id AND c.batch_id = e.batch_id"
                 " ORDER BY e.enrolled_on_us DESC, e.id"
             ),
             slots=(*enrollments.slots, "tenant_id", "user_id"),
             fixed=(*enrollments.fixed, None, None),
-            names=(*enrollments.names, "consumed_last_accessed_us", _PACKED_COLUMN),
+            names=(*(enrollments.names[index] for index in kept), "consumed_last_accessed_us", _PACKED_COLUMN),
+            converters=tuple(
+                (position[at], functions, expression)
+                for at, functions, expression in enrollments.converters
+                if at in position
+            ),
         )
     return joined
 
@@ -717,23 +758,28 @@ def _summary_enrollment_rows(
     gives. Unpaged, without the last consumed access from a subquery per enrolment: on PostgreSQL
     the same statement joins the user's consumption grouped by context (`_with_consumption`: the
     last access and the packed rows, only the completed ones with `completed_only`); elsewhere the
-    user's whole consumption, read next (`_consumption_by_context`), holds it. One query."""
+    user's whole consumption, read next (`_consumption_by_context`), holds it. One query. The
+    joined rows lack the enrolment's `id` and `user_id` (`_NOT_IN_JOINED_ROWS`)."""
     # A page's summaries read only their own contexts' consumption, through the ORM and without
     # the last accesses (build_summaries): those come from here.
     with_last_consumed = page is not None
-    compiled = compiled_once(
-        ("summary-enrollments", with_last_consumed, with_certificates),
-        lambda tenant_id, user_id: summary_enrollments(
+    # Joined to the consumption (unpaged, PostgreSQL), the statement is sorted once, outside the
+    # join (`_with_consumption`): its own ORDER BY inside would be a second sort of the same rows.
+    joined = page is None and connection.vendor == "postgresql"
+
+    def build(tenant_id, user_id):
+        enrollments = summary_enrollments(
             tenant_id=tenant_id, user_id=user_id, with_last_consumed=with_last_consumed,
             with_certificates=with_certificates,
-        ).annotate(carries_forward=tenant_carries_forward_exists(tenant_id=tenant_id)),
-        ("tenant_id", "user_id"),
+        ).annotate(carries_forward=tenant_carries_forward_exists(tenant_id=tenant_id))
+        return enrollments.order_by() if joined else enrollments
+
+    compiled = compiled_once(
+        ("summary-enrollments", with_last_consumed, with_certificates, joined), build, ("tenant_id", "user_id")
     )
+    if joined:
+        return _with_consumption(compiled, completed_only=completed_only).values(tenant_id=tenant_id, user_id=user_id)
     if page is None:
-        if connection.vendor == "postgresql":
-            return _with_consumption(compiled, completed_only=completed_only).values(
-                tenant_id=tenant_id, user_id=user_id
-            )
         return compiled.values(tenant_id=tenant_id, user_id=user_id)
     return compiled.values(
         suffix=" LIMIT %s OFFSET %s", suffix_params=[page.limit, page.offset], tenant_id=tenant_id, user_id=user_id

@@ -22,10 +22,12 @@ from tracking.models import AssessmentAttempt, ContentConsumption, CourseTrack
 from tracking.services import lesson_completion_record
 from viewer.api.views import _encoded_summaries
 from viewer.selectors import (
+    _KEYS_STRUCTS_MAX,
     SUMMARY_PARTS,
     _consumption_by_context,
     _encoded_statuses,
     _packed_by_context,
+    _packed_keys_count_among,
     _required_lessons_of,
     _summary_enrollment_rows,
     epoch_ms,
@@ -217,7 +219,20 @@ def test_the_precompiled_enrolment_rows_are_what_the_queryset_gives(learner_clie
                 expected[at:at + 18] for at in range(0, len(expected), 18)
             }
             assert len(packed) == len(expected)
-        assert rows == list(queryset)
+        # Without the enrolment's id and user id (the order's tie-break, and the user asked for).
+        assert rows == [
+            {name: value for name, value in row.items() if name not in ("id", "user_id")} for row in queryset
+        ]
+        # Without contentStatus, the completed rows' content keys alone (16 bytes each).
+        lean = _summary_enrollment_rows(tenant_id=tenant.id, user_id=user, page=None, completed_only=True)
+        completed = _consumption_by_context(tenant_id=tenant.id, user_id=user, completed_only=True)
+        assert any(row["consumption_packed"] for row in lean)
+        for row in lean:
+            _, expected = completed.get((row["course_id"].int, row["batch_id"].int), (None, b""))
+            packed = row["consumption_packed"]
+            assert sorted(packed[at:at + 16] for at in range(0, len(packed), 16)) == sorted(
+                expected[at:at + 16] for at in range(0, len(expected), 18)
+            )
     else:
         # The unpaged rows leave the last consumed access to the consumption read (_consumption_by_context).
         assert rows == list(summary_enrollments(tenant_id=tenant.id, user_id=user, with_last_consumed=False))
@@ -342,3 +357,15 @@ def test_the_spliced_summary_list_is_what_encoding_it_whole_gives(count):
     assert spliced.encoded == whole
     lean = [{"userId": "u", "progress": index} for index in range(count)]
     assert _encoded_summaries(lean).encoded == encode_json({"summary": lean})
+
+
+@pytest.mark.parametrize("count", [0, 1, 6, 6, _KEYS_STRUCTS_MAX, _KEYS_STRUCTS_MAX + 1])
+def test_packed_keys_are_counted_among_the_lessons_whatever_their_number(count):
+    # One Struct per count (cached up to _KEYS_STRUCTS_MAX, iter_unpack beyond): the same count as
+    # matching the 16-byte keys one by one, lessons or not, the second time for a count as the first.
+    lessons = {uuid.uuid4().bytes: "lesson" for _ in range(count)}
+    keys = [key if index % 3 else uuid.uuid4().bytes for index, key in enumerate(lessons)]
+    expected = sum(key in lessons for key in keys)
+    assert _packed_keys_count_among(b"".join(keys), lessons) == expected
+    assert _packed_keys_count_among(b"".join(keys), lessons) == expected
+    assert _packed_keys_count_among(b"".join(keys), {}) == 0
