@@ -80,18 +80,33 @@ _LEARNER_FIELDS = {
     **{f"certificate.{field.attname}": field for field in IssuedCertificate._meta.concrete_fields},
 }
 
-_COURSE_AND_LEARNER_FIELDS = {**_COURSE_FIELDS, **_LEARNER_FIELDS}
+# Explain reads only these of the course (its policy, and the content version its lessons are
+# cached at): the rest of the row cost the database and this process more than the join did.
+# In the model's field order, as `Course.from_db` takes them.
+_EXPLAIN_COURSE_ATTNAMES = [
+    name for name in _COURSE_ATTNAMES if name in {"id", "tenant_id", "certificate_term", "content_version"}
+]
+_COURSE_AND_LEARNER_FIELDS = {
+    **{name: _COURSE_FIELDS[name] for name in _EXPLAIN_COURSE_ATTNAMES},
+    "tenant_carry_forward": _COURSE_FIELDS["tenant_carry_forward"],
+    **_LEARNER_FIELDS,
+}
 
 
 @functools.lru_cache(maxsize=16)
 def _course_sql(alias: str, statuses: int, with_learner: bool) -> str:
-    """The course with its tenant's policy; `with_learner`: and the enrollment a learner's progress
+    """The course with its tenant's policy; `with_learner`: only the course's columns explain reads
+    (`_EXPLAIN_COURSE_ATTNAMES`), and the enrollment a learner's progress
     counts for, as attempts choose it (the direct one, batch = course, else the earliest), with
     its track and the track's certificate, all NULL when the learner has none."""
     db = connections[alias]
     quote = db.ops.quote_name
     course = partial(sql_column, db, Course)
-    select = f"SELECT {sql_select_list(db, Course._meta.concrete_fields)}, {sql_column(db, Tenant, 'carry_forward')}"
+    course_fields = (
+        [Course._meta.get_field(name) for name in _EXPLAIN_COURSE_ATTNAMES] if with_learner
+        else Course._meta.concrete_fields
+    )
+    select = f"SELECT {sql_select_list(db, course_fields)}, {sql_column(db, Tenant, 'carry_forward')}"
     joins = f" JOIN {quote(Tenant._meta.db_table)} ON {sql_column(db, Tenant, 'id')} = {course('tenant')}"
     order = ""
     if with_learner:
@@ -137,8 +152,9 @@ def _course_row(*, tenant_id, course_id, published_only: bool, learner_id: uuid.
     if not rows:
         raise NotFoundError("No course with that id in this tenant.")
     row = rows[0]
-    # from_db takes the values in the model's field order.
-    course = Course.from_db(db.alias, _COURSE_ATTNAMES, [row[name] for name in _COURSE_ATTNAMES])
+    # from_db takes the values in the model's field order (explain's few: the others are deferred).
+    attnames = _COURSE_ATTNAMES if learner_id is None else _EXPLAIN_COURSE_ATTNAMES
+    course = Course.from_db(db.alias, attnames, [row[name] for name in attnames])
     # The tenant's carry-forward policy comes along: every reader of the course needs it.
     course.tenant_carry_forward = row["tenant_carry_forward"]
     return course, row
@@ -894,8 +910,9 @@ class _ExplainedEnrollment:
 
 def _course_and_enrollment(*, tenant_id, course_id, user_id, published_only: bool
                            ) -> tuple[Course, _ExplainedEnrollment]:
-    """The course (`report_course`) and the enrollment the learner's progress in it counts for,
-    with its track and the track's certificate, in one query. Raises NotFoundError (unknown
+    """The course (`report_course`, with only the fields explain reads: `_EXPLAIN_COURSE_ATTNAMES`;
+    any other would be read by a query of its own) and the enrollment the learner's progress in it
+    counts for, with its track and the track's certificate, in one query. Raises NotFoundError (unknown
     course; no enrollment: ERR_NOT_ENROLLED)."""
     course, row = _course_row(tenant_id=tenant_id, course_id=course_id, published_only=published_only,
                               learner_id=user_id)
