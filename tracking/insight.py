@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import Any
@@ -80,18 +80,33 @@ _LEARNER_FIELDS = {
     **{f"certificate.{field.attname}": field for field in IssuedCertificate._meta.concrete_fields},
 }
 
-_COURSE_AND_LEARNER_FIELDS = {**_COURSE_FIELDS, **_LEARNER_FIELDS}
+# Explain reads only these of the course (its policy, and the content version its lessons are
+# cached at): the rest of the row cost the database and this process more than the join did.
+# In the model's field order, as `Course.from_db` takes them.
+_EXPLAIN_COURSE_ATTNAMES = [
+    name for name in _COURSE_ATTNAMES if name in {"id", "tenant_id", "certificate_term", "content_version"}
+]
+_COURSE_AND_LEARNER_FIELDS = {
+    **{name: _COURSE_FIELDS[name] for name in _EXPLAIN_COURSE_ATTNAMES},
+    "tenant_carry_forward": _COURSE_FIELDS["tenant_carry_forward"],
+    **_LEARNER_FIELDS,
+}
 
 
 @functools.lru_cache(maxsize=16)
 def _course_sql(alias: str, statuses: int, with_learner: bool) -> str:
-    """The course with its tenant's policy; `with_learner`: and the enrollment a learner's progress
+    """The course with its tenant's policy; `with_learner`: only the course's columns explain reads
+    (`_EXPLAIN_COURSE_ATTNAMES`), and the enrollment a learner's progress
     counts for, as attempts choose it (the direct one, batch = course, else the earliest), with
     its track and the track's certificate, all NULL when the learner has none."""
     db = connections[alias]
     quote = db.ops.quote_name
     course = partial(sql_column, db, Course)
-    select = f"SELECT {sql_select_list(db, Course._meta.concrete_fields)}, {sql_column(db, Tenant, 'carry_forward')}"
+    course_fields = (
+        [Course._meta.get_field(name) for name in _EXPLAIN_COURSE_ATTNAMES] if with_learner
+        else Course._meta.concrete_fields
+    )
+    select = f"SELECT {sql_select_list(db, course_fields)}, {sql_column(db, Tenant, 'carry_forward')}"
     joins = f" JOIN {quote(Tenant._meta.db_table)} ON {sql_column(db, Tenant, 'id')} = {course('tenant')}"
     order = ""
     if with_learner:
@@ -137,8 +152,9 @@ def _course_row(*, tenant_id, course_id, published_only: bool, learner_id: uuid.
     if not rows:
         raise NotFoundError("No course with that id in this tenant.")
     row = rows[0]
-    # from_db takes the values in the model's field order.
-    course = Course.from_db(db.alias, _COURSE_ATTNAMES, [row[name] for name in _COURSE_ATTNAMES])
+    # from_db takes the values in the model's field order (explain's few: the others are deferred).
+    attnames = _COURSE_ATTNAMES if learner_id is None else _EXPLAIN_COURSE_ATTNAMES
+    course = Course.from_db(db.alias, attnames, [row[name] for name in attnames])
     # The tenant's carry-forward policy comes along: every reader of the course needs it.
     course.tenant_carry_forward = row["tenant_carry_forward"]
     return course, row
@@ -177,7 +193,7 @@ class CourseLesson:
     key: str = field(init=False)  # the id as the JSON answers and the consumption rows show it
     reference: dict[str, str] = field(init=False)  # shared by every answer: copy before changing
     missing_entries: dict[str, dict[str, str]] = field(init=False)  # by state; shared like `reference`
-    missing_encoded: dict[str, orjson.Fragment] = field(init=False)  # by state: each entry, encoded
+    missing_encoded: dict[str, bytes] = field(init=False)  # by state: each entry, encoded
     report_head: bytes = field(init=False)  # its entry in the report's `lessons`, encoded up to the figures
     prerequisites: tuple[uuid.UUID, ...] = field(init=False)
     not_completed_reason: str = field(init=False)
@@ -195,7 +211,7 @@ class CourseLesson:
         # And encoded once: orjson spent longer on a beginner's hundreds of entries than the rest
         # of the answer took (`Explanation.as_encoded_result`).
         object.__setattr__(self, "missing_encoded", {
-            state: orjson.Fragment(encode_json(entry)) for state, entry in self.missing_entries.items()
+            state: encode_json(entry) for state, entry in self.missing_entries.items()
         })
         # The report writes every lesson's entry on every request; only the figures differ
         # (`CourseReport.as_encoded_result`).
@@ -243,8 +259,10 @@ _course_lessons_cache: WeightedLRU[tuple[CourseLesson, ...]] = WeightedLRU(
 
 
 def course_lessons_cache_clear() -> None:
-    """Empties the in-process cache of course lessons (tests measure the cold path with it)."""
+    """Empties the in-process caches of course lessons and explain layouts (tests measure the cold
+    path with it)."""
     _course_lessons_cache.clear()
+    _explain_layout_cache.clear()
 
 
 def course_lessons_cached(course: Course) -> tuple[CourseLesson, ...]:
@@ -256,6 +274,84 @@ def course_lessons_cached(course: Course) -> tuple[CourseLesson, ...]:
         lessons = tuple(course_lessons_in_order(course_id=course.id))
         _course_lessons_cache.put(key, lessons)
     return lessons
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainLayout:
+    """A course's required lessons at one content version, with what explain writes of them all,
+    encoded once (`explain_layout_cached`). A learner has touched a few of a course's hundreds of
+    lessons (a consumption row: a view, an attempt): every other lesson is missing as not started,
+    and its reason says it is not completed. So an answer copies runs of untouched lessons' entries
+    and reasons from here, and works out only the touched lessons itself: its Python work follows
+    the learner's rows, not the course's size (a dict lookup, a state and a list entry per lesson
+    and request had been most of explain's time at 400 lessons)."""
+
+    lessons: tuple[CourseLesson, ...]
+    position: dict[str, int]  # each lesson's index in `lessons`, by its `key`
+    marked: tuple[CourseLesson, ...]  # the lessons graded under a policy (`consider_marks`)
+    # Every lesson's `missing` entry as not started, comma-joined; entry i starts at
+    # `not_started_starts[i]` (one start past the end closes the last entry).
+    not_started: bytes
+    not_started_starts: tuple[int, ...]
+    # Every lesson's `not_completed_reason` as a JSON string, comma-joined, indexed the same way.
+    reasons: bytes
+    reasons_starts: tuple[int, ...]
+
+    @classmethod
+    def build(cls, lessons: tuple[CourseLesson, ...]) -> ExplainLayout:
+        not_started, not_started_starts = _joined([lesson.missing_encoded[LESSON_NOT_STARTED] for lesson in lessons])
+        reasons, reasons_starts = _joined([encode_json(lesson.not_completed_reason) for lesson in lessons])
+        return cls(
+            lessons=lessons, position={lesson.key: index for index, lesson in enumerate(lessons)},
+            marked=tuple(lesson for lesson in lessons if lesson.consider_marks),
+            not_started=not_started, not_started_starts=not_started_starts,
+            reasons=reasons, reasons_starts=reasons_starts,
+        )
+
+
+def _joined(encoded: list[bytes]) -> tuple[bytes, tuple[int, ...]]:
+    """`encoded` comma-joined, with where each item starts and, last, one past the end (as if a
+    comma followed the last item): items i to j-1 are `joined[starts[i]:starts[j] - 1]`."""
+    starts = []
+    offset = 0
+    for item in encoded:
+        starts.append(offset)
+        offset += len(item) + 1
+    starts.append(offset)
+    return b",".join(encoded), tuple(starts)
+
+
+def _spliced(joined: bytes, starts: tuple[int, ...], changes: list[tuple[int, bytes | None]]) -> list[bytes]:
+    """The items of `joined` (`_joined`) in order, as comma-joinable pieces, with the item at each
+    index of `changes` (ascending) replaced by its bytes, or left out for None."""
+    pieces = []
+    run = 0
+    for index, replacement in changes:
+        if index > run:
+            pieces.append(joined[starts[run]:starts[index] - 1])
+        if replacement is not None:
+            pieces.append(replacement)
+        run = index + 1
+    if len(starts) - 1 > run:
+        pieces.append(joined[starts[run]:starts[-1] - 1])
+    return pieces
+
+
+# Each course's explain layout, by the same key and on the same grounds as `_course_lessons_cache`
+# (immutable per content version), and bounded the same way: about 200 bytes a lesson on top.
+_explain_layout_cache: WeightedLRU[ExplainLayout] = WeightedLRU(
+    max_weight=50_000, weigh=lambda layout: max(1, len(layout.lessons))
+)
+
+
+def explain_layout_cached(course: Course) -> ExplainLayout:
+    """`ExplainLayout` of the course's lessons at its content version (`course_lessons_cached`)."""
+    key = (course.tenant_id, course.id, course.content_version)
+    layout = _explain_layout_cache.get(key)
+    if layout is None:
+        layout = ExplainLayout.build(course_lessons_cached(course))
+        _explain_layout_cache.put(key, layout)
+    return layout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -709,44 +805,99 @@ def _score_text(score: float) -> str:
 class Explanation:
     track: CourseTrack
     course: Course
-    lessons: list[CourseLesson]
+    layout: ExplainLayout
     completed: set[uuid.UUID]
     started: set[uuid.UUID]
     grades: dict[uuid.UUID, LessonGrade]
-    missing_lessons: list[tuple[CourseLesson, str]]  # the lessons not completed, each with its state
-    next_lesson: dict[str, Any] | None
+    # The course's lessons the learner has a row for, by ascending index in `layout.lessons`, each
+    # with its state in `missing` (None: not missing). Every other lesson is missing, not started.
+    touched: list[tuple[int, str | None]]
     certificate: IssuedCertificate | None
     eligible: bool
-    reasons: list[str]
+    enrollment_active: bool
+
+    @property
+    def lessons(self) -> list[CourseLesson]:
+        return list(self.layout.lessons)
+
+    def _missing_in_order(self) -> Iterator[tuple[CourseLesson, str]]:
+        states = dict(self.touched)
+        for index, lesson in enumerate(self.layout.lessons):
+            state = states.get(index, LESSON_NOT_STARTED)
+            if state is not None:
+                yield lesson, state
+
+    @cached_property
+    def missing_lessons(self) -> list[tuple[CourseLesson, str]]:
+        """The lessons not completed (or, under PASS_ALL, not passed), in course order, each with its state."""
+        return list(self._missing_in_order())
 
     @property
     def missing(self) -> list[dict[str, Any]]:
         """The answer's `missing` entries (shared with the course's cached lessons: do not change)."""
         return [lesson.missing_entries[state] for lesson, state in self.missing_lessons]
 
+    @cached_property
+    def next_lesson(self) -> dict[str, Any] | None:
+        # Lazily over the missing lessons: the first one usually answers.
+        return _next_lesson(self._missing_in_order(), self.completed)
+
+    @cached_property
+    def _reason_parts(self) -> tuple[list[str], bool, list[str]]:
+        return _certificate_reason_parts(
+            course=self.course, layout=self.layout, grades=self.grades, certificate=self.certificate,
+            eligible=self.eligible, enrollment_active=self.enrollment_active,
+        )
+
+    @cached_property
+    def reasons(self) -> list[str]:
+        """Each unmet condition of the course's certificate rule, in a sentence."""
+        head, lessons_follow, tail = self._reason_parts
+        not_completed = [
+            lesson.not_completed_reason for lesson, state in self.missing_lessons if state != LESSON_NOT_PASSED
+        ] if lessons_follow else []
+        return [*head, *not_completed, *tail]
+
     def as_result(self) -> dict[str, Any]:
         """The §10 shape of `GET /courses/tracking/explain`."""
+        return self._shape(self.missing, self.reasons)
+
+    def as_encoded_result(self) -> bytes:
+        """`encode_json(self.as_result())`, byte for byte, written from the course's layout, encoded
+        once per content version (`ExplainLayout`): runs of untouched lessons' `missing` entries and
+        reasons are copied as they are, and only the touched lessons' are worked out here. orjson
+        copies a Fragment as it is, as the summary list's `contentStatus` is written."""
+        layout = self.layout
+        lessons = layout.lessons
+        missing = _spliced(layout.not_started, layout.not_started_starts, [
+            (index, None if state is None else lessons[index].missing_encoded[state]) for index, state in self.touched
+        ])
+        head, lessons_follow, tail = self._reason_parts
+        reasons = [encode_json(head)[1:-1]] if head else []
+        if lessons_follow:
+            # A touched lesson keeps its reason unless it was completed (passed or not).
+            reasons += _spliced(layout.reasons, layout.reasons_starts, [
+                (index, None) for index, state in self.touched if state is None or state == LESSON_NOT_PASSED
+            ])
+        if tail:
+            reasons.append(encode_json(tail)[1:-1])
+        return encode_json(self._shape(orjson.Fragment(b"[" + b",".join(missing) + b"]"),
+                                       orjson.Fragment(b"[" + b",".join(reasons) + b"]")))
+
+    def _shape(self, missing, reasons) -> dict[str, Any]:
         return {
             "status": self.track.status,
             "completedLessons": self.track.completed_lessons,
             "noOfLessons": self.track.no_of_lessons,
-            "missing": self.missing,
+            "missing": missing,
             "nextLesson": self.next_lesson,
             "certificate": {
                 "term": self.course.certificate_term,
                 "issued": self.certificate is not None,
                 "eligible": self.eligible,
-                "reasons": self.reasons,
+                "reasons": reasons,
             },
         }
-
-    def as_encoded_result(self) -> bytes:
-        """`encode_json(self.as_result())`, byte for byte, with each `missing` entry written from its
-        lesson's encoding, made once per content version (`CourseLesson.missing_encoded`): orjson
-        copies a Fragment as it is, as the summary list's `contentStatus` is written."""
-        result = self.as_result()
-        result["missing"] = [lesson.missing_encoded[state] for lesson, state in self.missing_lessons]
-        return encode_json(result)
 
 
 @dataclass(frozen=True)
@@ -759,8 +910,9 @@ class _ExplainedEnrollment:
 
 def _course_and_enrollment(*, tenant_id, course_id, user_id, published_only: bool
                            ) -> tuple[Course, _ExplainedEnrollment]:
-    """The course (`report_course`) and the enrollment the learner's progress in it counts for,
-    with its track and the track's certificate, in one query. Raises NotFoundError (unknown
+    """The course (`report_course`, with only the fields explain reads: `_EXPLAIN_COURSE_ATTNAMES`;
+    any other would be read by a query of its own) and the enrollment the learner's progress in it
+    counts for, with its track and the track's certificate, in one query. Raises NotFoundError (unknown
     course; no enrollment: ERR_NOT_ENROLLED)."""
     course, row = _course_row(tenant_id=tenant_id, course_id=course_id, published_only=published_only,
                               learner_id=user_id)
@@ -804,45 +956,43 @@ def course_progress_explain(
                                                 published_only=published_only)
     track = enrollment.track
     batch_id = enrollment.batch_id
-    lessons = course_lessons_cached(course)
+    layout = explain_layout_cached(course)
     completed, started = _completed_and_started(
         tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, carry=carries_forward(course),
     )
-    # Matched by the ids' text: a str hashes in C, a UUID in Python (once per lesson and set).
-    completed_keys = {str(lesson_id) for lesson_id in completed}
-    started_keys = {str(lesson_id) for lesson_id in started}
-    marked = [lesson for lesson in lessons if lesson.consider_marks]
     grades = lesson_grades(
         tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id,
         lessons=[Lesson(id=lesson.id, attempts_grade=lesson.attempts_grade, passing_marks=lesson.passing_marks)
-                 for lesson in marked],
-    ) if marked else {}
+                 for lesson in layout.marked],
+    ) if layout.marked else {}
     pass_all = course.certificate_term == CertificateTerm.PASS_ALL
 
-    missing_lessons: list[tuple[CourseLesson, str]] = []
-    for lesson in lessons:
-        if lesson.key not in completed_keys:
-            state = LESSON_IN_PROGRESS if lesson.key in started_keys else LESSON_NOT_STARTED
+    # Only the lessons the learner has a row for (every row is in `started`, completions
+    # included) differ from "not started"; the sets may name content the course does not require.
+    position = layout.position
+    lessons = layout.lessons
+    touched: list[tuple[int, str | None]] = []
+    for content_id in started:
+        index = position.get(str(content_id))  # matched by the id's text: a str hashes in C
+        if index is None:
+            continue
+        lesson = lessons[index]
+        if content_id not in completed:
+            state = LESSON_IN_PROGRESS
         elif pass_all and lesson.consider_marks and not grades[lesson.id].passed:
             state = LESSON_NOT_PASSED
         else:
-            continue
-        missing_lessons.append((lesson, state))
+            state = None
+        touched.append((index, state))
+    touched.sort()
 
-    certificate = enrollment.certificate
     # The rule on the track's stored counters: every write recounts them from the facts in its own
     # transaction (and the test suite checks after every test that they agree), so re-deriving
     # them here would cost a query and say nothing new.
     eligible = certificate_rule_met(track=track, course=course)
-    reasons = _certificate_reasons(
-        course=course, lessons=lessons, completed_keys=completed_keys, grades=grades, certificate=certificate,
-        eligible=eligible, enrollment_active=enrollment.active,
-    )
     return Explanation(
-        track=track, course=course, lessons=list(lessons), completed=completed, started=started, grades=grades,
-        missing_lessons=missing_lessons,
-        next_lesson=_next_lesson(missing_lessons, completed), certificate=certificate, eligible=eligible,
-        reasons=reasons,
+        track=track, course=course, layout=layout, completed=completed, started=started, grades=grades,
+        touched=touched, certificate=enrollment.certificate, eligible=eligible, enrollment_active=enrollment.active,
     )
 
 
@@ -891,45 +1041,47 @@ def _prerequisites(lesson: CourseLesson) -> list[uuid.UUID]:
     return eligibility_lesson_ids(Lesson(id=lesson.id, eligibility_criteria=lesson.eligibility_criteria))
 
 
-def _next_lesson(missing: list[tuple[CourseLesson, str]], completed: set[uuid.UUID]) -> dict | None:
+def _next_lesson(missing: Iterable[tuple[CourseLesson, str]], completed: set[uuid.UUID]) -> dict | None:
     """The first missing lesson whose prerequisites are all completed; when every missing lesson
     waits for one, the first missing lesson, with `blockedBy` naming what it waits for."""
+    first = None
     for lesson, _ in missing:
+        if first is None:
+            first = lesson
         if not any(prerequisite not in completed for prerequisite in lesson.prerequisites):
             return {**lesson.reference, "blockedBy": []}
-    if not missing:
+    if first is None:
         return None
-    first = missing[0][0]
     return {**first.reference, "blockedBy": [str(p) for p in first.prerequisites if p not in completed]}
 
 
-def _certificate_reasons(*, course: Course, lessons: tuple[CourseLesson, ...], completed_keys: set[str],
-                         grades: dict[uuid.UUID, LessonGrade], certificate: IssuedCertificate | None,
-                         eligible: bool, enrollment_active: bool) -> list[str]:
-    """Each unmet condition of the course's certificate rule, in a sentence."""
+def _certificate_reason_parts(*, course: Course, layout: ExplainLayout, grades: dict[uuid.UUID, LessonGrade],
+                              certificate: IssuedCertificate | None, eligible: bool, enrollment_active: bool
+                              ) -> tuple[list[str], bool, list[str]]:
+    """Each unmet condition of the course's certificate rule, in a sentence, in three parts: the
+    reasons before the lessons', whether each lesson not completed follows with its
+    `not_completed_reason` (in course order: `Explanation.reasons`), and the reasons after them."""
     if certificate is not None:
-        return [f"The certificate was issued on {certificate.issued_at:%Y-%m-%d}."]
+        return [f"The certificate was issued on {certificate.issued_at:%Y-%m-%d}."], False, []
     if course.certificate_term == CertificateTerm.NA:
-        return ["This course issues no certificate (its certificate term is NA)."]
-    reasons = []
-    if not lessons:
-        reasons.append("The course has no published lessons yet, so it cannot be completed.")
-    reasons += [lesson.not_completed_reason for lesson in lessons if lesson.key not in completed_keys]
+        return ["This course issues no certificate (its certificate term is NA)."], False, []
+    head = [] if layout.lessons else ["The course has no published lessons yet, so it cannot be completed."]
+    tail = []
     if course.certificate_term == CertificateTerm.PASS_ALL:
-        for lesson in lessons:
-            if not lesson.consider_marks or grades[lesson.id].passed:
+        for lesson in layout.marked:
+            if grades[lesson.id].passed:
                 continue
             policy = _POLICY_WORDS.get(lesson.attempts_grade, lesson.attempts_grade)
             score = grades[lesson.id].score
             if score is None:
-                reasons.append(f"{lesson.title}: no completed attempt yet; passing is {lesson.passing_marks}.")
+                tail.append(f"{lesson.title}: no completed attempt yet; passing is {lesson.passing_marks}.")
             else:
-                reasons.append(f"{lesson.title}: best score {_score_text(score)} under '{policy}', "
-                               f"passing is {lesson.passing_marks}.")
+                tail.append(f"{lesson.title}: best score {_score_text(score)} under '{policy}', "
+                            f"passing is {lesson.passing_marks}.")
     if eligible and not enrollment_active:
-        reasons.append("The enrollment is not active (awaiting approval or deactivated); the certificate is "
-                       "issued once it is active again.")
-    return reasons
+        tail.append("The enrollment is not active (awaiting approval or deactivated); the certificate is "
+                    "issued once it is active again.")
+    return head, True, tail
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from lms.api.tenancy import forget_known_tenants
 from tests.conftest import make_client
 from tests.factories import build_course
 from tests.tracking.helpers import enroll, err, lessons_of, result
-from tests.tracking.insight_world import build_world, complete_lesson
-from tracking.insight import course_lessons_cache_clear, course_progress_explain
+from tests.tracking.insight_world import build_world, complete_lesson, start_lesson
+from tracking.insight import _joined, _spliced, course_lessons_cache_clear, course_progress_explain
 from tracking.models import CourseTrack
 
 pytestmark = pytest.mark.django_db
@@ -195,6 +195,52 @@ class TestAccessAndInput:
 
         assert body["missing"][0]["title"] == tricky.title
         assert [entry["state"] for entry in body["missing"]] == ["in_progress", "not_started", "not_started"]
+
+    def test_the_encoded_answer_splices_touched_lessons_anywhere_in_the_course(self, tenant):
+        """Explain copies runs of untouched lessons from the course's layout and works out only the
+        lessons the learner has rows for: touched first, last, next to each other, in progress or
+        completed, under PASS_ALL with a failed marked lesson; the bytes stay those of the answer."""
+        course = build_course(tenant=tenant, modules=2, lessons_per_module=4, certificate_term="PASS_ALL")
+        lessons = lessons_of(course)
+        quiz = lessons[5]
+        quiz.consider_marks, quiz.passing_marks = True, 60
+        quiz.save(update_fields=["consider_marks", "passing_marks"])
+        learners = {
+            "first and last": ([lessons[0], lessons[-1]], []),
+            "adjacent, one started": ([lessons[2], lessons[3]], [lessons[4]]),
+            "failed quiz": ([lessons[5]], [lessons[6]]),
+            "everything": (lessons, []),
+            "started only": ([], [lessons[0], lessons[7]]),
+            "nothing": ([], []),
+        }
+        for done, begun in learners.values():
+            user_id = enroll(course).user_id
+            for lesson in done:
+                complete_lesson(course, user_id, lesson, score=40 if lesson == quiz else None)
+            for lesson in begun:
+                start_lesson(course, user_id, lesson)
+            course_lessons_cache_clear()
+            for _ in range(2):  # cold, then from the cached layout
+                explanation = course_progress_explain(tenant_id=tenant.id, course_id=course.id, user_id=user_id)
+                assert explanation.as_encoded_result() == encode_json(explanation.as_result())
+            missing = {entry["lessonId"]: entry["state"] for entry in explanation.missing}
+            for lesson in lessons:
+                if lesson in done:
+                    assert missing.get(str(lesson.id)) == ("not_passed" if lesson == quiz else None)
+                else:
+                    assert missing[str(lesson.id)] == ("in_progress" if lesson in begun else "not_started")
+            not_completed = [reason for reason in explanation.reasons if reason.endswith("is not completed.")]
+            assert not_completed == [f"Lesson '{lesson.title}' is not completed." for lesson in lessons
+                                     if lesson not in done]
+
+    def test_spliced_runs(self):
+        joined, starts = _joined([b"a", b"bb", b"ccc", b"d"])
+        assert (joined, starts) == (b"a,bb,ccc,d", (0, 2, 5, 9, 11))
+        assert b",".join(_spliced(joined, starts, [])) == joined
+        assert b",".join(_spliced(joined, starts, [(0, None), (3, b"X")])) == b"bb,ccc,X"
+        assert b",".join(_spliced(joined, starts, [(1, b"Y"), (2, None)])) == b"a,Y,d"
+        assert _spliced(joined, starts, [(0, None), (1, None), (2, None), (3, None)]) == []
+        assert _spliced(*_joined([]), []) == []
 
     def test_query_count_is_constant_in_the_course_size(self, admin_client, tenant, django_assert_num_queries):
         small = build_world(tenant)
