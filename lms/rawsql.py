@@ -70,6 +70,16 @@ def sql_values_rows(
     )]
 
 
+def sql_literal(value: int | str) -> str:
+    """A constant of the code (a status, a state) as an SQL literal, for a statement's text that is
+    built once: never a value from a request, which goes in as a parameter."""
+    if isinstance(value, int):
+        return str(int(value))
+    if not value.isidentifier():
+        raise ValueError(f"not a constant of the code: {value!r}")
+    return f"'{value}'"
+
+
 def sql_rows(
     db: BaseDatabaseWrapper, sql: str, params: Sequence, fields: Iterable[Field], *, native_timestamps: bool = False,
     uuids_as_text: bool = False,

@@ -32,7 +32,7 @@ from lms.bulk import insert_rows
 from lms.events import catalogue as events
 from lms.events.services import NewEvent, events_insert_statement, events_record, relay_after_commit
 from lms.ids import time_ordered_uuid
-from lms.rawsql import adapt_params, compiled_once, sql_values_rows
+from lms.rawsql import adapt_params, compiled_once, sql_literal, sql_values_rows
 from lms.routing import save_pinned_to_user
 from tracking.consumption import CONFLICT_TARGET as CONSUMPTION_CONFLICT_TARGET
 from tracking.consumption import INSERT_COLUMNS as CONSUMPTION_INSERT_COLUMNS
@@ -512,12 +512,6 @@ def _track_facts_query(*, carry: bool):
     return compiled_once(("completed-track-facts", carry), build, ("track_id", "user_id", "course_id"))
 
 
-def _sql_literal(value: str) -> str:
-    # Only for this module's own constants (statuses), never for input.
-    assert value.replace("_", "").isalnum(), value
-    return f"'{value}'"
-
-
 _TRACK_FIELDS = {field.attname: field for field in CourseTrack._meta.concrete_fields}
 
 
@@ -532,9 +526,9 @@ def _completed_track_recount(
     (`_certificate_settle`). Returns the track as stored."""
     table = CourseTrack._meta.db_table
     facts = _track_facts_query(carry=carry)
-    completed = _sql_literal(CourseTrackStatus.COMPLETED)
-    in_progress = _sql_literal(CourseTrackStatus.IN_PROGRESS)
-    not_started = _sql_literal(CourseTrackStatus.NOT_STARTED)
+    completed = sql_literal(CourseTrackStatus.COMPLETED)
+    in_progress = sql_literal(CourseTrackStatus.IN_PROGRESS)
+    not_started = sql_literal(CourseTrackStatus.NOT_STARTED)
     reached = "(facts.completed >= facts.required AND facts.required > 0)"
     # `_derived_status`: never back from completed.
     derived = (f"CASE WHEN {table}.status = {completed} OR {reached} THEN {completed} "
@@ -564,7 +558,7 @@ def _completed_track_recount(
         sql = f"WITH facts (id, required, completed, active) AS MATERIALIZED ({facts.sql})"
         enrollments = Enrollment._meta.db_table
         state = "CASE track.status " + " ".join(
-            f"WHEN {_sql_literal(status)} THEN {int(value)}" for status, value in ENROLLMENT_STATE_FOR_TRACK.items()
+            f"WHEN {sql_literal(status)} THEN {int(value)}" for status, value in ENROLLMENT_STATE_FOR_TRACK.items()
         ) + " END"
         sql += (
             f", track AS ({update}), "
@@ -691,15 +685,6 @@ def lesson_progress_record(
         return cursor.fetchone()[0] > 0
 
 
-def _sql_literal(value: int | str) -> str:
-    """A status constant of the code as an SQL literal (never a value from a request)."""
-    if isinstance(value, int):
-        return str(int(value))
-    if not value.isidentifier():
-        raise ValueError(f"not a status constant: {value!r}")
-    return f"'{value}'"
-
-
 @functools.cache
 def _lesson_progress_sql(condition: str) -> str:
     """`lesson_progress_record`'s statement on PostgreSQL for the condition `condition` (named
@@ -711,27 +696,27 @@ def _lesson_progress_sql(condition: str) -> str:
     tracks = CourseTrack._meta.db_table
     enrollments = Enrollment._meta.db_table
     context = "user_id = %(user_id)s AND tenant_id = %(tenant_id)s AND course_id = %(collection_id)s AND batch_id = %(batch_id)s"
-    not_started = _sql_literal(CourseTrackStatus.NOT_STARTED.value)
+    not_started = sql_literal(CourseTrackStatus.NOT_STARTED.value)
     return f"""
         WITH progress AS (
             INSERT INTO {consumption} ({CONSUMPTION_INSERT_COLUMNS})
             SELECT %(id)s, %(user_id)s, %(tenant_id)s, %(collection_id)s, %(batch_id)s, %(content_id)s,
-                   {_sql_literal(ConsumptionStatus.IN_PROGRESS.value)}, %(progress)s, 0, %(now)s, %(now)s, NULL
+                   {sql_literal(ConsumptionStatus.IN_PROGRESS.value)}, %(progress)s, 0, %(now)s, %(now)s, NULL
             WHERE {condition}
             ON CONFLICT {CONSUMPTION_CONFLICT_TARGET} DO UPDATE SET {progress_merge_sql()}
             RETURNING 1
         ),
         track AS (
             UPDATE {tracks} SET last_accessed_date = %(now)s,
-                status = CASE WHEN status = {not_started} THEN {_sql_literal(CourseTrackStatus.IN_PROGRESS.value)} ELSE status END,
+                status = CASE WHEN status = {not_started} THEN {sql_literal(CourseTrackStatus.IN_PROGRESS.value)} ELSE status END,
                 updated_at = CASE WHEN status = {not_started} THEN %(now)s ELSE updated_at END
             WHERE {context} AND EXISTS (SELECT 1 FROM progress)
               AND (status = {not_started} OR last_accessed_date IS NULL OR last_accessed_date < %(stale)s)
             RETURNING 1
         ),
         enrollment AS (
-            UPDATE {enrollments} SET state = {_sql_literal(EnrollmentState.IN_PROGRESS.value)}
-            WHERE {context} AND state = {_sql_literal(EnrollmentState.NOT_STARTED.value)} AND EXISTS (SELECT 1 FROM track)
+            UPDATE {enrollments} SET state = {sql_literal(EnrollmentState.IN_PROGRESS.value)}
+            WHERE {context} AND state = {sql_literal(EnrollmentState.NOT_STARTED.value)} AND EXISTS (SELECT 1 FROM track)
         )
         SELECT count(*) FROM progress
     """

@@ -29,7 +29,7 @@ from lms.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundErro
 from lms.celery import send_task_after_commit
 from lms.events import catalogue as events
 from lms.events.services import event_record
-from lms.rawsql import compiled_once
+from lms.rawsql import compiled_once, sql_literal
 from tracking.assessments import SubmittedAttempt, assessment_attempts_record
 from tracking.consumption import (
     SqlCondition,
@@ -228,7 +228,7 @@ def _course_context_condition() -> SqlCondition:
     which the statement binds (`SqlCondition`)."""
     enrollment = Enrollment._meta.db_table
     placement = LessonPlacement._meta.db_table
-    published = f"'{ContentStatus.PUBLISHED.value}'"  # a constant of the code, as a literal
+    published = sql_literal(ContentStatus.PUBLISHED.value)
     released = released_sql(placement="p", published=published, course_tenant="%(tenant_id)s")
     return SqlCondition(
         f"EXISTS (SELECT 1 FROM {enrollment} e "

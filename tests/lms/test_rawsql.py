@@ -101,3 +101,13 @@ def test_uuids_as_text_are_their_canonical_text_on_postgresql_and_uuids_elsewher
     else:
         assert list(row) == [course.pk, tenant.id]
     assert list(plain) == [course.pk, tenant.id] and all(isinstance(value, uuid.UUID) for value in plain)
+
+
+def test_sql_literal_writes_constants_and_refuses_anything_else():
+    from lms.rawsql import sql_literal
+
+    assert sql_literal("in_progress") == "'in_progress'"
+    assert sql_literal(2) == "2"
+    for not_a_constant in ("x' OR '1'='1", "two words", "a;b", ""):
+        with pytest.raises(ValueError):
+            sql_literal(not_a_constant)
