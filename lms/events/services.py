@@ -190,6 +190,27 @@ class SendOutcome:
     retry_in: float | None = None
 
 
+def delivery_lease_take(*, delivery_id: uuid.UUID, now: dt.datetime) -> bool:
+    """Takes the delivery for one attempt if it is pending and due: one UPDATE that moves
+    `next_attempt_at` past the send's timeout and counts the attempt. True for the one caller that
+    wins; False when it is not due, finished, or taken by another worker.
+
+    Every condition is on the delivery row itself, and the subscription is asked through EXISTS.
+    A filter across the relation (`subscription__active`) makes Django write `id IN (SELECT …
+    JOIN …)`, and PostgreSQL then checks `status` and `next_attempt_at` in the subquery's snapshot:
+    a second worker that waited for the first one's row lock would take the same delivery again,
+    and the receiver would get it twice at once.
+    """
+    lease = dt.timedelta(seconds=settings.LMS_WEBHOOK_LEASE_SECONDS)
+    subscription_active = WebhookSubscription.objects.filter(pk=OuterRef("subscription_id"), active=True)
+    return bool(
+        WebhookDelivery.objects.filter(
+            Exists(subscription_active), pk=delivery_id, status=WebhookDelivery.Status.PENDING,
+            next_attempt_at__lte=now,
+        ).update(next_attempt_at=now + lease, attempts=F("attempts") + 1, last_attempt_at=now)
+    )
+
+
 def delivery_send(*, delivery_id: uuid.UUID) -> SendOutcome | None:
     """Sends one pending delivery that is due, and records the answer. Returns the outcome, or None
     when the delivery is not due (sent already, or held by another worker's lease).
@@ -200,12 +221,7 @@ def delivery_send(*, delivery_id: uuid.UUID) -> SendOutcome | None:
     the delivery; anything else is retried on the schedule, then fails.
     """
     now = timezone.now()
-    lease = dt.timedelta(seconds=settings.LMS_WEBHOOK_LEASE_SECONDS)
-    taken = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
-        subscription__active=True,
-    ).update(next_attempt_at=now + lease, attempts=F("attempts") + 1, last_attempt_at=now)
-    if not taken:
+    if not delivery_lease_take(delivery_id=delivery_id, now=now):
         return None
     delivery = WebhookDelivery.objects.select_related("event", "subscription").get(pk=delivery_id)
     subscription = delivery.subscription
@@ -412,6 +428,7 @@ __all__ = [
     "NewEvent",
     "deliveries_due",
     "deliveries_queue",
+    "delivery_lease_take",
     "delivery_send",
     "event_record",
     "events_prune",

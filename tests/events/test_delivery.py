@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -240,3 +243,71 @@ def test_deleting_a_subscription_keeps_the_events(tenant):
 
     assert Event.objects.count() == 1 and not WebhookDelivery.objects.exists()
     assert not WebhookSubscription.objects.exists()
+
+
+def _wait_until_a_statement_waits_for_a_lock() -> None:
+    with connection.cursor() as cursor:
+        for _ in range(200):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+            threading.Event().wait(0.05)
+    raise AssertionError("the second take never queued behind the first one's row lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_a_due_delivery_take_it_once(tenant):
+    """The second take waits for the first one's row lock, then finds the lease moved: one send.
+    (Written as UPDATE … WHERE id IN (SELECT … JOIN subscription), it re-read only the id and
+    took the delivery too, and the receiver got the event twice at once.)"""
+    subscription = subscribe(tenant, "http://127.0.0.1:9/hook")
+    # The rows the relay makes, written directly: in this committing test the relay would run at
+    # once in place (eager tasks) and send the delivery before the race is set up.
+    event = Event.objects.create(tenant_id=tenant.id, type="enrollment.created", data={}, created_at=timezone.now(),
+                                 relayed_at=timezone.now())
+    delivery_id = WebhookDelivery.objects.create(
+        tenant_id=tenant.id, event=event, subscription=subscription, created_at=timezone.now(),
+        next_attempt_at=timezone.now(),
+    ).pk
+    now = timezone.now()
+    first_taken, release = threading.Event(), threading.Event()
+
+    def take_and_hold() -> bool:
+        try:
+            with transaction.atomic():
+                taken = services.delivery_lease_take(delivery_id=delivery_id, now=now)
+                first_taken.set()
+                release.wait(timeout=30)
+            return taken
+        finally:
+            connection.close()
+
+    def take() -> bool:
+        try:
+            first_taken.wait(timeout=30)
+            return services.delivery_lease_take(delivery_id=delivery_id, now=now)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.submit(take_and_hold), pool.submit(take)
+        first_taken.wait(timeout=30)
+        _wait_until_a_statement_waits_for_a_lock()
+        release.set()
+        assert (first.result(), second.result()) == (True, False)
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert (delivery.attempts, delivery.subscription_id) == (1, subscription.id)
+    assert delivery.next_attempt_at > now  # the lease
+
+
+def test_a_delivery_of_a_disabled_subscription_is_not_taken(tenant):
+    subscription = subscribe(tenant, "http://127.0.0.1:9/hook")
+    record(tenant)
+    [delivery_id] = services.events_relay()
+    services.webhook_subscription_update(subscription=subscription, active=False)
+
+    assert services.delivery_lease_take(delivery_id=delivery_id, now=timezone.now()) is False
+    assert WebhookDelivery.objects.get(pk=delivery_id).attempts == 0
