@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
@@ -86,6 +87,14 @@ _LEARNER_FIELDS = {
 _EXPLAIN_COURSE_ATTNAMES = [
     name for name in _COURSE_ATTNAMES if name in {"id", "tenant_id", "certificate_term", "content_version"}
 ]
+# The report and its CSV read only the course's id (and tenant) and the content version its lessons
+# are cached at: the other columns (a description, the params and category ids to convert) cost
+# this process more than the rest of the course's read. In the model's field order.
+_REPORT_COURSE_ATTNAMES = [name for name in _COURSE_ATTNAMES if name in {"id", "tenant_id", "content_version"}]
+_REPORT_COURSE_FIELDS = {
+    **{name: _COURSE_FIELDS[name] for name in _REPORT_COURSE_ATTNAMES},
+    "tenant_carry_forward": _COURSE_FIELDS["tenant_carry_forward"],
+}
 _COURSE_AND_LEARNER_FIELDS = {
     **{name: _COURSE_FIELDS[name] for name in _EXPLAIN_COURSE_ATTNAMES},
     "tenant_carry_forward": _COURSE_FIELDS["tenant_carry_forward"],
@@ -95,17 +104,16 @@ _COURSE_AND_LEARNER_FIELDS = {
 
 @functools.lru_cache(maxsize=16)
 def _course_sql(alias: str, statuses: int, with_learner: bool) -> str:
-    """The course with its tenant's policy; `with_learner`: only the course's columns explain reads
-    (`_EXPLAIN_COURSE_ATTNAMES`), and the enrollment a learner's progress
+    """The course's columns the report reads (`_REPORT_COURSE_ATTNAMES`) with its tenant's policy;
+    `with_learner`: the course's columns explain reads (`_EXPLAIN_COURSE_ATTNAMES`), and the enrollment a learner's progress
     counts for, as attempts choose it (the direct one, batch = course, else the earliest), with
     its track and the track's certificate, all NULL when the learner has none."""
     db = connections[alias]
     quote = db.ops.quote_name
     course = partial(sql_column, db, Course)
-    course_fields = (
-        [Course._meta.get_field(name) for name in _EXPLAIN_COURSE_ATTNAMES] if with_learner
-        else Course._meta.concrete_fields
-    )
+    course_fields = [
+        Course._meta.get_field(name) for name in (_EXPLAIN_COURSE_ATTNAMES if with_learner else _REPORT_COURSE_ATTNAMES)
+    ]
     select = f"SELECT {sql_select_list(db, course_fields)}, {sql_column(db, Tenant, 'carry_forward')}"
     joins = f" JOIN {quote(Tenant._meta.db_table)} ON {sql_column(db, Tenant, 'id')} = {course('tenant')}"
     order = ""
@@ -146,14 +154,14 @@ def _course_row(*, tenant_id, course_id, published_only: bool, learner_id: uuid.
         params.insert(0, sql_param(db, Enrollment, "user_id", learner_id))
     rows = sql_values_rows(
         db, _course_sql(db.alias, len(statuses), learner_id is not None),
-        params, _COURSE_FIELDS if learner_id is None else _COURSE_AND_LEARNER_FIELDS,
+        params, _REPORT_COURSE_FIELDS if learner_id is None else _COURSE_AND_LEARNER_FIELDS,
         native_timestamps=True,  # the course's, track's and certificate's, up to nine a row
     )
     if not rows:
         raise NotFoundError("No course with that id in this tenant.")
     row = rows[0]
-    # from_db takes the values in the model's field order (explain's few: the others are deferred).
-    attnames = _COURSE_ATTNAMES if learner_id is None else _EXPLAIN_COURSE_ATTNAMES
+    # from_db takes the values in the model's field order (only those read: the others are deferred).
+    attnames = _REPORT_COURSE_ATTNAMES if learner_id is None else _EXPLAIN_COURSE_ATTNAMES
     course = Course.from_db(db.alias, attnames, [row[name] for name in attnames])
     # The tenant's carry-forward policy comes along: every reader of the course needs it.
     course.tenant_carry_forward = row["tenant_carry_forward"]
@@ -161,8 +169,9 @@ def _course_row(*, tenant_id, course_id, published_only: bool, learner_id: uuid.
 
 
 def report_course(*, tenant_id: uuid.UUID, course_id: uuid.UUID, published_only: bool = False) -> Course:
-    """The course a report or dashboard is about (drafts included: staff read it), with its
-    tenant's carry-forward policy (`carries_forward`). One query. Raises NotFoundError for an
+    """The course a report is about (drafts included: staff read it), with its tenant's
+    carry-forward policy (`carries_forward`). One query. Only its id, tenant and content version
+    are read (`_REPORT_COURSE_ATTNAMES`): reading another field is a query of its own. Raises NotFoundError for an
     archived course, one of another tenant, or with `published_only` (learners) a draft."""
     return _course_row(tenant_id=tenant_id, course_id=course_id, published_only=published_only)[0]
 
@@ -263,6 +272,7 @@ def course_lessons_cache_clear() -> None:
     path with it)."""
     _course_lessons_cache.clear()
     _explain_layout_cache.clear()
+    _report_layout_cache.clear()
 
 
 def course_lessons_cached(course: Course) -> tuple[CourseLesson, ...]:
@@ -354,6 +364,50 @@ def explain_layout_cached(course: Course) -> ExplainLayout:
     return layout
 
 
+@dataclass(frozen=True, slots=True)
+class ReportLayout:
+    """The report's `lessons` list at one content version as one bytes template
+    (`report_layout_cached`): every lesson's entry (`CourseLesson.report_head`) with a `%d` for its
+    `completed` and `started` and, for a marked lesson, a `%b` for its encoded average best score
+    (the others' is always null). An answer fills it in one `%` from the figures in course order:
+    writing an entry per lesson in Python (a lookup, a tuple unpacking and a formatting for each of a
+    course's hundreds of lessons) had been the report's largest cost in this process."""
+
+    keys: tuple[str, ...]  # the lessons' `key`, in course order
+    marked: tuple[bool, ...]  # whether each lesson takes a score (`consider_marks`)
+    any_marked: bool
+    template: bytes
+
+    @classmethod
+    def build(cls, lessons: tuple[CourseLesson, ...]) -> ReportLayout:
+        entries = [
+            # A title's `%` is the template's own: doubled, it prints as itself.
+            lesson.report_head.replace(b"%", b"%%")
+            + (b'%d,"started":%d,"averageBestScore":' + (b"%b}" if lesson.consider_marks else b"null}"))
+            for lesson in lessons
+        ]
+        marked = tuple(lesson.consider_marks for lesson in lessons)
+        return cls(keys=tuple(lesson.key for lesson in lessons), marked=marked, any_marked=any(marked),
+                   template=b"[" + b",".join(entries) + b"]")
+
+
+# Each course's report layout, by the same key and on the same grounds as `_course_lessons_cache`,
+# bounded the same way (about 150 bytes a lesson on top).
+_report_layout_cache: WeightedLRU[ReportLayout] = WeightedLRU(
+    max_weight=50_000, weigh=lambda layout: max(1, len(layout.keys))
+)
+
+
+def report_layout_cached(course: Course, lessons: tuple[CourseLesson, ...]) -> ReportLayout:
+    """`ReportLayout` of the course's lessons at its content version (`lessons`: `course_lessons_cached`)."""
+    key = (course.tenant_id, course.id, course.content_version)
+    layout = _report_layout_cache.get(key)
+    if layout is None:
+        layout = ReportLayout.build(lessons)
+        _report_layout_cache.put(key, layout)
+    return layout
+
+
 # ---------------------------------------------------------------------------------------------
 # The course report
 
@@ -388,11 +442,12 @@ class CourseReport:
     completion_rate: float
     certificates_issued: int
     course_lessons: tuple[CourseLesson, ...]
-    # By the lesson's `key` (a str hashes in C, a UUID in Python): (started, completed) of the
-    # lessons anyone started, and the best-score figures of the marked lessons.
+    # By the lesson's `key` (a str hashes in C, a UUID in Python): (completed, started) of the
+    # lessons anyone started, in the answer's order, and the best-score figures of the marked lessons.
     progress: dict[str, tuple[int, int]]
     scored: dict[str, LessonFigures]
     weekly: list[dict[str, Any]]
+    layout: ReportLayout
 
     @cached_property
     def lessons(self) -> list[LessonFigures]:
@@ -400,7 +455,7 @@ class CourseReport:
         figures = []
         for lesson in self.course_lessons:
             lesson_figures = self.scored.get(lesson.key) or LessonFigures(lesson)
-            lesson_figures.started, lesson_figures.completed = self.progress.get(lesson.key, _NO_PROGRESS)
+            lesson_figures.completed, lesson_figures.started = self.progress.get(lesson.key, _NO_PROGRESS)
             figures.append(lesson_figures)
         return figures
 
@@ -408,27 +463,30 @@ class CourseReport:
         """The §10 shape of `GET /courses/:id/report`."""
         lessons = []
         for lesson in self.course_lessons:
-            started, completed = self.progress.get(lesson.key, _NO_PROGRESS)
+            completed, started = self.progress.get(lesson.key, _NO_PROGRESS)
             scored = self.scored.get(lesson.key)
             lessons.append({**lesson.reference, "completed": completed, "started": started,
                             "averageBestScore": scored.average_best_score if scored else None})
         return self._shape(lessons)
 
     def as_encoded_result(self) -> bytes:
-        """`encode_json(self.as_result())`, byte for byte, with each lesson's entry written from its
-        encoded head (`CourseLesson.report_head`, made once per content version) and its figures:
-        building and encoding a dict per lesson cost more than the rest of the answer (a course has
-        hundreds of lessons). orjson copies the Fragment as it is."""
+        """`encode_json(self.as_result())`, byte for byte: the lessons' entries are the course's
+        `ReportLayout.template` filled with each lesson's figures in one `%` (the figures gathered
+        in C: `map` over the lessons' keys, each (completed, started) pair chained into one tuple),
+        and orjson copies the Fragment as it is."""
+        layout = self.layout
         progress = self.progress
-        scored = self.scored
-        entries = []
-        for lesson in self.course_lessons:
-            started, completed = progress.get(lesson.key, _NO_PROGRESS)
-            figures = scored.get(lesson.key) if scored else None
-            score = b"null" if figures is None else encode_json(figures.average_best_score)
-            entries.append(b'%b%d,"started":%d,"averageBestScore":%b}' % (lesson.report_head, completed, started,
-                                                                           score))
-        return encode_json(self._shape(orjson.Fragment(b"[" + b",".join(entries) + b"]")))
+        if not layout.any_marked:
+            figures = tuple(chain.from_iterable(map(progress.get, layout.keys, repeat(_NO_PROGRESS))))
+        else:
+            scored = self.scored
+            figures = []
+            for key, marked in zip(layout.keys, layout.marked, strict=True):
+                figures += progress.get(key, _NO_PROGRESS)
+                if marked:
+                    figures.append(encode_json(scored[key].average_best_score))
+            figures = tuple(figures)
+        return encode_json(self._shape(orjson.Fragment(layout.template % figures)))
 
     def _shape(self, lessons) -> dict[str, Any]:
         return {
@@ -474,6 +532,7 @@ def course_report(*, tenant_id: uuid.UUID, course_id: uuid.UUID, now: dt.datetim
         progress=_lesson_progress(tenant_id=tenant_id, course_id=course_id, carry=carries_forward(course))
         if lessons else {},
         scored=scored,
+        layout=report_layout_cached(course, lessons),
         weekly=[
             {"weekStart": week.isoformat(), "enrolled": enrolled_in_week, "completed": completed_in_week}
             for week, enrolled_in_week, completed_in_week in zip(
@@ -580,7 +639,7 @@ _content_key = "CAST(fact.content_id AS TEXT)"
 def _lesson_progress_sql(vendor: str) -> str:
     """`_lesson_progress`' statement without carry-forward (built once, not on every report)."""
     return (
-        f"SELECT {_content_key}, COUNT(*), COUNT(CASE WHEN fact.status = %s THEN 1 END)"
+        f"SELECT {_content_key}, COUNT(CASE WHEN fact.status = %s THEN 1 END), COUNT(*)"
         f" FROM {_table(ContentConsumption)} fact"
         f" WHERE fact.tenant_id = %s AND fact.collection_id = %s AND fact.batch_id = %s"
         f" AND fact.user_id IN ({_own_batch_learners_sql()}) GROUP BY fact.content_id"
@@ -588,9 +647,10 @@ def _lesson_progress_sql(vendor: str) -> str:
 
 
 def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[str, tuple[int, int]]:
-    """Per lesson (by its `CourseLesson.key`), the enrolled learners who started it (a
-    consumption row in the course context: a view or an attempt) and who completed it there (or,
-    with carry-forward, anywhere, as the recount counts it). One grouped statement, driven by the
+    """Per lesson (by its `CourseLesson.key`), (completed, started), in the order the answer
+    writes them: the enrolled learners who completed it in the course context (or, with
+    carry-forward, anywhere, as the recount counts it) and who started it (a consumption row in
+    the course context: a view or an attempt). One grouped statement, driven by the
     enrolled learners: each learner's rows are one range of the consumption's (user, tenant,
     context) index, whatever the table's size, read from the index alone on PostgreSQL (it includes
     `status`: migration 0011; keep this statement to the index's columns). Written as SQL for the reason of
@@ -602,8 +662,8 @@ def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[str, tuple[in
         # Only the course's lessons: the learners' completions elsewhere are many.
         lessons_sql, lessons_params = course_required_lesson_ids(course_id=course_id).order_by().query.sql_with_params()
         sql = (
-            f"SELECT {_content_key}, COUNT(DISTINCT fact.user_id), "
-            f"COUNT(DISTINCT CASE WHEN fact.status = %s THEN fact.user_id END) FROM {_table(ContentConsumption)} fact "
+            f"SELECT {_content_key}, COUNT(DISTINCT CASE WHEN fact.status = %s THEN fact.user_id END), "
+            f"COUNT(DISTINCT fact.user_id) FROM {_table(ContentConsumption)} fact "
             f"WHERE fact.tenant_id = %s AND fact.user_id IN ({_own_batch_learners_sql()}) "
             f"AND ((fact.collection_id = %s AND fact.batch_id = %s) OR fact.status = %s) "
             f"AND fact.content_id IN ({lessons_sql}) GROUP BY fact.content_id"
@@ -619,9 +679,9 @@ def _lesson_progress(*, tenant_id, course_id, carry: bool) -> dict[str, tuple[in
         cursor.execute(sql, adapt_params(params))
         rows = cursor.fetchall()
     if connection.vendor == "postgresql":
-        return {content_key: (started, completed) for content_key, started, completed in rows}
+        return {content_key: (completed, started) for content_key, completed, started in rows}
     # SQLite stores a UUID as its 32 hex digits.
-    return {str(uuid.UUID(content_key)): (started, completed) for content_key, started, completed in rows}
+    return {str(uuid.UUID(content_key)): (completed, started) for content_key, completed, started in rows}
 
 
 def _best_score_figures(figures: dict[str, LessonFigures], *, tenant_id, course_id) -> None:

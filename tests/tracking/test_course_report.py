@@ -17,8 +17,8 @@ from lms.api.envelope import encode_json
 from lms.api.tenancy import forget_known_tenants
 from tests.conftest import make_client
 from tests.factories import build_course
-from tests.tracking.helpers import err, errmsg, lessons_of, result
-from tests.tracking.insight_world import build_world, complete_lesson
+from tests.tracking.helpers import enroll, err, errmsg, lessons_of, result
+from tests.tracking.insight_world import build_world, complete_lesson, start_lesson
 from tracking.insight import course_lessons_cache_clear, course_report
 from tracking.models import AttemptStatus, CourseTrack, CourseTrackStatus, IssuedCertificate, LessonAttempt
 from viewer.selectors import summary_list
@@ -202,6 +202,39 @@ class TestFigures:
         assert (expected["lessons"][2]["lessonId"], expected["lessons"][2]["started"]) == (str(placed.id), 0)
         assert expected["lessons"][-1]["averageBestScore"] == 51.11  # (80 + 40 + 33.333) / 3
         assert result(admin_client.get(report_url(world.course))) == expected
+
+    def test_the_template_prints_a_titles_percent_signs_as_they_are(self, admin_client, tenant):
+        """Each lesson's entry is a `%` template (`ReportLayout`, one per content version): a title's
+        own `%d`, `%s`, `%b` or lone `%` prints as written, with and without a marked lesson, and the
+        figures land in their lessons."""
+        world = build_world(tenant)
+        lesson_update(lesson=world.lessons[0], updated_by=None, changes={"title": "100% of %d, %s and %b %%"})
+        lesson_update(lesson=world.lessons[-1], updated_by=None, changes={"title": "Quiz at 50%"})
+
+        report = course_report(tenant_id=tenant.id, course_id=world.course.id)
+        expected = report.as_result()
+        assert report.layout.any_marked
+        assert report.as_encoded_result() == encode_json(expected)
+        assert expected["lessons"][0]["title"] == "100% of %d, %s and %b %%"
+        assert result(admin_client.get(report_url(world.course))) == expected
+
+        # Without a marked lesson every score is null and the figures are chained in C.
+        course = build_course(tenant=tenant, modules=1, lessons_per_module=3)
+        lessons = lessons_of(course)
+        lesson_update(lesson=lessons[1], updated_by=None, changes={"title": "50% %d"})
+        learners = [enroll(course, uuid.uuid4()).user_id for _ in range(3)]
+        complete_lesson(course, learners[0], lessons[1])
+        complete_lesson(course, learners[1], lessons[1])
+        start_lesson(course, learners[2], lessons[1])
+        start_lesson(course, learners[0], lessons[2])
+        report = course_report(tenant_id=tenant.id, course_id=course.id)
+        expected = report.as_result()
+        assert not report.layout.any_marked
+        assert report.as_encoded_result() == encode_json(expected)
+        assert [(lesson["title"], lesson["completed"], lesson["started"], lesson["averageBestScore"])
+                for lesson in expected["lessons"]] == [
+            (lessons[0].title, 0, 0, None), ("50% %d", 2, 3, None), (lessons[2].title, 0, 1, None)]
+        assert result(admin_client.get(report_url(course))) == expected
 
     def test_an_empty_format_is_still_refused(self, admin_client, tenant):
         """The query serializer is skipped only when there is no query string at all."""
