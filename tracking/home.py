@@ -444,7 +444,7 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
         f"{in_category}"
     )
     count = f"SELECT COUNT(*) FROM {course}{where}"
-    # Parameters: user (the track), tenant, user (the enrolments), tenant, statuses, categories, limit,
+    # Parameters: tenant, user (the enrolments), user (the tracks), tenant, statuses, categories, limit,
     # offset, then tenant (the carry-forward setting), then user, tenant and the completed status (the
     # own-batch completions).
     #
@@ -456,17 +456,26 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
     # page each, where fetching them again by id cost four buffers each (160 of the statement's 244 at
     # L), and the statement runs on a generic plan whose estimate (~6 enrolments a user) joined the
     # course to the enrolments and then to the tracks by nested loops over every pair (1,225 pairs
-    # twice at L); the grouped form joins the enrolments to the tracks once and the courses by hash
-    # (docs/benchmarks.md, the seventh pass). Of the course, only its id, version and status:
+    # twice at L); the grouped form joins the enrolments to the tracks once (below) and the courses by
+    # hash (docs/benchmarks.md, the seventh pass). Of the course, only its id, version and status:
     # `home_page` takes the rest of its row from the outline cache. The tenant's carry-forward setting
     # is read once (an InitPlan), not joined to each row: the courses' tenant is the parameter.
+    #
+    # The tracks are joined by a FULL JOIN on PostgreSQL, which it can only run as a hash (or merge)
+    # join: on the generic plan's estimate it looped over every enrolment × track pair (1,225 at L,
+    # ~70 µs of the statement). The user's tracks of no own-batch enrolment come with no enrolment,
+    # so in the group of no course, which the join to the courses drops: the rows are the LEFT
+    # JOIN's. SQLite, which plans each run afresh, keeps the LEFT JOIN.
     locator = _row_locator(db)
+    tracks_join = "FULL JOIN" if db.vendor == "postgresql" else "LEFT JOIN"
     mine = (
-        f"SELECT e.course_id, MIN(e.{locator}) FILTER (WHERE e.batch_id = e.course_id) AS enrollment_row,"
-        f" MIN(t.{locator}) AS track_row, MAX(t.last_accessed_date) AS last_access"
-        f" FROM {enrollment} e LEFT JOIN {track} t ON t.enrollment_id = e.id AND t.user_id = %s"
-        f" AND e.batch_id = e.course_id"
-        f" WHERE e.tenant_id = %s AND e.user_id = %s GROUP BY e.course_id"
+        f"SELECT e.course_id, MIN(e.row_at) FILTER (WHERE e.batch_id = e.course_id) AS enrollment_row,"
+        f" MIN(t.row_at) AS track_row, MAX(t.last_accessed_date) AS last_access"
+        f" FROM (SELECT e.{locator} AS row_at, e.id, e.course_id, e.batch_id FROM {enrollment} e"
+        f" WHERE e.tenant_id = %s AND e.user_id = %s) e"
+        f" {tracks_join} (SELECT t.{locator} AS row_at, t.enrollment_id, t.last_accessed_date FROM {track} t"
+        f" WHERE t.user_id = %s) t ON t.enrollment_id = CASE WHEN e.batch_id = e.course_id THEN e.id END"
+        f" GROUP BY e.course_id"
     )
     page = (
         f"WITH mine AS ({mine}),"
@@ -515,7 +524,7 @@ def home_page(
     # same text), and the completions and course ids only key dicts and sets, where a str hashes in C.
     completed_status = ConsumptionStatus.COMPLETED.value
     rows = sql_rows(
-        db, page_sql, [user, tenant, user, *where[2:], limit, offset, tenant, user, tenant, completed_status],
+        db, page_sql, [tenant, user, user, *where[2:], limit, offset, tenant, user, tenant, completed_status],
         fields.values(), native_timestamps=True, uuids_as_text=True,
     )
     if rows:
