@@ -367,14 +367,14 @@ def _home_page_fields() -> dict:
 
 
 def _home_select_list(db, fields: dict) -> str:
-    """The page's select list up to the completions: the course's columns, then the enrolment's and
-    the track's. Their ids come as UUIDs, which the view leaves to orjson to write (in C). As text
+    """The page's select list up to the tenant's setting: the course's columns, then the enrolment's
+    and the track's. Their ids come as UUIDs, which the view leaves to orjson to write (in C). As text
     (`::text`, while the view wrote each id through a memo) they spared the app some 0.37 M
     instructions a page of 20 at L and cost PostgreSQL about as much in casts (docs/benchmarks.md,
     the fifth pass): a wash, so the plain select list. The course's part is the page's own columns."""
     return ", ".join(
         ["page.course_id", "page.content_version", "page.status"]
-        + [sql_column(db, field.model, field.name) for field in list(fields.values())[len(_PAGE_COURSE_VALUES):-2]]
+        + [sql_column(db, field.model, field.name) for field in list(fields.values())[len(_PAGE_COURSE_VALUES):-3]]
     )
 
 
@@ -411,6 +411,15 @@ def _id_text(value) -> str:
     return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
 
 
+def _row_locator(db) -> str:
+    """The column naming where a row lies in its table, for a row read twice in one statement: the
+    second read goes straight to it (PostgreSQL's `ctid`, a TID scan of one heap page; SQLite's
+    `rowid`, its table's own b-tree). One statement reads under one snapshot, so the address found
+    first still holds the version it read (a row version visible to a running statement is never
+    pruned away). Never kept past the statement: an update moves a row."""
+    return "ctid" if db.vendor == "postgresql" else "rowid"
+
+
 @functools.lru_cache(maxsize=64)
 def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str, dict]:
     """The texts of `home_page`'s reads (the count, the page with the count) and the page's fields, fixed per
@@ -426,7 +435,8 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
         f" AND cc.category_id IN ({', '.join(['%s'] * categories)}))"
         if categories else ""
     )
-    # Parameters: tenant, user (the EXISTS), tenant, statuses, categories.
+    # Parameters: tenant, user (the EXISTS), tenant, statuses, categories. The count's condition only
+    # (a second statement past the last page); the page finds the same courses through `mine`.
     where = (
         f" WHERE EXISTS (SELECT 1 FROM {enrollment} e2 WHERE e2.tenant_id = %s AND e2.user_id = %s"
         f" AND e2.course_id = {column(Course, 'id')})"
@@ -434,33 +444,54 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
         f"{in_category}"
     )
     count = f"SELECT COUNT(*) FROM {course}{where}"
-    # Parameters: tenant, user (the own-batch enrolment), user (its track), then `where`'s, limit, offset,
-    # then user, tenant and the completed status (the own-batch completions), then user (the track
-    # again). The page is cut on narrow rows (ids, the order's keys and the total, a window over the
-    # whole result taken before the LIMIT), then only its rows' enrolment and track are read in full:
-    # carrying every enrolled course's full rows through the window and the sort cost 0.4 ms at L.
-    # Of the course, only its id, version and status: `home_page` takes the rest of its row from the
-    # outline cache (22 columns a course were ~40 % of the values a page loaded at L).
-    track_last_access = column(CourseTrack, "last_accessed_date")
+    # Parameters: tenant, user (the enrolments), user (the tracks), tenant, statuses, categories, limit,
+    # offset, then tenant (the carry-forward setting), then user, tenant and the completed status (the
+    # own-batch completions).
+    #
+    # `mine`: one row per course the user is enrolled in (any batch), from one range of the
+    # enrolments' (user, tenant, ...) index, with the own-batch enrolment (batch = course: at most one,
+    # the unique (user, tenant, course, batch)) and its track (at most one: the track's unique
+    # enrolment). What the page needs of them to sort and cut is the track's last access and where the
+    # two rows lie (`_row_locator`); once cut, the page's 20 rows are fetched by that address, one heap
+    # page each, where fetching them again by id cost four buffers each (160 of the statement's 244 at
+    # L), and the statement runs on a generic plan whose estimate (~6 enrolments a user) joined the
+    # course to the enrolments and then to the tracks by nested loops over every pair (1,225 pairs
+    # twice at L); the grouped form joins the enrolments to the tracks once (below) and the courses by
+    # hash (docs/benchmarks.md, the seventh pass). Of the course, only its id, version and status:
+    # `home_page` takes the rest of its row from the outline cache. The tenant's carry-forward setting
+    # is read once (an InitPlan), not joined to each row: the courses' tenant is the parameter.
+    #
+    # The tracks are joined by a FULL JOIN on PostgreSQL, which it can only run as a hash (or merge)
+    # join: on the generic plan's estimate it looped over every enrolment × track pair (1,225 at L,
+    # ~70 µs of the statement). The user's tracks of no own-batch enrolment come with no enrolment,
+    # so in the group of no course, which the join to the courses drops: the rows are the LEFT
+    # JOIN's. SQLite, which plans each run afresh, keeps the LEFT JOIN.
+    locator = _row_locator(db)
+    tracks_join = "FULL JOIN" if db.vendor == "postgresql" else "LEFT JOIN"
+    mine = (
+        f"SELECT e.course_id, MIN(e.row_at) FILTER (WHERE e.batch_id = e.course_id) AS enrollment_row,"
+        f" MIN(t.row_at) AS track_row, MAX(t.last_accessed_date) AS last_access"
+        f" FROM (SELECT e.{locator} AS row_at, e.id, e.course_id, e.batch_id FROM {enrollment} e"
+        f" WHERE e.tenant_id = %s AND e.user_id = %s) e"
+        f" {tracks_join} (SELECT t.{locator} AS row_at, t.enrollment_id, t.last_accessed_date FROM {track} t"
+        f" WHERE t.user_id = %s) t ON t.enrollment_id = CASE WHEN e.batch_id = e.course_id THEN e.id END"
+        f" GROUP BY e.course_id"
+    )
     page = (
-        f"WITH page AS (SELECT {column(Course, 'id')} AS course_id, {column(Enrollment, 'id')} AS enrollment_id,"
-        f" {column(CourseTrack, 'id')} AS track_id, {track_last_access} AS last_access,"
-        f" {column(Course, 'title')} AS title, {column(Course, 'content_version')} AS content_version,"
-        f" {column(Course, 'status')} AS status, {column(Course, 'tenant')} AS tenant_id,"
-        f" COUNT(*) OVER () AS total FROM {course}"
-        f" LEFT JOIN {enrollment} ON {column(Enrollment, 'tenant')} = %s AND {column(Enrollment, 'user_id')} = %s"
-        f" AND {column(Enrollment, 'course')} = {column(Course, 'id')}"
-        f" AND {column(Enrollment, 'batch_id')} = {column(Course, 'id')}"
-        f" LEFT JOIN {track} ON {column(CourseTrack, 'enrollment')} = {column(Enrollment, 'id')}"
-        f" AND {column(CourseTrack, 'user_id')} = %s"
-        f"{where}"
-        f" ORDER BY {track_last_access} DESC NULLS LAST, {column(Course, 'title')} ASC, {column(Course, 'id')} ASC"
+        f"WITH mine AS ({mine}),"
+        f" page AS (SELECT {column(Course, 'id')} AS course_id, mine.enrollment_row, mine.track_row,"
+        f" mine.last_access, {column(Course, 'title')} AS title, {column(Course, 'content_version')} AS content_version,"
+        f" {column(Course, 'status')} AS status, COUNT(*) OVER () AS total FROM {course}"
+        f" JOIN mine ON mine.course_id = {column(Course, 'id')}"
+        f" WHERE {column(Course, 'tenant')} = %s AND {column(Course, 'status')} IN ({', '.join(['%s'] * statuses)})"
+        f"{in_category}"
+        f" ORDER BY mine.last_access DESC NULLS LAST, {column(Course, 'title')} ASC, {column(Course, 'id')} ASC"
         f" LIMIT %s OFFSET %s)"
         f" SELECT {_home_select_list(db, fields)},"
+        f" (SELECT {column(Tenant, 'carry_forward')} FROM {_table(db, Tenant)} WHERE {column(Tenant, 'id')} = %s),"
         f" {_own_batch_completions_sql(db, 'page.course_id')}, page.total FROM page"
-        f" JOIN {_table(db, Tenant)} ON {column(Tenant, 'id')} = page.tenant_id"
-        f" LEFT JOIN {enrollment} ON {column(Enrollment, 'id')} = page.enrollment_id"
-        f" LEFT JOIN {track} ON {column(CourseTrack, 'id')} = page.track_id AND {column(CourseTrack, 'user_id')} = %s"
+        f" LEFT JOIN {enrollment} ON {enrollment}.{locator} = page.enrollment_row"
+        f" LEFT JOIN {track} ON {track}.{locator} = page.track_row"
         f" ORDER BY page.last_access DESC NULLS LAST, page.title ASC, page.course_id ASC"
     )
     return count, page, fields
@@ -472,7 +503,7 @@ def home_page(
 ) -> HomePage:
     """A page of `GET /enrollments/users-courses?hasEnroll=true`: the courses the user is enrolled
     in that the caller may see, with the own-batch enrolment, its track, the lessons completed in the
-    own batch and the tenant's carry-forward setting joined in.
+    own batch and the tenant's carry-forward setting read with them.
 
     One hand-written read (a second, the count, only past the last page): this runs on every opening
     of a player app, and building the ORM's count, page and enrolment reads cost more than the
@@ -493,7 +524,7 @@ def home_page(
     # same text), and the completions and course ids only key dicts and sets, where a str hashes in C.
     completed_status = ConsumptionStatus.COMPLETED.value
     rows = sql_rows(
-        db, page_sql, [tenant, user, user, *where, limit, offset, user, tenant, completed_status, user],
+        db, page_sql, [tenant, user, user, *where[2:], limit, offset, tenant, user, tenant, completed_status],
         fields.values(), native_timestamps=True, uuids_as_text=True,
     )
     if rows:

@@ -67,6 +67,40 @@ class TestHomeScreen:
         assert item["enrollment"] == EnrollmentOutputSerializer(enrollment).data
         assert item["courseTracking"] == CourseTrackSerializer(CourseTrack.objects.get(enrollment=enrollment)).data
 
+    def test_each_course_once_with_its_own_batch_enrolment_whatever_other_batches_it_has(
+        self, tenant, learner_client
+    ):
+        # The page finds the courses and their own-batch rows from one grouped read of the user's
+        # enrolments (`tracking.home._home_page_sql`'s `mine`), then reads those rows again by address:
+        # a course enrolled in other batches only lists without an enrolment or track; a course with
+        # its own batch and others lists once, with the own batch's rows; another user's rows never show.
+        from enrollment.api.serializers import EnrollmentOutputSerializer
+        from tracking.api.serializers import CourseTrackSerializer
+
+        only_other, both, own = (build_course(tenant=tenant, modules=1, lessons_per_module=2) for _ in range(3))
+        user = learner_client.user_id
+        enroll(only_other, user, batch_id=uuid.uuid4())
+        enroll(both, user, batch_id=uuid.uuid4())
+        both_own = enroll(both, user)
+        enroll(both, user, batch_id=uuid.uuid4())
+        own_enrollment = enroll(own, user)
+        for course in (only_other, both, own):
+            enroll(course, uuid.uuid4())  # someone else's, in the same batch
+        start_and_complete(learner_client, lessons_of(own)[0])
+        home = home_of(learner_client, hasEnroll="true")
+        assert home["count"] == 3
+        items = {item["courseId"]: item for item in home["courses"]}
+        assert items.keys() == {str(only_other.id), str(both.id), str(own.id)}
+        assert items[str(only_other.id)]["enrollment"] is None
+        assert items[str(only_other.id)]["courseTracking"] is None
+        for course, enrollment in ((both, both_own), (own, own_enrollment)):
+            enrollment.refresh_from_db()
+            assert items[str(course.id)]["enrollment"] == EnrollmentOutputSerializer(enrollment).data
+            track = CourseTrack.objects.get(enrollment=enrollment)
+            assert items[str(course.id)]["courseTracking"] == CourseTrackSerializer(track).data
+        # The one accessed first (latest access first; never accessed last, then by title).
+        assert home["courses"][0]["courseId"] == str(own.id)
+
     def test_next_lesson_skips_lessons_whose_prerequisites_are_not_met(self, tenant, learner_client):
         course = build_course(tenant=tenant, modules=1, lessons_per_module=3)
         enroll(course, learner_client.user_id)
@@ -499,6 +533,33 @@ def test_the_home_screen_pins_one_user_in_every_statement(tenant, learner_client
     assert any("OR d.content_id IN" in sql for sql in statements)  # the carried read, with the prerequisite
     problems = _unrouted(statements)
     assert problems == [], "\n\n".join(problems)
+
+
+def test_the_page_reads_its_rows_again_by_address_on_postgresql(tenant, learner_client):
+    """The page's enrolments and tracks, once cut to the page, are read again where the grouped read
+    found them (a TID scan, one heap page a row), not by primary key (an index descent each): 244 →
+    120 buffers for the bench's page of 20 at L (docs/benchmarks.md, the seventh pass)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's plan")
+    from tests.scaling.test_statements_route_by_user import _capture
+
+    for _ in range(3):
+        course = build_course(tenant=tenant, modules=1, lessons_per_module=2)
+        enroll(course, learner_client.user_id)
+        start_and_complete(learner_client, lessons_of(course)[0])
+    (statement,) = [sql for sql in _capture(lambda: home_of(learner_client, hasEnroll="true")) if "WITH mine" in sql]
+    assert '"enrollment_enrollment".ctid = page.enrollment_row' in statement
+    assert '"tracking_coursetrack".ctid = page.track_row' in statement
+    with connection.cursor() as cursor:
+        # A test's handful of rows are cheapest scanned whole; at scale the address is the cheapest
+        # path, which the plan below shows exists (the test runs in a transaction: SET LOCAL).
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        cursor.execute(f"EXPLAIN {statement}")
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert plan.count("Tid Scan") == 2, plan
+    assert "enrollment_enrollment_pkey" not in plan and "tracking_coursetrack_pkey" not in plan, plan
 
 
 def test_the_outline_remembers_its_figures_within_a_bound():
