@@ -417,7 +417,7 @@ def test_the_lean_lists_own_path_gives_what_build_summaries_gives(learner_client
 def test_the_lean_rows_are_in_the_order_the_lean_path_unpacks(is_postgres):
     if not is_postgres:
         pytest.skip("the joined statement is PostgreSQL's")
-    statement = _summary_enrollments_statement(page=None, with_certificates=False, completed_only=True)
+    statement = _summary_enrollments_statement(page=None, with_certificates=False, completed_only=True, ids_as_keys=True)
     assert statement.names == _LEAN_ROW_NAMES
 
 
