@@ -193,17 +193,24 @@ class CompiledQuery:
     def values(self, *, suffix: str = "", suffix_params: Sequence = (), **ids: uuid.UUID) -> list[dict]:
         """Runs it (with `suffix`, e.g. a LIMIT, appended) and returns its rows as the queryset's
         `.values()` would: keyed by its names, each value through the converters `.values()` runs."""
+        rows = self.tuples(suffix=suffix, suffix_params=suffix_params, **ids)
+        return [dict(zip(self.names, values, strict=True)) for values in rows]
+
+    def tuples(self, *, suffix: str = "", suffix_params: Sequence = (), **ids: uuid.UUID) -> list[tuple]:
+        """`values()`'s rows as tuples in the order of `names`: for a hot caller that reads the
+        columns by position rather than pay a dict per row."""
         with connection.cursor() as cursor:
             cursor.execute(self.sql + suffix, [*self.params(**ids), *suffix_params])
             fetched = cursor.fetchall()
+        if not self.converters:
+            return fetched
         rows = []
         for values in fetched:
-            if self.converters:
-                values = list(values)
-                for position, functions, expression in self.converters:
-                    for function in functions:
-                        values[position] = function(values[position], expression, connection)
-            rows.append(dict(zip(self.names, values, strict=True)))
+            values = list(values)
+            for position, functions, expression in self.converters:
+                for function in functions:
+                    values[position] = function(values[position], expression, connection)
+            rows.append(tuple(values))
         return rows
 
 
