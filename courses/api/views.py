@@ -36,7 +36,7 @@ from courses.api.serializers import (
     PlacementInputSerializer,
 )
 from courses.models import Course, Lesson, Module
-from lms.api.envelope import PreRenderedJSON
+from lms.api.envelope import pre_rendered_ok
 from lms.api.errors import NotFoundError
 from lms.api.pagination import paginate
 from lms.api.permissions import AuthorWritesAuthenticatedReads, IsAuthor
@@ -268,7 +268,8 @@ class CourseViewSet(CatalogueViewSet):
                 encoded = rendering.encode_result(data)
                 cache.set(key, encoded, timeout=COURSE_TREE_CACHE_SECONDS)
             _rendered_bodies.put(key, encoded)
-        return _with_validator(Response(PreRenderedJSON(encoded)), etag)
+        # A plain HttpResponse of the cached bytes in the envelope, not DRF's Response around them.
+        return _with_validator(pre_rendered_ok(request, self, encoded), etag)
 
     @extend_schema(
         summary="Update a course (multipart; send only the fields to change)",

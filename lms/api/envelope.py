@@ -22,7 +22,7 @@ import orjson
 from django.core import exceptions as django_exceptions
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import IntegrityError, OperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -248,12 +248,46 @@ class EnvelopeJSONRenderer(JSONRenderer):
         )
         if pre_rendered is not None:
             rendered = self.encode(envelope, accepted_media_type, renderer_context)
-            # `result` is the envelope's last key, so the encoded envelope ends with its null.
-            if rendered.endswith(b'"result":null}'):
-                # One join: chained `+` would copy the large result once per operator.
-                return b"".join((rendered[: -len(b"null}")], *pre_rendered.pieces, b"}"))
+            spliced = _splice_result(rendered, pre_rendered.pieces)
+            if spliced is not None:
+                return spliced
             envelope["result"] = json.loads(pre_rendered.encoded)
         return self.encode(envelope, accepted_media_type, renderer_context)
+
+
+def _splice_result(rendered: bytes, pieces: Sequence[bytes]) -> bytes | None:
+    """The encoded envelope `rendered` (its result null) with the encoded result in its place, or
+    None when the envelope was not written compactly."""
+    # `result` is the envelope's last key, so the encoded envelope ends with its null.
+    if rendered.endswith(b'"result":null}'):
+        # One join: chained `+` would copy the large result once per operator.
+        return b"".join((rendered[: -len(b"null}")], *pieces, b"}"))
+    return None
+
+
+def pre_rendered_ok(request, view, encoded: bytes) -> HttpResponse | Response:
+    """A 200 whose result is already encoded (a cached rendering): what `Response(PreRenderedJSON(encoded))`
+    answers, byte for byte, as a plain HttpResponse when the request negotiated the compact envelope.
+
+    For a small cached result, DRF's Response was most of what a 200 cost beyond its 304: a
+    SimpleTemplateResponse built, then rendered through the renderer context after the view
+    returned (issue 15, `GET /courses/:id`). The envelope is the renderer's own (`build_envelope`,
+    `encode_json`, the same splice), so only the machinery around it is skipped. Any other
+    negotiation (an indented `Accept`, another renderer) gets the Response, rendered as before.
+    """
+    renderer = getattr(request, "accepted_renderer", None)
+    if type(renderer) is not EnvelopeJSONRenderer or ";" in (getattr(request, "accepted_media_type", None) or ";"):
+        return Response(PreRenderedJSON(encoded))
+    resmsgid, msgid = _request_ids(request)
+    envelope = build_envelope(
+        family=view_family(view), api_id=view_api_id(view), http_status=200, result=None,
+        resmsgid=resmsgid, msgid=msgid,
+    )
+    body = _splice_result(encode_json(envelope), (encoded,))
+    if body is None:  # not reached: encode_json writes compactly
+        return Response(PreRenderedJSON(encoded))
+    # The Content-Type DRF's Response takes from the renderer.
+    return HttpResponse(body, content_type=f"{renderer.media_type}; charset={renderer.charset}")
 
 
 def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -379,3 +379,54 @@ def test_a_forwarded_host_is_read_as_django_reads_it(rf, settings, checked_hosts
 
     assert rendering._request_host(request) == "lms.example.org"
     assert checked_hosts == {}
+
+
+# --- the cached 200 as a plain response of the renderer's bytes (seventh pass) ---------------------
+
+
+def _through_drf(monkeypatch):
+    """The read as it answered before the seventh pass: DRF's Response around the cached bytes."""
+    from rest_framework.response import Response
+
+    from lms.api.envelope import PreRenderedJSON
+
+    monkeypatch.setattr(views, "pre_rendered_ok", lambda request, view, encoded: Response(PreRenderedJSON(encoded)))
+
+
+def _volatile_free(response) -> tuple:
+    body = response.content
+    for name in (b"ts", b"resmsgid"):
+        start = body.index(b'"' + name + b'":"') + len(name) + 4
+        body = body[:start] + body[body.index(b'"', start):]
+    headers = [(name, value) for name, value in response.items() if name != "X-Request-Id"]
+    return response.status_code, headers, body
+
+
+@pytest.mark.parametrize("read", READS)
+@pytest.mark.parametrize("who", ["learner", "admin"])
+def test_a_cached_200_is_a_plain_response_with_drfs_bytes_and_headers(
+    learner_client, admin_client, course, read, who, monkeypatch
+):
+    from rest_framework.response import Response
+
+    client = learner_client if who == "learner" else admin_client
+    path = read.format(course.pk)
+    client.get(path)  # renders and caches the body
+    fast = client.get(path)
+    assert not isinstance(fast, Response)  # no SimpleTemplateResponse built and rendered per request
+    _through_drf(monkeypatch)
+    slow = client.get(path)
+    assert isinstance(slow, Response)
+    assert _volatile_free(fast) == _volatile_free(slow)
+    assert fast["Content-Type"] == "application/json; charset=utf-8"
+    assert fast["Content-Length"] == str(len(fast.content))
+
+
+@pytest.mark.parametrize("read", READS)
+def test_an_indented_accept_still_goes_through_drfs_renderer(learner_client, course, read):
+    path = read.format(course.pk)
+    learner_client.get(path)
+    response = learner_client.get(path, HTTP_ACCEPT="application/json; indent=4")
+    assert response.status_code == 200
+    assert b'\n    "result": {' in response.content  # indented, as DRF renders it
+    assert response.json()["result"]["courseId"] == str(course.pk)
