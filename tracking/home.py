@@ -446,7 +446,7 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
     count = f"SELECT COUNT(*) FROM {course}{where}"
     # Parameters: tenant, user (the enrolments), user (the tracks), tenant, statuses, categories, limit,
     # offset, then tenant (the carry-forward setting), then user, tenant and the completed status (the
-    # own-batch completions).
+    # own-batch completions), then user (the track's second read).
     #
     # `mine`: one row per course the user is enrolled in (any batch), from one range of the
     # enrolments' (user, tenant, ...) index, with the own-batch enrolment (batch = course: at most one,
@@ -491,7 +491,9 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
         f" (SELECT {column(Tenant, 'carry_forward')} FROM {_table(db, Tenant)} WHERE {column(Tenant, 'id')} = %s),"
         f" {_own_batch_completions_sql(db, 'page.course_id')}, page.total FROM page"
         f" LEFT JOIN {enrollment} ON {enrollment}.{locator} = page.enrollment_row"
-        f" LEFT JOIN {track} ON {track}.{locator} = page.track_row"
+        # The user again on the track's second read: a table distributed by user routes a statement to one
+        # shard only when every reference of it names the user (tests/scaling), the address alone does not.
+        f" LEFT JOIN {track} ON {track}.{locator} = page.track_row AND {column(CourseTrack, 'user_id')} = %s"
         f" ORDER BY page.last_access DESC NULLS LAST, page.title ASC, page.course_id ASC"
     )
     return count, page, fields
@@ -524,7 +526,7 @@ def home_page(
     # same text), and the completions and course ids only key dicts and sets, where a str hashes in C.
     completed_status = ConsumptionStatus.COMPLETED.value
     rows = sql_rows(
-        db, page_sql, [tenant, user, user, *where[2:], limit, offset, tenant, user, tenant, completed_status],
+        db, page_sql, [tenant, user, user, *where[2:], limit, offset, tenant, user, tenant, completed_status, user],
         fields.values(), native_timestamps=True, uuids_as_text=True,
     )
     if rows:

@@ -217,6 +217,17 @@ def test_the_explain_read_pins_one_user(learner, course):
     assert _joins_without_user(statements) == []
 
 
+def test_the_learner_home_pins_one_user(learner, course):
+    """The learner home (`/enrollments/users-courses`) reads the page's tracks twice in one statement
+    (grouped to sort and cut the page, then its rows by address): each reference names the user."""
+    _expect(start(learner, _lessons(course)[0]), 201)
+    statements = _capture(lambda: _expect(learner.get("/enrollments/users-courses", {"hasEnroll": "true"}), 200))
+    assert any(re.search(r'(?i)\bJOIN\s+"?' + CourseTrack._meta.db_table, sql) for sql in statements)
+    problems = _unrouted(statements)
+    assert problems == [], "\n\n".join(problems)
+    assert _joins_without_user(statements) == []
+
+
 def _expect(response, status_code):
     assert response.status_code == status_code, response.json()
 
