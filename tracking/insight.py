@@ -186,7 +186,7 @@ LESSON_NOT_PASSED = "not_passed"
 class CourseLesson:
     """A required lesson of the course, in course order, with the module of its first placement.
 
-    Built once per content version (`course_lessons_cached`), so what every answer derives from a
+    Built once per content version (`course_layouts_cached`), so what every answer derives from a
     lesson is derived here once: its reference as the answers show it ({lessonId, title,
     moduleId}), its entry in explain's `missing` for each state, its prerequisites, and the
     sentence saying it is not completed."""
@@ -256,40 +256,10 @@ def course_lessons_in_order(*, course_id: uuid.UUID) -> list[CourseLesson]:
     return list(lessons.values())
 
 
-# Each course's required lessons in course order, by (tenant, course, content_version). Every
-# content write bumps the course's `content_version` through the services, in the write's own
-# transaction, so an entry is an immutable fact needing no invalidation (as the viewer's
-# `_required_lessons_cache`); the version is read with the course, before the placements, so an
-# entry is never older than its key. Bounded at 50,000 lessons (about 1 kB a lesson: some 50 MB
-# a process at worst, far less for courses of ordinary size).
-_course_lessons_cache: WeightedLRU[tuple[CourseLesson, ...]] = WeightedLRU(
-    max_weight=50_000, weigh=lambda lessons: max(1, len(lessons))
-)
-
-
-def course_lessons_cache_clear() -> None:
-    """Empties the in-process caches of course lessons and explain layouts (tests measure the cold
-    path with it)."""
-    _course_lessons_cache.clear()
-    _explain_layout_cache.clear()
-    _report_layout_cache.clear()
-
-
-def course_lessons_cached(course: Course) -> tuple[CourseLesson, ...]:
-    """`course_lessons_in_order` at the course's content version: no query once this process has
-    read them at that version (the report and explain read every lesson on every request)."""
-    key = (course.tenant_id, course.id, course.content_version)
-    lessons = _course_lessons_cache.get(key)
-    if lessons is None:
-        lessons = tuple(course_lessons_in_order(course_id=course.id))
-        _course_lessons_cache.put(key, lessons)
-    return lessons
-
-
 @dataclass(frozen=True, slots=True)
 class ExplainLayout:
     """A course's required lessons at one content version, with what explain writes of them all,
-    encoded once (`explain_layout_cached`). A learner has touched a few of a course's hundreds of
+    encoded once (`CourseLayouts.explain`). A learner has touched a few of a course's hundreds of
     lessons (a consumption row: a view, an attempt): every other lesson is missing as not started,
     and its reason says it is not completed. So an answer copies runs of untouched lessons' entries
     and reasons from here, and works out only the touched lessons itself: its Python work follows
@@ -347,27 +317,10 @@ def _spliced(joined: bytes, starts: tuple[int, ...], changes: list[tuple[int, by
     return pieces
 
 
-# Each course's explain layout, by the same key and on the same grounds as `_course_lessons_cache`
-# (immutable per content version), and bounded the same way: about 200 bytes a lesson on top.
-_explain_layout_cache: WeightedLRU[ExplainLayout] = WeightedLRU(
-    max_weight=50_000, weigh=lambda layout: max(1, len(layout.lessons))
-)
-
-
-def explain_layout_cached(course: Course) -> ExplainLayout:
-    """`ExplainLayout` of the course's lessons at its content version (`course_lessons_cached`)."""
-    key = (course.tenant_id, course.id, course.content_version)
-    layout = _explain_layout_cache.get(key)
-    if layout is None:
-        layout = ExplainLayout.build(course_lessons_cached(course))
-        _explain_layout_cache.put(key, layout)
-    return layout
-
-
 @dataclass(frozen=True, slots=True)
 class ReportLayout:
     """The report's `lessons` list at one content version as one bytes template
-    (`report_layout_cached`): every lesson's entry (`CourseLesson.report_head`) with a `%d` for its
+    (`CourseLayouts.report`): every lesson's entry (`CourseLesson.report_head`) with a `%d` for its
     `completed` and `started` and, for a marked lesson, a `%b` for its encoded average best score
     (the others' is always null). An answer fills it in one `%` from the figures in course order:
     writing an entry per lesson in Python (a lookup, a tuple unpacking and a formatting for each of a
@@ -391,21 +344,61 @@ class ReportLayout:
                    template=b"[" + b",".join(entries) + b"]")
 
 
-# Each course's report layout, by the same key and on the same grounds as `_course_lessons_cache`,
-# bounded the same way (about 150 bytes a lesson on top).
-_report_layout_cache: WeightedLRU[ReportLayout] = WeightedLRU(
-    max_weight=50_000, weigh=lambda layout: max(1, len(layout.keys))
+class CourseLayouts:
+    """A course's required lessons in course order at one content version, and what explain and the
+    report build from them (their layouts, each made on first use). One cache entry per course
+    version holds all three, so a request looks the course up once.
+
+    Every content write bumps the course's `content_version` through the services, in the write's
+    own transaction, so an entry is an immutable fact needing no invalidation (as the viewer's
+    `_required_lessons_cache`); the version is read with the course, before the placements, so an
+    entry is never older than its key. A layout is a pure function of the lessons: two threads that
+    build it at once build the same value, and either may be kept."""
+
+    __slots__ = ("lessons", "_explain", "_report")
+
+    def __init__(self, lessons: tuple[CourseLesson, ...]) -> None:
+        self.lessons = lessons
+        self._explain: ExplainLayout | None = None
+        self._report: ReportLayout | None = None
+
+    @property
+    def explain(self) -> ExplainLayout:
+        layout = self._explain
+        if layout is None:
+            layout = self._explain = ExplainLayout.build(self.lessons)
+        return layout
+
+    @property
+    def report(self) -> ReportLayout:
+        layout = self._report
+        if layout is None:
+            layout = self._report = ReportLayout.build(self.lessons)
+        return layout
+
+
+# Bounded at 50,000 lessons over all entries: about 1 kB a lesson, plus some 200 bytes for explain's
+# layout and 150 for the report's (some 70 MB a process at worst, far less for courses of ordinary size).
+_course_layouts_cache: WeightedLRU[CourseLayouts] = WeightedLRU(
+    max_weight=50_000, weigh=lambda layouts: max(1, len(layouts.lessons))
 )
 
 
-def report_layout_cached(course: Course, lessons: tuple[CourseLesson, ...]) -> ReportLayout:
-    """`ReportLayout` of the course's lessons at its content version (`lessons`: `course_lessons_cached`)."""
+def course_lessons_cache_clear() -> None:
+    """Empties the in-process cache of course lessons and their layouts (tests measure the cold path with it)."""
+    _course_layouts_cache.clear()
+
+
+def course_layouts_cached(course: Course) -> CourseLayouts:
+    """`course_lessons_in_order` at the course's content version, with its layouts: no query once
+    this process has read them at that version (the report and explain read every lesson on every
+    request)."""
     key = (course.tenant_id, course.id, course.content_version)
-    layout = _report_layout_cache.get(key)
-    if layout is None:
-        layout = ReportLayout.build(lessons)
-        _report_layout_cache.put(key, layout)
-    return layout
+    layouts = _course_layouts_cache.get(key)
+    if layouts is None:
+        layouts = CourseLayouts(tuple(course_lessons_in_order(course_id=course.id)))
+        _course_layouts_cache.put(key, layouts)
+    return layouts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,7 +508,8 @@ def course_report(*, tenant_id: uuid.UUID, course_id: uuid.UUID, now: dt.datetim
     weeks = _report_weeks(now)
     totals = _enrollment_counts(tenant_id=tenant_id, course_id=course_id, weeks=weeks)
     enrolled = totals["enrolled"]
-    lessons = course_lessons_cached(course)
+    layouts = course_layouts_cached(course)
+    lessons = layouts.lessons
     scored = {lesson.key: LessonFigures(lesson) for lesson in lessons if lesson.consider_marks}
     _best_score_figures(scored, tenant_id=tenant_id, course_id=course_id)
     return CourseReport(
@@ -532,7 +526,7 @@ def course_report(*, tenant_id: uuid.UUID, course_id: uuid.UUID, now: dt.datetim
         progress=_lesson_progress(tenant_id=tenant_id, course_id=course_id, carry=carries_forward(course))
         if lessons else {},
         scored=scored,
-        layout=report_layout_cached(course, lessons),
+        layout=layouts.report,
         weekly=[
             {"weekStart": week.isoformat(), "enrolled": enrolled_in_week, "completed": completed_in_week}
             for week, enrolled_in_week, completed_in_week in zip(
@@ -1016,7 +1010,7 @@ def course_progress_explain(
                                                 published_only=published_only)
     track = enrollment.track
     batch_id = enrollment.batch_id
-    layout = explain_layout_cached(course)
+    layout = course_layouts_cached(course).explain
     completed, started = _completed_and_started(
         tenant_id=tenant_id, user_id=user_id, course_id=course_id, batch_id=batch_id, carry=carries_forward(course),
     )
