@@ -14,7 +14,7 @@ import itertools
 import operator
 import struct
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -717,17 +717,51 @@ _with_consumption_cache: dict[tuple, CompiledQuery] = {}
 _NOT_IN_JOINED_ROWS = frozenset({"id", "user_id"})
 
 
-# The lean list's own forms of three columns (`_with_consumption(ids_as_keys=True)`): a UUID that
+# The lean list's own forms of two ids (`_LEAN_COLUMNS`): a UUID that
 # psycopg loads is a Python object per value (uuid.UUID's constructor), 150 of them for a heavy user.
 # The course as its 16 bytes (its int is int.from_bytes of them, the required lessons' key), the
 # batch as the text the summary shows and only when it is not the course (NULL then: the summary
-# writes the course's cached text), the track's id only as whether there is one. About 20–25 µs of
-# the client's CPU at L (a tenth of the execute-and-fetch).
+# writes the course's cached text); the track's id went into the status (`_LEAN_STATUS_SQL`). About
+# 20–25 µs of the client's CPU at L (a tenth of the execute-and-fetch).
 _KEY_COLUMNS = {
     "course_id": 'uuid_send(e."course_id")',
     "batch_id": 'CASE WHEN e."batch_id" = e."course_id" THEN NULL ELSE e."batch_id"::text END',
-    "user_track__id": '(e."user_track__id" IS NOT NULL)',
 }
+
+
+def _epoch_ms_sql(microseconds: str) -> str:
+    # `epoch_ms` of whole microseconds as the summaries compute it in Python, int(us / 10**6 * 1000),
+    # in the same IEEE double steps: the bigint is exact as a float8 below 2**53 µs (year 2255),
+    # float8 division and product round as Python's do, and trunc() cuts towards zero as int().
+    return f"trunc({microseconds}::float8 / 1000000 * 1000)::bigint"
+
+
+# The lean statement's own columns after the keys (`_with_consumption(ids_as_keys=True)`), computed
+# by the database rather than by Python per row: the summary's status (the track's, mapped as
+# `_STATE_FOR_TRACK` maps it, else the enrolment's state), and its three dates in milliseconds
+# (`_epoch_ms_sql`), the last access the later of the track's and the consumption's: epoch_ms never
+# decreases, so the milliseconds of the later are the later of the milliseconds, and greatest() skips
+# a NULL as the Python comparison did. Three columns and 150 conversions less a heavy user's request.
+_LEAN_STATUS_SQL = (
+    'CASE WHEN e."user_track__id" IS NULL THEN e."state"'
+    + "".join(f" WHEN e.\"user_track__status\" = '{track_status}' THEN {state}" for track_status, state in _STATE_FOR_TRACK.items())
+    + " END"
+)
+_LEAN_COLUMNS = (
+    ("course_id", _KEY_COLUMNS["course_id"]),
+    ("batch_id", _KEY_COLUMNS["batch_id"]),
+    ("active", None),
+    ("status", _LEAN_STATUS_SQL),
+    ("course__content_version", None),
+    ("course__title", None),
+    ("course__description", None),
+    ("course__image", None),
+    ("enrolled_ms", _epoch_ms_sql('e."enrolled_on_us"')),
+    ("completed_ms", _epoch_ms_sql('e."completed_on_us"')),
+    ("last_accessed_ms", _epoch_ms_sql('greatest(e."track_last_accessed_us", c.last_accessed_us)')),
+    ("carries_forward", None),
+    ("consumption_packed", "coalesce(c.packed, ''::bytea)"),
+)
 
 
 def _with_consumption(enrollments: CompiledQuery, *, completed_only: bool, ids_as_keys: bool = False) -> CompiledQuery:
@@ -743,13 +777,13 @@ def _with_consumption(enrollments: CompiledQuery, *, completed_only: bool, ids_a
     if joined is None:
         # Without contentStatus, the completions as keys alone (`_unpack_bare_keys`).
         consumption = _consumption_by_context_sql(completed_only, keys_only=True)
+        if ids_as_keys:
+            joined = _with_consumption_cache[key] = _lean_statement(enrollments, consumption)
+            return joined
         # Every column but the enrolment's id (only its order's tie-break) and user id (the one
         # asked for, which `build_summaries` is given): fewer values to send and to load per row.
         kept = [index for index, name in enumerate(enrollments.names) if name not in _NOT_IN_JOINED_ROWS]
-        forms = _KEY_COLUMNS if ids_as_keys else {}
-        columns = ", ".join(
-            forms.get(name) or f"e.{connection.ops.quote_name(name)}" for name in map(enrollments.names.__getitem__, kept)
-        )
+        columns = ", ".join(f"e.{connection.ops.quote_name(enrollments.names[index])}" for index in kept)
         position = {old: new for new, old in enumerate(kept)}
         joined = _with_consumption_cache[key] = dataclasses.replace(
             enrollments,
@@ -767,11 +801,34 @@ def _with_consumption(enrollments: CompiledQuery, *, completed_only: bool, ids_a
             converters=tuple(
                 (position[at], functions, expression)
                 for at, functions, expression in enrollments.converters
-                # The keys' own forms are read as the database gives them.
-                if at in position and enrollments.names[at] not in forms
+                if at in position
             ),
         )
     return joined
+
+
+def _lean_statement(enrollments: CompiledQuery, consumption: str) -> CompiledQuery:
+    """`_with_consumption(ids_as_keys=True)`: the joined statement with the lean list's columns
+    (`_LEAN_COLUMNS`); the columns kept as they are keep their converters."""
+    names = [name for name, _ in _LEAN_COLUMNS]
+    columns = ", ".join(form or f"e.{connection.ops.quote_name(name)}" for name, form in _LEAN_COLUMNS)
+    plain = {name: at for at, (name, form) in enumerate(_LEAN_COLUMNS) if form is None}
+    return dataclasses.replace(
+        enrollments,
+        sql=(
+            f"SELECT {columns} FROM ({enrollments.sql}) e"
+            f" LEFT JOIN ({consumption}) c ON c.collection_id = e.course_id AND c.batch_id = e.batch_id"
+            " ORDER BY e.enrolled_on_us DESC, e.id"
+        ),
+        slots=(*enrollments.slots, "tenant_id", "user_id"),
+        fixed=(*enrollments.fixed, None, None),
+        names=tuple(names),
+        converters=tuple(
+            (plain[enrollments.names[at]], functions, expression)
+            for at, functions, expression in enrollments.converters
+            if enrollments.names[at] in plain
+        ),
+    )
 
 
 def _summary_enrollment_rows(
@@ -825,11 +882,7 @@ def _summary_enrollments_statement(
 
 
 # The joined statement's columns in the lean list (`_lean_summaries` unpacks its rows by position).
-_LEAN_ROW_NAMES = (
-    "course_id", "batch_id", "active", "state", "course__content_version", "user_track__id", "user_track__status",
-    "course__title", "course__description", "course__image", "enrolled_on_us", "completed_on_us",
-    "track_last_accessed_us", "carries_forward", "consumed_last_accessed_us", _PACKED_COLUMN,
-)
+_LEAN_ROW_NAMES = tuple(name for name, _ in _LEAN_COLUMNS)
 
 
 def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]] | None:
@@ -845,7 +898,7 @@ def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[st
     rows = compiled.tuples(tenant_id=tenant_id, user_id=user_id)
     if not rows:
         return []
-    if rows[0][13]:  # carries_forward
+    if rows[0][11]:  # carries_forward
         return None
     # The courses by their UUID's int (`_KEY_COLUMNS`: the course's 16 bytes, big-endian as UUID.int).
     course_ints = [int.from_bytes(row[0]) for row in rows]
@@ -853,34 +906,31 @@ def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[st
         tenant_id=tenant_id, course_versions={course_int: (None, row[4]) for course_int, row in zip(course_ints, rows, strict=True)}
     )
     user_text = str(user_id)
-    state_for_track = _STATE_FOR_TRACK
     image_url = _image_storage.url
     summaries = []
     for course_int, (
-        _course_key, batch_text, active, state, _version, has_track, track_status, title, description, image,
-        enrolled, completed_on, last_accessed, _carries, consumed_last_accessed, packed,
+        _course_key, batch_text, active, status, _version, title, description, image, enrolled, completed_on,
+        last_accessed, _carries, packed,
     ) in zip(course_ints, rows, strict=True):
         lessons = required.get(course_int, _NO_REQUIRED_LESSONS)
         by_key = lessons.by_key
         lesson_count = len(by_key)
-        # As build_summaries: a track's status when there is one, then progress from the completed
-        # required lessons (only completions are packed, as keys alone).
-        status = state_for_track[track_status] if has_track else state
+        # As build_summaries: the status (the track's when there is one: `_LEAN_STATUS_SQL`), then
+        # progress from the completed required lessons (only completions are packed, as keys alone).
         if status == COMPLETED:
             progress = 100
         else:
             progress = _packed_keys_count_among(packed, by_key) * 100 // lesson_count if lesson_count else 0
-        if consumed_last_accessed is not None and (last_accessed is None or consumed_last_accessed > last_accessed):
-            last_accessed = consumed_last_accessed
         course_text = lessons.course_text or str(uuid.UUID(int=course_int))
         summaries.append({
             "userId": user_text,
             "collectionId": course_text,
             "batchId": course_text if batch_text is None else batch_text,
-            "enrolledDate": None if enrolled is None else int(enrolled / 1_000_000 * 1000),
+            # The dates in milliseconds and the later last access: `_LEAN_COLUMNS`.
+            "enrolledDate": enrolled,
             "active": active,
-            "completedOn": None if completed_on is None else int(completed_on / 1_000_000 * 1000),
-            "lastAccessedOn": None if last_accessed is None else int(last_accessed / 1_000_000 * 1000),
+            "completedOn": completed_on,
+            "lastAccessedOn": last_accessed,
             "progress": progress,
             "status": status,
             "collection": {
@@ -894,9 +944,92 @@ def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[st
     return summaries
 
 
+# The lean list's answer written as bytes (`lean_summary_list_encoded`): a summary's collection,
+# encoded once per (course, its fields, the logo's absolute URL, the required lessons' count), keyed by
+# those values themselves, so an entry is never stale; bounded by emptying it when full (a course's
+# values change rarely, and each miss costs one encoder call).
+_lean_collections: dict[tuple, tuple[bytes, bytes]] = {}
+_LEAN_COLLECTIONS_MAX = 20_000
+_JSON_BOOLEANS = {True: b"true", False: b"false"}
+# One summary of the lean list, as `encode_json` writes `_lean_summaries`' dict (same keys, same order):
+# the user's prefix, then the course's text, the batch's, the three dates, active, progress and
+# status, then the course's encoded collection.
+_LEAN_SUMMARY_BYTES = (
+    b'%s%s","batchId":"%s","enrolledDate":%s,"active":%s,"completedOn":%s,"lastAccessedOn":%s,'
+    b'"progress":%d,"status":%d,"collection":%s}'
+)
+
+
+def lean_summary_list_encoded(
+    *, tenant_id: uuid.UUID, user_id: uuid.UUID, absolute_logo: Callable[[str], str | None]
+) -> bytes | None:
+    """`encode_json({"summary": summaries})` of the lean list (`_lean_summaries`, with each logo made
+    absolute by `absolute_logo`, as the API shows it), the same bytes, written directly: no dict per
+    summary, and each course's collection encoded once (`_lean_collections`). None where
+    `_lean_summaries` declines before its query (not PostgreSQL, a statement changed) or after it
+    (carry-forward): the caller takes the general path then, telling `summary_list` the lean read
+    was tried (`try_lean=False`), so the query count is `_lean_summaries`'.
+
+    The summary's values are JSON-safe as written: ids are UUID text, the dates, progress and
+    status ints, `active` a boolean; the course's title, description and logo go through the
+    encoder."""
+    if connection.vendor != "postgresql":
+        return None
+    compiled = _summary_enrollments_statement(page=None, with_certificates=False, completed_only=True, ids_as_keys=True)
+    if compiled.names != _LEAN_ROW_NAMES:
+        return None
+    rows = compiled.tuples(tenant_id=tenant_id, user_id=user_id)
+    if not rows:
+        return b'{"summary":[]}'
+    if rows[0][11]:  # carries_forward
+        return None
+    course_ints = [int.from_bytes(row[0]) for row in rows]
+    required = _required_lessons(
+        tenant_id=tenant_id, course_versions={course_int: (None, row[4]) for course_int, row in zip(course_ints, rows, strict=True)}
+    )
+    head = b'{"userId":"%s","collectionId":"' % str(user_id).encode()
+    image_url = _image_storage.url
+    collections = _lean_collections
+    booleans = _JSON_BOOLEANS
+    row_bytes = _LEAN_SUMMARY_BYTES
+    encoded = []
+    for course_int, (
+        _course_key, batch_text, active, status, _version, title, description, image, enrolled, completed_on,
+        last_accessed, _carries, packed,
+    ) in zip(course_ints, rows, strict=True):
+        lessons = required.get(course_int, _NO_REQUIRED_LESSONS)
+        by_key = lessons.by_key
+        lesson_count = len(by_key)
+        # As _lean_summaries (and build_summaries).
+        if status == COMPLETED:
+            progress = 100
+        else:
+            progress = _packed_keys_count_among(packed, by_key) * 100 // lesson_count if lesson_count else 0
+        logo = absolute_logo(image_url(image)) if image else None
+        key = (course_int, title, description, logo, lesson_count)
+        course = collections.get(key)
+        if course is None:
+            course_text = lessons.course_text or str(uuid.UUID(int=course_int))
+            if len(collections) >= _LEAN_COLLECTIONS_MAX:
+                collections.clear()
+            course = collections[key] = (course_text.encode(), encode_json({
+                "identifier": course_text, "name": title, "logo": logo, "leafNodesCount": lesson_count,
+                "description": description,
+            }))
+        course_bytes, collection = course
+        encoded.append(row_bytes % (
+            head, course_bytes, course_bytes if batch_text is None else batch_text.encode(),
+            b"null" if enrolled is None else b"%d" % enrolled, booleans[active],
+            b"null" if completed_on is None else b"%d" % completed_on,
+            b"null" if last_accessed is None else b"%d" % last_accessed,
+            progress, status, collection,
+        ))
+    return b'{"summary":[' + b",".join(encoded) + b"]}"
+
+
 def summary_list(
     *, tenant_id: uuid.UUID, user_id: uuid.UUID, parts: frozenset[str] = ALL_SUMMARY_PARTS, page: Page | None = None,
-    statuses_as_bytes: bool = False,
+    statuses_as_bytes: bool = False, try_lean: bool = True,
 ) -> list[dict[str, Any]]:
     """The enrolment summaries of the user in the tenant (deleted ones hidden), newest enrolment
     first: all of them, or one `page`; with the heavy `parts` asked for (contentStatus encoded, as
@@ -904,8 +1037,9 @@ def summary_list(
     required lessons are cached, two without assessmentStatus: enrolments with course, track,
     certificate and the carry setting, then those of `build_summaries`. Unpaged on PostgreSQL, a query less for a tenant
     without carry-forward: the consumption comes with the enrolments (`_with_consumption`), so the
-    lean list is one query once the required lessons are cached."""
-    if not parts and page is None and connection.vendor == "postgresql":
+    lean list is one query once the required lessons are cached. Without `try_lean` (the caller's
+    `lean_summary_list_encoded` declined) the general path at once."""
+    if try_lean and not parts and page is None and connection.vendor == "postgresql":
         summaries = _lean_summaries(tenant_id=tenant_id, user_id=user_id)
         if summaries is not None:
             return summaries

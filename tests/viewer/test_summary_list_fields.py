@@ -12,6 +12,7 @@ import uuid
 import orjson
 import pytest
 
+from courses.models import Course
 from enrollment.models import Enrollment
 from lms.api.envelope import encode_json
 from lms.api.pagination import Page
@@ -35,6 +36,7 @@ from viewer.selectors import (
     _summary_enrollments_statement,
     build_summaries,
     epoch_ms,
+    lean_summary_list_encoded,
     summary_enrollments,
     summary_list,
 )
@@ -412,6 +414,48 @@ def test_the_lean_lists_own_path_gives_what_build_summaries_gives(learner_client
     assert encode_json(fast) == encode_json(general)
     assert summary_list(tenant_id=tenant.id, user_id=user, parts=lean) == fast
     assert _lean_summaries(tenant_id=tenant.id, user_id=uuid.uuid4()) == []
+
+
+@pytest.mark.parametrize("carry", [False, True], ids=["own-context", "carry-forward"])
+def test_the_lean_lists_bytes_are_the_encoding_of_its_summaries(learner_client, tenant, other_tenant, is_postgres, carry):
+    # `lean_summary_list_encoded` writes the answer of `?fields=` unpaged as bytes, each course's
+    # collection encoded once: the same bytes as encoding `_lean_summaries`' dicts with the logos
+    # made absolute, whatever the course's title, description and logo hold (quotes, a line
+    # separator, no description, a logo), twice (the second time from its cache of collections),
+    # and after a course's title changes. With carry-forward it declines (None) as _lean_summaries does.
+    if not is_postgres:
+        pytest.skip("the joined statement is PostgreSQL's")
+    if carry:
+        tenant.carry_forward = Tenant.CarryForward.CARRY
+        tenant.save(update_fields=["carry_forward"])
+    courses = _learning(tenant, learner_client.user_id, enrolments=6)
+    user = learner_client.user_id
+    Course.objects.filter(pk=courses[0].pk).update(title='A "quoted"\u2028title \\ é', description="", image="logos/x.png")
+    Course.objects.filter(pk=courses[1].pk).update(description="line\nbreak <b>")
+
+    def absolute(url):
+        return None if url is None else f"http://testserver{url}"
+
+    def expected():
+        summaries = _lean_summaries(tenant_id=tenant.id, user_id=user)
+        if summaries is None:
+            return None
+        for summary in summaries:
+            summary["collection"]["logo"] = absolute(summary["collection"]["logo"])
+        return encode_json({"summary": summaries})
+
+    for _ in range(2):
+        encoded = lean_summary_list_encoded(tenant_id=tenant.id, user_id=user, absolute_logo=absolute)
+        assert encoded == expected()
+    if carry:
+        assert encoded is None
+        return
+    assert b"http://testserver/" in encoded and b"\\u2028" in encoded
+    assert len(orjson.loads(encoded)["summary"]) == 6
+    Course.objects.filter(pk=courses[0].pk).update(title="Renamed")
+    encoded = lean_summary_list_encoded(tenant_id=tenant.id, user_id=user, absolute_logo=absolute)
+    assert encoded == expected() and b"Renamed" in encoded
+    assert lean_summary_list_encoded(tenant_id=tenant.id, user_id=uuid.uuid4(), absolute_logo=absolute) == b'{"summary":[]}'
 
 
 def test_the_lean_rows_are_in_the_order_the_lean_path_unpacks(is_postgres):
