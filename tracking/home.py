@@ -354,10 +354,22 @@ class HomePage:
 _PAGE_COURSE_VALUES = ("id", "content_version", "status")
 
 
+# The columns of the page's enrolment and track rows that the statement itself fixes, so not read:
+# the enrolment's course and batch are the page row's course (the own batch), its user and tenant the
+# request's, the track's user the request's (every reference of it names the user). `home_page` fills
+# them in: some 100 ids a page of 20 that PostgreSQL wrote out as text and psycopg loaded again.
+_ENROLLMENT_FIXED = frozenset({"course_id", "user_id", "tenant_id", "batch_id"})
+_TRACK_FIXED = frozenset({"user_id"})
+_ENROLLMENT_READ = tuple(name for name in _ENROLLMENT_VALUES if name not in _ENROLLMENT_FIXED)
+_TRACK_READ = tuple(name for name in _TRACK_VALUES if name not in _TRACK_FIXED)
+# `home_page` puts the fixed ones back by position: right after each row's id.
+assert _ENROLLMENT_VALUES[1:5] == ("course_id", "user_id", "tenant_id", "batch_id") and _TRACK_VALUES[2] == "user_id"
+
+
 def _home_page_fields() -> dict:
     fields = {name: Course._meta.get_field(name) for name in _PAGE_COURSE_VALUES}
-    fields.update({f"enrollment__{name}": Enrollment._meta.get_field(name) for name in _ENROLLMENT_VALUES})
-    fields.update({f"track__{name}": CourseTrack._meta.get_field(name) for name in _TRACK_VALUES})
+    fields.update({f"enrollment__{name}": Enrollment._meta.get_field(name) for name in _ENROLLMENT_READ})
+    fields.update({f"track__{name}": CourseTrack._meta.get_field(name) for name in _TRACK_READ})
     fields["tenant__carry_forward"] = Tenant._meta.get_field("carry_forward")
     # The lessons completed in the course's own batch (`_own_batch_completions_sql`), then the window's
     # total, last: an integer column's field, so converted not at all (`_lesson_keys` decodes the list).
@@ -372,10 +384,21 @@ def _home_select_list(db, fields: dict) -> str:
     (`::text`, while the view wrote each id through a memo) they spared the app some 0.37 M
     instructions a page of 20 at L and cost PostgreSQL about as much in casts (docs/benchmarks.md,
     the fifth pass): a wash, so the plain select list. The course's part is the page's own columns."""
-    return ", ".join(
-        ["page.course_id", "page.content_version", "page.status"]
-        + [sql_column(db, field.model, field.name) for field in list(fields.values())[len(_PAGE_COURSE_VALUES):-3]]
-    )
+    columns = ["page.course_id", "page.content_version", "page.status"] + [
+        sql_column(db, field.model, field.name) for field in list(fields.values())[len(_PAGE_COURSE_VALUES):-3]
+    ]
+    if db.vendor == "postgresql":
+        # The page is read in binary (`home_page`): its ids and JSON as text, as the app takes them.
+        return ", ".join(_as_text(db, column, field) for column, field in zip(columns, list(fields.values())[:len(columns)], strict=True))
+    return ", ".join(columns)
+
+
+def _as_text(db, column: str, field) -> str:
+    # A uuid or JSON column cast to text, for a statement whose rows come in binary: uuid_out is what
+    # the text format ran for it anyway, and the app gets the same text (`sql_rows(..., binary=True)`).
+    if (field.target_field if field.is_relation else field).get_internal_type() in ("UUIDField", "JSONField"):
+        return f"{column}::text"
+    return column
 
 
 def _own_batch_completions_sql(db, course_id: str) -> str:
@@ -392,7 +415,7 @@ def _own_batch_completions_sql(db, course_id: str) -> str:
         f" AND d.batch_id = {course_id} AND d.status = %s"
     )
     if db.vendor == "postgresql":
-        return f"ARRAY(SELECT d.content_id {where})"
+        return f"ARRAY(SELECT d.content_id::text {where})"
     return f"(SELECT group_concat(d.content_id, ',') {where})"
 
 
@@ -524,10 +547,12 @@ def home_page(
     # first, then the parts from it, cost twice the dict building. The UUIDs (about 18 a row, with
     # the completions) as their text: the view only writes them out (orjson writes a UUID as that
     # same text), and the completions and course ids only key dicts and sets, where a str hashes in C.
+    # In binary (`_home_select_list`): PostgreSQL wrote each of the rows' eight timestamps as text
+    # (some 0.6 µs apiece) for psycopg to parse again; binary, it sends 8 bytes that load in C.
     completed_status = ConsumptionStatus.COMPLETED.value
     rows = sql_rows(
         db, page_sql, [tenant, user, user, *where[2:], limit, offset, tenant, user, tenant, completed_status, user],
-        fields.values(), native_timestamps=True, uuids_as_text=True,
+        fields.values(), native_timestamps=True, uuids_as_text=True, binary=True,
     )
     if rows:
         count = rows[0][-1]  # the window's total, last (`_home_page_fields`)
@@ -539,17 +564,27 @@ def home_page(
         count = 0
     carry = None
     enrollment_at = len(_PAGE_COURSE_VALUES)
-    track_at = enrollment_at + len(_ENROLLMENT_VALUES)
-    carry_at = track_at + len(_TRACK_VALUES)
+    track_at = enrollment_at + len(_ENROLLMENT_READ)
+    carry_at = track_at + len(_TRACK_READ)
+    # The fixed columns (`_ENROLLMENT_FIXED`, `_TRACK_FIXED`) as the rows gave them before: the ids'
+    # text on PostgreSQL (`uuids_as_text`), UUIDs on SQLite, as the course id of the row comes.
+    as_read = _id_text if db.vendor == "postgresql" else _as_uuid
+    user_read, tenant_read = as_read(user_id), as_read(tenant_id)
     versions = {}  # by course id, in page order (a course is on a page once)
     parts = []
     for values in rows:
-        versions[values[0]] = values[1]
-        # Each part's first column is its id: None where the LEFT JOIN found no row.
+        course_id = values[0]
+        versions[course_id] = values[1]
+        # Each part's first column is its id: None where the LEFT JOIN found no row. The keys in
+        # `_ENROLLMENT_VALUES` / `_TRACK_VALUES` order: id, then the fixed ids, then the rest as read.
         parts.append((
             values[2],
-            dict(zip(_ENROLLMENT_VALUES, values[enrollment_at:track_at], strict=True)) if values[enrollment_at] else None,
-            dict(zip(_TRACK_VALUES, values[track_at:carry_at], strict=True)) if values[track_at] else None,
+            dict(zip(_ENROLLMENT_VALUES, (
+                values[enrollment_at], course_id, user_read, tenant_read, course_id, *values[enrollment_at + 1:track_at]
+            ), strict=True)) if values[enrollment_at] else None,
+            dict(zip(_TRACK_VALUES, (
+                values[track_at], values[track_at + 1], user_read, *values[track_at + 2:carry_at]
+            ), strict=True)) if values[track_at] else None,
             _lesson_keys(values[carry_at + 1]),
         ))
         carry = values[carry_at] == Tenant.CarryForward.CARRY
@@ -634,6 +669,9 @@ class _CourseOutline:
     progress_memo: dict[frozenset[str], HomeProgress] = field(default_factory=dict, compare=False, repr=False)
     # The lessons its keys hold (one more each): bounded by `_memo_limit`.
     memo_weight: list[int] = field(default_factory=lambda: [0], compare=False, repr=False)
+    # The home view's encoded fragments of this course at this version (`tracking.api.home`): a memo
+    # the view owns, living and dying with the outline's cache entry; any entry is right.
+    rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def _memo_limit(outline: _CourseOutline) -> int:

@@ -103,6 +103,29 @@ def test_uuids_as_text_are_their_canonical_text_on_postgresql_and_uuids_elsewher
     assert list(plain) == [course.pk, tenant.id] and all(isinstance(value, uuid.UUID) for value in plain)
 
 
+def test_binary_rows_are_the_text_rows_for_a_select_list_of_text_ids_and_json(tenant):
+    # `binary`: the timestamps load through psycopg's binary loader as the same aware UTC datetimes, and
+    # a select list casting its uuid and JSON columns to text (as the learner home's does) gets the
+    # same values and types as in the text format; SQLite reads as ever.
+    course = build_course(tenant=tenant, modules=1, lessons_per_module=1)
+    Course.objects.filter(pk=course.pk).update(params={"a": [1, "\u2028"]})
+    names = ("id", "created_at", "updated_at", "start_datetime", "title", "featured", "content_version", "params")
+    fields = [Course._meta.get_field(name) for name in names]
+    cast = "::text" if connection.vendor == "postgresql" else ""
+    columns = [
+        f"{column}{cast}" if name in ("id", "params") else column
+        for name, column in zip(names, sql_select_list(connection, fields).split(", "), strict=True)
+    ]
+    sql = f"SELECT {', '.join(columns)} FROM {Course._meta.db_table} WHERE {connection.ops.quote_name('id')} = %s"
+    params = [sql_param(connection, Course, "id", course.pk)]
+
+    [binary] = rawsql.sql_rows(connection, sql, params, fields, native_timestamps=True, uuids_as_text=True, binary=True)
+    [text] = rawsql.sql_rows(connection, sql, params, fields, native_timestamps=True, uuids_as_text=True)
+
+    assert repr(list(binary)) == repr(list(text))
+    assert binary[7] == {"a": [1, "\u2028"]} and binary[1] == Course.objects.get(pk=course.pk).created_at
+
+
 def test_sql_literal_writes_constants_and_refuses_anything_else():
     from lms.rawsql import sql_literal
 
