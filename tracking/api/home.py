@@ -234,14 +234,14 @@ def _item_head(outline, course: dict, image_url, origin: str) -> bytes:
 
 
 def _next_lesson_bytes(outline, next_lesson: home.NextLesson | None) -> bytes:
-    # By the NextLesson's identity: it is one of the outline's own placements' (alive while the
-    # outline is), and hashing it (a dataclass of two UUIDs) cost more than encoding it.
+    # By the lesson's id: a course version's next lesson is one of its placements, whose title and
+    # module are facts of that version, so the outline's memo holds one entry a placement at most.
     if next_lesson is None:
         return b"null"
-    encoded_by_id = outline.rendered.setdefault("next", {})  # at most one entry a placement
-    encoded = encoded_by_id.get(id(next_lesson))
+    encoded_by_lesson = outline.rendered.setdefault("next", {})
+    encoded = encoded_by_lesson.get(next_lesson.lesson_id)
     if encoded is None:
-        encoded = encoded_by_id[id(next_lesson)] = encode_json(_next_lesson_data(next_lesson))
+        encoded = encoded_by_lesson[next_lesson.lesson_id] = encode_json(_next_lesson_data(next_lesson))
     return encoded
 
 
