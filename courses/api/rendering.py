@@ -11,12 +11,12 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 
-from django.conf import settings
 from django.core.files.storage import default_storage, storages
 
 from courses.selectors import CourseTree, LessonRow
 from lms.api.envelope import encode_json
 from lms.api.fields import absolute_url, id_or_none, iso_utc
+from lms.api.hosts import checked_host
 from lms.lru import WeightedLRU
 
 ImageUrl = Callable[[str], "str | None"]
@@ -221,26 +221,10 @@ def rendering_origin(request) -> str:
     return f"{request.scheme}://{_request_host(request)}{_signed_url_window()}"
 
 
-# Host headers `request.get_host()` accepted, each with the ALLOWED_HOSTS and DEBUG it was checked
-# under. Django checks the header against ALLOWED_HOSTS on every call, some 40k instructions (3 % of
-# a course read, whose every request names its body by the host); the header's verdict is the same
-# while those settings are. At most this many: a wildcard in ALLOWED_HOSTS admits any number.
-_checked_hosts: dict[str, tuple[list, bool]] = {}
-CHECKED_HOSTS_MAX = 64
-
-
 def _request_host(request) -> str:
-    """`request.get_host()`: the Host header, refused (DisallowedHost) unless ALLOWED_HOSTS admits it."""
-    host = request.META.get("HTTP_HOST")
-    if host is None or settings.USE_X_FORWARDED_HOST:  # the host comes from elsewhere: Django's own way
-        return request.get_host()
-    checked_under = _checked_hosts.get(host)
-    if checked_under is not None and checked_under[0] is settings.ALLOWED_HOSTS and checked_under[1] == settings.DEBUG:
-        return host
-    host = request.get_host()
-    if len(_checked_hosts) < CHECKED_HOSTS_MAX:
-        _checked_hosts[host] = (settings.ALLOWED_HOSTS, settings.DEBUG)
-    return host
+    """`request.get_host()`: the Host header, refused (DisallowedHost) unless ALLOWED_HOSTS admits it
+    (remembered per header: `lms.api.hosts`)."""
+    return checked_host(request, request.get_host)
 
 
 def entity_tag(key: str) -> str:

@@ -29,7 +29,7 @@ from django.core import signals
 from django.core.cache import caches, close_caches
 from django.core.cache.backends.base import BaseCache
 from django.core.handlers.base import reset_urlconf
-from django.core.handlers.wsgi import WSGIHandler, get_script_name
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
 from django.db import close_old_connections, connections, reset_queries
 from django.dispatch.dispatcher import _make_id
 from django.http import HttpResponseBase
@@ -37,6 +37,8 @@ from django.urls import ResolverMatch, get_resolver, set_script_prefix
 from django.urls.converters import SlugConverter, StringConverter, UUIDConverter
 from django.urls.resolvers import RoutePattern
 from django.utils.module_loading import import_string
+
+from lms.api.hosts import checked_host
 
 # Exactly what `<uuid:…>` accepts, as a whole segment of the path.
 _UUID_TEXT = re.compile(UUIDConverter.regex)
@@ -280,9 +282,18 @@ def _close_response(response) -> None:
     _finished.send(sender=response._handler_class)
 
 
+class LmsWSGIRequest(WSGIRequest):
+    """Django's WSGIRequest, with the Host header's check remembered (`lms.api.hosts`)."""
+
+    def get_host(self):
+        return checked_host(self, super().get_host)
+
+
 class LmsWSGIHandler(WSGIHandler):
-    """Django's WSGIHandler; `resolve_request` answers known route shapes from `RouteShapeMemo`, and
-    the request signals go through `_DefaultReceiversShortcut`."""
+    """Django's WSGIHandler; `resolve_request` answers known route shapes from `RouteShapeMemo`, the
+    request signals go through `_DefaultReceiversShortcut`, and requests are `LmsWSGIRequest`s."""
+
+    request_class = LmsWSGIRequest
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from django.core.files.storage import storages
 
 from courses.api import rendering, views
 from courses.models import Category, ContentStatus, Media
+from lms.api import hosts as lms_hosts
 from lms.lru import WeightedLRU
 from tests.courses.conftest import failed, ok
 from tests.factories import CourseFactory, LessonFactory, ModuleFactory, PlacementFactory, build_course
@@ -336,7 +337,7 @@ def test_a_304_and_a_cached_200_are_one_query_at_any_size(
 @pytest.fixture
 def checked_hosts(monkeypatch):
     hosts: dict = {}
-    monkeypatch.setattr(rendering, "_checked_hosts", hosts)
+    monkeypatch.setattr(lms_hosts, "_checked_hosts", hosts)
     return hosts
 
 
@@ -366,10 +367,10 @@ def test_a_host_is_checked_again_when_allowed_hosts_change(rf, settings, checked
 def test_hosts_remembered_are_bounded_whatever_a_wildcard_admits(rf, settings, checked_hosts):
     settings.ALLOWED_HOSTS = ["*"]
 
-    for index in range(rendering.CHECKED_HOSTS_MAX + 10):
+    for index in range(lms_hosts.CHECKED_HOSTS_MAX + 10):
         host = f"host-{index}.example.org"
         assert rendering._request_host(rf.get("/", HTTP_HOST=host)) == host
-    assert len(checked_hosts) == rendering.CHECKED_HOSTS_MAX
+    assert len(checked_hosts) == lms_hosts.CHECKED_HOSTS_MAX
 
 
 def test_a_forwarded_host_is_read_as_django_reads_it(rf, settings, checked_hosts):
@@ -379,6 +380,26 @@ def test_a_forwarded_host_is_read_as_django_reads_it(rf, settings, checked_hosts
 
     assert rendering._request_host(request) == "lms.example.org"
     assert checked_hosts == {}
+
+
+def test_the_production_handlers_requests_remember_the_check_too(settings, checked_hosts):
+    # CommonMiddleware asks every request for its host: through `LmsWSGIRequest` the same memo answers.
+    from django.core.exceptions import DisallowedHost
+    from django.test import RequestFactory
+
+    from lms.api.handler import LmsWSGIRequest
+
+    settings.ALLOWED_HOSTS = ["lms.example.org"]
+    environ = RequestFactory(HTTP_HOST="lms.example.org").get("/").environ
+    request = LmsWSGIRequest(environ)
+    assert request.get_host() == "lms.example.org"
+    assert list(checked_hosts) == ["lms.example.org"]
+    assert rendering._request_host(request) == "lms.example.org"
+
+    refused = LmsWSGIRequest(RequestFactory(HTTP_HOST="evil.example").get("/").environ)
+    with pytest.raises(DisallowedHost):
+        refused.get_host()
+    assert list(checked_hosts) == ["lms.example.org"]
 
 
 # --- the cached 200 as a plain response of the renderer's bytes (seventh pass) ---------------------
