@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segment", type=int, default=4)
     # The server's own default (lms/gunicorn.conf.py): one worker per CPU this process may use.
     parser.add_argument("--workers", type=int, default=min(len(os.sched_getaffinity(0)), 16))
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--reseed", action="store_true")

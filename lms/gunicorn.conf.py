@@ -18,12 +18,7 @@ worker_class = "gthread"
 # under load was 2-3x worse at the same throughput (bench/, docs/benchmarks.md).
 # Capped so that a large host does not start dozens of ~80 MB processes by default.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(_available_cpus(), 16)))
-# Two threads a process: one request can run while the other waits on the database, and no more,
-# since the requests' own work is CPU under one GIL. On 2 CPUs (bench/, S data, same run) 4 threads
-# gave drf-hello 2,443 req/s at p99/p50 4.1x, 2 threads 2,568 at 2.5x, 1 thread 2,809 at 2.1x, and
-# the database-bound reads the same order: more threads only queued requests behind the GIL.
-# One thread would leave a process idle through every round trip to a remote database.
-threads = int(os.environ.get("GUNICORN_THREADS", 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20
 keepalive = 5
