@@ -885,13 +885,12 @@ def _summary_enrollments_statement(
 _LEAN_ROW_NAMES = tuple(name for name, _ in _LEAN_COLUMNS)
 
 
-def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]] | None:
-    """`summary_list(parts=frozenset())` unpaged on PostgreSQL, for a tenant without carry-forward:
-    the same summaries (keys, order, values) as `build_summaries` makes of the joined rows, from the
-    rows as tuples, unpacked by position, with only the lean call's steps (no dict per row, no
-    per-row test of the parts; about a fifth of the lean list's Python). None when the tenant
-    carries forward (the rows lack the other contexts' completions): the caller takes the general
-    path then. One query, as `_summary_enrollment_rows`'s."""
+def _lean_rows(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[tuple] | None:
+    """The lean list's enrolments, newest first, each decoded as `build_summaries` reads its row: (course
+    text, batch text or None for the course's own batch, active, status, progress, required lessons'
+    count, title, description, image, enrolled, completed and last-accessed milliseconds). One query.
+    None where the lean read declines: a statement changed without `_LEAN_COLUMNS` (before the
+    query), or the tenant carries forward (after it: the rows lack the other contexts' completions)."""
     compiled = _summary_enrollments_statement(page=None, with_certificates=False, completed_only=True, ids_as_keys=True)
     if compiled.names != _LEAN_ROW_NAMES:  # a statement changed without this: the general path
         return None
@@ -905,9 +904,7 @@ def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[st
     required = _required_lessons(
         tenant_id=tenant_id, course_versions={course_int: (None, row[4]) for course_int, row in zip(course_ints, rows, strict=True)}
     )
-    user_text = str(user_id)
-    image_url = _image_storage.url
-    summaries = []
+    decoded = []
     for course_int, (
         _course_key, batch_text, active, status, _version, title, description, image, enrolled, completed_on,
         last_accessed, _carries, packed,
@@ -917,16 +914,33 @@ def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[st
         lesson_count = len(by_key)
         # As build_summaries: the status (the track's when there is one: `_LEAN_STATUS_SQL`), then
         # progress from the completed required lessons (only completions are packed, as keys alone).
+        # The dates are milliseconds already, the last access the later of two (`_LEAN_COLUMNS`).
         if status == COMPLETED:
             progress = 100
         else:
             progress = _packed_keys_count_among(packed, by_key) * 100 // lesson_count if lesson_count else 0
-        course_text = lessons.course_text or str(uuid.UUID(int=course_int))
-        summaries.append({
+        decoded.append((
+            lessons.course_text or str(uuid.UUID(int=course_int)), batch_text, active, status, progress, lesson_count,
+            title, description, image, enrolled, completed_on, last_accessed,
+        ))
+    return decoded
+
+
+def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]] | None:
+    """`summary_list(parts=frozenset())` unpaged on PostgreSQL, for a tenant without carry-forward:
+    the same summaries (keys, order, values) as `build_summaries` makes of the joined rows, from
+    `_lean_rows` (no dict per row, no per-row test of the parts; about a fifth of the lean list's
+    Python). None where `_lean_rows` declines: the caller takes the general path then."""
+    rows = _lean_rows(tenant_id=tenant_id, user_id=user_id)
+    if rows is None:
+        return None
+    user_text = str(user_id)
+    image_url = _image_storage.url
+    return [
+        {
             "userId": user_text,
             "collectionId": course_text,
             "batchId": course_text if batch_text is None else batch_text,
-            # The dates in milliseconds and the later last access: `_LEAN_COLUMNS`.
             "enrolledDate": enrolled,
             "active": active,
             "completedOn": completed_on,
@@ -940,8 +954,12 @@ def _lean_summaries(*, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[st
                 "leafNodesCount": lesson_count,
                 "description": description,
             },
-        })
-    return summaries
+        }
+        for (
+            course_text, batch_text, active, status, progress, lesson_count, title, description, image, enrolled,
+            completed_on, last_accessed,
+        ) in rows
+    ]
 
 
 # The lean list's answer written as bytes (`lean_summary_list_encoded`): a summary's collection,
@@ -975,41 +993,23 @@ def lean_summary_list_encoded(
     encoder."""
     if connection.vendor != "postgresql":
         return None
-    compiled = _summary_enrollments_statement(page=None, with_certificates=False, completed_only=True, ids_as_keys=True)
-    if compiled.names != _LEAN_ROW_NAMES:
+    rows = _lean_rows(tenant_id=tenant_id, user_id=user_id)
+    if rows is None:
         return None
-    rows = compiled.tuples(tenant_id=tenant_id, user_id=user_id)
-    if not rows:
-        return b'{"summary":[]}'
-    if rows[0][11]:  # carries_forward
-        return None
-    course_ints = [int.from_bytes(row[0]) for row in rows]
-    required = _required_lessons(
-        tenant_id=tenant_id, course_versions={course_int: (None, row[4]) for course_int, row in zip(course_ints, rows, strict=True)}
-    )
     head = b'{"userId":"%s","collectionId":"' % str(user_id).encode()
     image_url = _image_storage.url
     collections = _lean_collections
     booleans = _JSON_BOOLEANS
     row_bytes = _LEAN_SUMMARY_BYTES
     encoded = []
-    for course_int, (
-        _course_key, batch_text, active, status, _version, title, description, image, enrolled, completed_on,
-        last_accessed, _carries, packed,
-    ) in zip(course_ints, rows, strict=True):
-        lessons = required.get(course_int, _NO_REQUIRED_LESSONS)
-        by_key = lessons.by_key
-        lesson_count = len(by_key)
-        # As _lean_summaries (and build_summaries).
-        if status == COMPLETED:
-            progress = 100
-        else:
-            progress = _packed_keys_count_among(packed, by_key) * 100 // lesson_count if lesson_count else 0
+    for (
+        course_text, batch_text, active, status, progress, lesson_count, title, description, image, enrolled,
+        completed_on, last_accessed,
+    ) in rows:
         logo = absolute_logo(image_url(image)) if image else None
-        key = (course_int, title, description, logo, lesson_count)
+        key = (course_text, title, description, logo, lesson_count)
         course = collections.get(key)
         if course is None:
-            course_text = lessons.course_text or str(uuid.UUID(int=course_int))
             if len(collections) >= _LEAN_COLLECTIONS_MAX:
                 collections.clear()
             course = collections[key] = (course_text.encode(), encode_json({
