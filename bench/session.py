@@ -62,42 +62,86 @@ def _server_url(database_url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
 
 
-def prepare_database(*, database_url: str, marker_tenant: str, marker_name: str, reseed: bool) -> bool:
-    """Creates the database if missing; drops and recreates it when it holds no finished seed of this
-    scale (or --reseed). Returns True when the existing seed is kept."""
-    import psycopg
-    from psycopg import sql
+def seed_copy_name(name: str) -> str:
+    """The finished seed of database `name`, kept untouched: every run's database is a copy of it."""
+    return f"{name}_seed"
 
-    name = urlsplit(database_url).path.lstrip("/")
-    if not name.startswith("lms_bench"):
-        raise HarnessError(f"Refusing to seed {name!r}: benchmark databases are named lms_bench_*.")
+
+def _admin_connection(database_url: str):
+    import psycopg
+
     conninfo = _server_url(database_url, "postgres").replace("postgres://", "postgresql://", 1)
     try:
-        admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
         raise HarnessError(
             f"PostgreSQL does not answer at {urlsplit(database_url).netloc}: {error}. "
             "Install and start it (docs/benchmarks.md) or set DATABASE_URL."
         ) from error
-    with admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
-        keep = False
-        if exists and not reseed:
-            target = database_url.replace("postgres://", "postgresql://", 1)
-            with psycopg.connect(target, connect_timeout=5) as conn:
-                try:
-                    row = conn.execute("SELECT name FROM lms_tenant WHERE id = %s", [marker_tenant]).fetchone()
-                    keep = row is not None and row[0] == marker_name
-                except psycopg.errors.UndefinedTable:
-                    keep = False
-        if exists and not keep:
-            log(f"dropping {name} (no finished seed of this scale{' / --reseed' if reseed else ''})")
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-            exists = False
-        if not exists:
-            log(f"creating database {name}")
+
+
+def _holds_finished_seed(database_url: str, name: str, *, marker_tenant: str, marker_name: str) -> bool:
+    import psycopg
+
+    target = _server_url(database_url, name).replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(target, connect_timeout=5) as conn:
+        try:
+            row = conn.execute("SELECT name FROM lms_tenant WHERE id = %s", [marker_tenant]).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return False
+    return row is not None and row[0] == marker_name
+
+
+def _copy_database(admin, *, source: str, target: str) -> None:
+    from psycopg import sql
+
+    # FILE_COPY copies the files (a checkpoint, then about 2 s for L's 600 MB) instead of
+    # WAL-logging every block, PostgreSQL 15's default.
+    strategy = sql.SQL(" STRATEGY FILE_COPY") if admin.info.server_version >= 150000 else sql.SQL("")
+    admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
+        sql.Identifier(target), sql.Identifier(source), strategy))
+
+
+def prepare_database(*, database_url: str, marker_tenant: str, marker_name: str, reseed: bool) -> bool:
+    """Makes the run's database a fresh copy of the finished seed, so that every run measures the same
+    data: the write scenarios of earlier runs (view/update adds a consumption row per new learner and
+    lesson, attempt starts add attempts) would otherwise grow what later runs' reads count, and runs
+    would not compare. Returns True when the database is such a copy; False when it was (re)created
+    empty, to be seeded (no finished seed of this scale, or --reseed), after which
+    `keep_finished_seed` keeps it."""
+    from psycopg import sql
+
+    name = urlsplit(database_url).path.lstrip("/")
+    if not name.startswith("lms_bench"):
+        raise HarnessError(f"Refusing to seed {name!r}: benchmark databases are named lms_bench*.")
+    seed_copy = seed_copy_name(name)
+    with _admin_connection(database_url) as admin:
+        existing = {row[0] for row in admin.execute(
+            "SELECT datname FROM pg_database WHERE datname IN (%s, %s)", [name, seed_copy])}
+        keep = (not reseed and seed_copy in existing and _holds_finished_seed(
+            database_url, seed_copy, marker_tenant=marker_tenant, marker_name=marker_name))
+        for stale in sorted(existing if not keep else existing - {seed_copy}):
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(stale)))
+        if keep:
+            log(f"copying {name} from its finished seed ({seed_copy})")
+            _copy_database(admin, source=seed_copy, target=name)
+        else:
+            reason = "--reseed" if reseed else "no finished seed of this scale"
+            log(f"creating database {name} ({reason})")
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return keep
+
+
+def keep_finished_seed(*, database_url: str) -> None:
+    """Copies the just-seeded database to its seed copy (see prepare_database). Closes this
+    process's connections first: PostgreSQL copies only a database nobody is connected to."""
+    from django.db import connections
+
+    connections.close_all()
+    name = urlsplit(database_url).path.lstrip("/")
+    with _admin_connection(database_url) as admin:
+        log(f"keeping the finished seed as {seed_copy_name(name)}")
+        _copy_database(admin, source=name, target=seed_copy_name(name))
 
 
 # --------------------------------------------------------------------------- in-process checks
@@ -473,12 +517,13 @@ def main(argv: list[str] | None = None) -> int:
     from bench import seed as seeding
 
     if kept and seeding.is_seeded(scale, seed_value):
-        log(f"scale {scale.name}: database already seeded (seed {seed_value}); reusing it")
+        log(f"scale {scale.name}: a fresh copy of the finished seed (seed {seed_value})")
         output["seed_report"] = {"reused": True}
     else:
         log(f"seeding scale {scale.name} (seed {seed_value})")
         report = seeding.seed_database(scale=scale, seed=seed_value, log=log)
         output["seed_report"] = {**report.__dict__, "reused": False}
+        keep_finished_seed(database_url=args.database_url)
     output["setup_seconds"] = round(time.monotonic() - started, 1)
 
     from bench.scenarios import build_workload
