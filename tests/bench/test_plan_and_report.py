@@ -98,6 +98,35 @@ def test_segments_share_one_baseline_so_each_is_measured_between_its_own_floor()
                                   ["view_update", "attempt_start"], ["summary_read"]]
 
 
+def test_every_read_is_measured_before_any_write_grows_the_data(monkeypatch):
+    """Warm-ups included: a read scenario never runs after a write scenario in the same run."""
+    import argparse
+
+    from bench import session
+
+    measured: list[str] = []
+
+    def fake_wrk(*, script, **_):
+        measured.append(next(s.name for s in BY_NAME.values() if s.script == script))
+        return {"ok_rps": 1000.0, "p50_ms": 1.0}
+
+    monkeypatch.setattr(session, "run_wrk", fake_wrk)
+    monkeypatch.setattr(session, "wait_until_idle", lambda server: 0.0)
+    names = ["course_read", "view_update", "course_report", "attempt_start", "summary_read"]
+    args = argparse.Namespace(wrk_threads=1, duration=1, warmup=1, rounds=2, segment=4)
+
+    results = session.drive(servers={"app": type("S", (), {"base_url": "http://x"})()}, wrk="wrk",
+                            data_path=None, args=args, names=names)
+
+    scenarios = [name for name in measured if not BY_NAME[name].floor]
+    writes_from = scenarios.index("view_update")
+    assert set(scenarios[:writes_from]) == {"course_read", "course_report", "summary_read"}
+    assert set(scenarios[writes_from:]) == {"view_update", "attempt_start"}
+    # Warm-up and two rounds of each, every run with its baseline floor's rate around it.
+    assert all(scenarios.count(name) == 3 for name in names)
+    assert all(len(results[name]["runs"]) == 2 and results[name]["runs"][0]["floor_rps"] == 1000.0 for name in names)
+
+
 def test_missing_and_failing_endpoints_are_told_apart():
     missing = summarize_item("view_read", {"preflight": {"status": 404, "missing": True, "errmsg": "No endpoint"}})
     assert missing["status"] == "missing"
