@@ -52,7 +52,7 @@ def parse_args(argv):
     parser.add_argument("--rounds", type=int, default=None, help="rounds of every scenario (default 3)")
     parser.add_argument("--warmup", type=float, default=None, help="seconds of warm-up per endpoint (default 3)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: one per CPU, as lms/gunicorn.conf.py)")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4, as lms/gunicorn.conf.py)")
     parser.add_argument("--only", default="", help="comma-separated scenario names, e.g. view_read,summary_read")
     parser.add_argument("--reseed", action="store_true", help="drop and reseed the benchmark databases")
     parser.add_argument("--profile", type=int, default=0, help="also cProfile N in-process requests per scenario")

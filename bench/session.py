@@ -333,9 +333,9 @@ FLOOR_ORDER = [f.name for f in FLOORS]
 
 
 def drive(*, servers: dict[str, Server], wrk: str, data_path: Path, args, names: list[str]) -> dict[str, dict]:
-    """The reads, then the writes: for each, a warm-up, then rounds. Each round opens and closes with every floor, in adjacent pairs (wsgi-hello
-    then drf-hello then db-hello, and back), so each floor's ratio to its own baseline is taken between
-    neighbours; between segments only the floors of the segments on either side run. A scenario's
+    """The reads, then the writes: for each, a warm-up, then rounds. Each round opens and closes with
+    every floor, in adjacent pairs (wsgi-hello then drf-hello then db-hello, and back), so each
+    floor's ratio to its own baseline is taken between neighbours; between segments only the floors of the segments on either side run. A scenario's
     floor_rps is the mean of its baseline measured just before and just after its segment."""
     app = servers["app"]
     results: dict[str, dict] = {name: {"runs": [], "floor_rps": []} for name in [*FLOOR_ORDER, *names]}
@@ -361,19 +361,7 @@ def drive(*, servers: dict[str, Server], wrk: str, data_path: Path, args, names:
                 results[floor]["runs"].append(run)
         return measured
 
-    # The reads' rounds all run before any write scenario (each phase with its own warm-up), so every
-    # read measures the data as seeded: the writes grow it (view/update inserts a consumption row per
-    # new learner and lesson, attempt starts add attempts), and with reads and writes alternating in
-    # each round, the report's rounds in one run fell from 231 to 140 req/s at S as its course grew.
-    reads = [name for name in names if BY_NAME[name].baseline != WRITE_FLOOR]
-    writes = [name for name in names if BY_NAME[name].baseline == WRITE_FLOOR]
-    for phase, phase_names, warm in (("reads", reads, [*FLOOR_ORDER, *reads]), ("writes", writes, writes)):
-        if not phase_names:
-            continue
-        if args.warmup > 0:
-            log(f"warm-up ({phase}): {args.warmup:.0f}s per endpoint")
-            for name in warm:
-                measure(name, args.warmup)
+    def play_rounds(phase: str, phase_names: list[str]) -> None:
         segments = schedule(phase_names, args.segment)
         for round_number in range(1, args.rounds + 1):
             log(f"{phase}, round {round_number}/{args.rounds}: {len(phase_names)} scenarios x {args.duration:.0f}s, "
@@ -393,6 +381,21 @@ def drive(*, servers: dict[str, Server], wrk: str, data_path: Path, args, names:
                     run["floor_p50_ms"] = round((before_run["p50_ms"] + after_run["p50_ms"]) / 2, 2)
                     results[name]["runs"].append(run)
                 latest = {**latest, **after}
+
+    # The reads' rounds all run before any write scenario (each phase with its own warm-up), so every
+    # read measures the data as seeded: the writes grow it (view/update inserts a consumption row per
+    # new learner and lesson, attempt starts add attempts), and with reads and writes alternating in
+    # each round, the report's rounds in one run fell from 231 to 140 req/s at S as its course grew.
+    reads = [name for name in names if BY_NAME[name].baseline != WRITE_FLOOR]
+    writes = [name for name in names if BY_NAME[name].baseline == WRITE_FLOOR]
+    for phase, phase_names, warm in (("reads", reads, [*FLOOR_ORDER, *reads]), ("writes", writes, writes)):
+        if not phase_names:
+            continue
+        if args.warmup > 0:
+            log(f"warm-up ({phase}): {args.warmup:.0f}s per endpoint")
+            for name in warm:
+                measure(name, args.warmup)
+        play_rounds(phase, phase_names)
     return results
 
 

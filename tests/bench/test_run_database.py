@@ -103,4 +103,3 @@ def test_only_benchmark_databases_are_touched():
 
     with pytest.raises(HarnessError, match="lms_bench"):
         prepare("lms_production")
-    assert "lms_production" not in names_on_server("lms_production")
