@@ -43,6 +43,11 @@ def database_url(*, target: str, single: bool) -> str:
     return urlunsplit(("postgres", parts.netloc, f"/{name}", "", ""))
 
 
+def _interpreter(config: dict) -> str:
+    """", CPython 3.11.7" for the run's header; empty for a session recorded before it was kept."""
+    return f", {config['python']}" if config.get("python") else ""
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     report["seconds"] = round(time.monotonic() - started, 1)
     config = sessions[0]["config"]
     context = (
-        f"Run {report['generated']} on {config['cpus']} CPUs: gunicorn {config['workers']} workers x "
+        f"Run {report['generated']} on {config['cpus']} CPUs{_interpreter(config)}: gunicorn {config['workers']} workers x "
         f"{config['threads']} threads (gthread, production settings, PostgreSQL); wrk {config['wrk_threads']} "
         f"threads, {config['connections']} connections, {config['rounds']} round(s) of {config['duration_s']:.0f} s "
         f"per scenario after {config['warmup_s']:.0f} s warm-up; floors interleaved. Machine load (1-min "

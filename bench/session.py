@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import platform
 import random
 import secrets
 import statistics
@@ -508,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
                     "config": {"workers": args.workers, "threads": args.threads, "connections": 16,
                                "wrk_threads": args.wrk_threads, "duration_s": args.duration,
                                "warmup_s": args.warmup, "rounds": args.rounds, "cpus": os.cpu_count(),
+                               # The interpreter the server runs (this one): an optimized build
+                               # serves every request faster, floors included (docs/benchmarks.md).
+                               "python": f"{platform.python_implementation()} {platform.python_version()}",
                                "load_before": round(os.getloadavg()[0], 1)}}
     started = time.monotonic()
     kept = prepare_database(

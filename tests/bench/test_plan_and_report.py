@@ -8,7 +8,7 @@ import pytest
 from bench import plan
 from bench.loadgen import run_wrk
 from bench.report import summarize, summarize_item
-from bench.run import database_url
+from bench.run import _interpreter, database_url
 from bench.scenarios import BY_NAME
 
 
@@ -156,3 +156,9 @@ def test_an_endpoint_too_slow_to_load_fails_with_its_latency():
     summary = summarize_item("summary_list", item)
     assert summary["status"] == "too slow" and summary["checks"] == {"too slow": False}
     assert "7,600 ms" in summary["note"]
+
+
+def test_the_header_names_the_interpreter_a_run_was_served_by():
+    # Absolute figures are comparable only between runs on the same interpreter build.
+    assert _interpreter({"python": "CPython 3.11.7"}) == ", CPython 3.11.7"
+    assert _interpreter({"cpus": 2}) == ""  # a session recorded before the field was kept
