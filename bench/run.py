@@ -43,9 +43,20 @@ def database_url(*, target: str, single: bool) -> str:
     return urlunsplit(("postgres", parts.netloc, f"/{name}", "", ""))
 
 
-def _interpreter(config: dict) -> str:
-    """", CPython 3.11.7" for the run's header; empty for a session recorded before it was kept."""
-    return f", {config['python']}" if config.get("python") else ""
+def run_header(generated: str, sessions: list[dict]) -> str:
+    """The report's first line: when, on what (CPUs and, once sessions record it, the interpreter,
+    which moves every absolute figure), how the server and wrk ran, and the machine's load."""
+    config = sessions[0]["config"]
+    interpreter = f", {config['python']}" if config.get("python") else ""
+    return (
+        f"Run {generated} on {config['cpus']} CPUs{interpreter}: gunicorn {config['workers']} workers x "
+        f"{config['threads']} threads (gthread, production settings, PostgreSQL); wrk {config['wrk_threads']} "
+        f"threads, {config['connections']} connections, {config['rounds']} round(s) of {config['duration_s']:.0f} s "
+        f"per scenario after {config['warmup_s']:.0f} s warm-up; floors interleaved. Machine load (1-min "
+        "average) before/after each scale: "
+        + ", ".join(f"{s['scale']} {s['config'].get('load_before')}/{s['config'].get('load_after')}" for s in sessions)
+        + "."
+    )
 
 
 def parse_args(argv):
@@ -123,16 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     report = reporting.summarize(sessions)
     report["generated"] = sessions[0].get("started") if args.report_only else time.strftime("%Y-%m-%dT%H:%M:%S%z")
     report["seconds"] = round(time.monotonic() - started, 1)
-    config = sessions[0]["config"]
-    context = (
-        f"Run {report['generated']} on {config['cpus']} CPUs{_interpreter(config)}: gunicorn {config['workers']} workers x "
-        f"{config['threads']} threads (gthread, production settings, PostgreSQL); wrk {config['wrk_threads']} "
-        f"threads, {config['connections']} connections, {config['rounds']} round(s) of {config['duration_s']:.0f} s "
-        f"per scenario after {config['warmup_s']:.0f} s warm-up; floors interleaved. Machine load (1-min "
-        "average) before/after each scale: "
-        + ", ".join(f"{s['scale']} {s['config'].get('load_before')}/{s['config'].get('load_after')}" for s in sessions)
-        + "."
-    )
+    context = run_header(report["generated"], sessions)
     # Smoke and partial (--only) runs never overwrite the committed results.
     prefix = "smoke" if args.smoke else ("partial" if args.only else "latest")
     directory = RESULTS if prefix == "latest" else WORK

@@ -333,11 +333,23 @@ def wait_until_idle(server: Server, *, limit: float = 120.0) -> float:
 FLOOR_ORDER = [f.name for f in FLOORS]
 
 
+def session_config(args) -> dict:
+    """How this session runs, as the report's header shows it (`bench.run.run_header`)."""
+    return {"workers": args.workers, "threads": args.threads, "connections": 16,
+            "wrk_threads": args.wrk_threads, "duration_s": args.duration,
+            "warmup_s": args.warmup, "rounds": args.rounds, "cpus": os.cpu_count(),
+            # The interpreter the server runs (gunicorn starts from this one, bench.gunicorn_process):
+            # an optimized build serves every request faster, floors included (docs/benchmarks.md).
+            "python": f"{platform.python_implementation()} {platform.python_version()}",
+            "load_before": round(os.getloadavg()[0], 1)}
+
+
 def drive(*, servers: dict[str, Server], wrk: str, data_path: Path, args, names: list[str]) -> dict[str, dict]:
     """The reads, then the writes: for each, a warm-up, then rounds. Each round opens and closes with
     every floor, in adjacent pairs (wsgi-hello then drf-hello then db-hello, and back), so each
-    floor's ratio to its own baseline is taken between neighbours; between segments only the floors of the segments on either side run. A scenario's
-    floor_rps is the mean of its baseline measured just before and just after its segment."""
+    floor's ratio to its own baseline is taken between neighbours; between segments only the floors
+    of the segments on either side run. A scenario's floor_rps is the mean of its baseline measured
+    just before and just after its segment."""
     app = servers["app"]
     results: dict[str, dict] = {name: {"runs": [], "floor_rps": []} for name in [*FLOOR_ORDER, *names]}
 
@@ -506,13 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     wrk = ensure_wrk()
     output: dict = {"scale": scale.name, "seed": seed_value, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "config": {"workers": args.workers, "threads": args.threads, "connections": 16,
-                               "wrk_threads": args.wrk_threads, "duration_s": args.duration,
-                               "warmup_s": args.warmup, "rounds": args.rounds, "cpus": os.cpu_count(),
-                               # The interpreter the server runs (this one): an optimized build
-                               # serves every request faster, floors included (docs/benchmarks.md).
-                               "python": f"{platform.python_implementation()} {platform.python_version()}",
-                               "load_before": round(os.getloadavg()[0], 1)}}
+                    "config": session_config(args)}
     started = time.monotonic()
     kept = prepare_database(
         database_url=args.database_url, marker_tenant=str(plan.tenant_id_for(scale, seed_value)),
