@@ -330,18 +330,28 @@ _TRACK_VALUES = (
 
 
 @dataclass(frozen=True)
+class RowVersion:
+    """One version of a user's enrolment or track row, as `.values()` of `_ENROLLMENT_VALUES` or
+    `_TRACK_VALUES` gives it (UUIDs as their text on PostgreSQL: `sql_rows(..., uuids_as_text=True)`).
+    Shared between requests and threads through `_row_version_cache`, so never mutated but for
+    `rendered`, the view's memo of its encoding (any entry of which is right)."""
+
+    values: dict
+    rendered: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class HomePage:
     """One page of the home screen (`hasEnroll=true`): the total, the course rows (`.values()` of
     `COURSE_VALUES`), and, in the same order (one per course row), each course's own-batch
-    enrolment and track rows (or None; as `.values()` gives them, but on PostgreSQL with their
-    UUIDs as text: `sql_rows(..., uuids_as_text=True)`), and whether the tenant carries
-    completions forward. In page order rather than by course id: a UUID hashes in Python code, and
-    the dicts by course id cost some 600 such hashes a page of 20."""
+    enrolment and track (a `RowVersion`, or None), and whether the tenant carries completions
+    forward. In page order rather than by course id: a UUID hashes in Python code, and the dicts by
+    course id cost some 600 such hashes a page of 20."""
 
     count: int
     courses: list[dict]
-    enrollments: list[dict | None]
-    tracks: list[dict | None]
+    enrollments: list[RowVersion | None]
+    tracks: list[RowVersion | None]
     carry: bool
     # The lessons (their ids' canonical text) the user has completed in each course's own batch:
     # `home_page_progress`'s completions when the tenant does not carry them forward.
@@ -354,51 +364,106 @@ class HomePage:
 _PAGE_COURSE_VALUES = ("id", "content_version", "status")
 
 
-# The columns of the page's enrolment and track rows that the statement itself fixes, so not read:
-# the enrolment's course and batch are the page row's course (the own batch), its user and tenant the
-# request's, the track's user the request's (every reference of it names the user). `home_page` fills
-# them in: some 100 ids a page of 20 that PostgreSQL wrote out as text and psycopg loaded again.
-_ENROLLMENT_FIXED = frozenset({"course_id", "user_id", "tenant_id", "batch_id"})
-_TRACK_FIXED = frozenset({"user_id"})
-_ENROLLMENT_READ = tuple(name for name in _ENROLLMENT_VALUES if name not in _ENROLLMENT_FIXED)
-_TRACK_READ = tuple(name for name in _TRACK_VALUES if name not in _TRACK_FIXED)
-# `home_page` puts the fixed ones back by position: right after each row's id.
-assert _ENROLLMENT_VALUES[1:5] == ("course_id", "user_id", "tenant_id", "batch_id") and _TRACK_VALUES[2] == "user_id"
+# --- the page's enrolment and track rows, by row version ---------------------------------------
+#
+# A learner opens their home screen far more often than their enrolments and tracks change, and
+# reading the page's 20 enrolment and track rows in full (some 30 columns a course, eight of them
+# timestamps) and writing them out again was most of what a page cost past its one statement: in
+# PostgreSQL's output, psycopg's loading and the view's encoding (docs/benchmarks.md, the twelfth
+# pass). So the page's statement reads only each row's id and version, and a row's values come from
+# this cache of row versions, read in full (one statement per table) only for the versions this
+# process has not seen.
+#
+# A row's version on PostgreSQL is its `xmin` and `cmin`: the transaction that wrote this version of
+# the row, and the command within it. Every write of a row, through any path (the services, a
+# queryset's `update()`, the recount, SQL by hand), writes a new version with the writer's own
+# transaction id, so a version is a fact that never changes under its key, as the house rule for
+# in-process caches asks (`lms/lru.py`); nothing needs invalidating. The command id tells apart two
+# versions that one transaction wrote (a test's transaction, a command in `atomic()`), which that
+# transaction alone can see before it commits. Freezing keeps the raw `xmin` (PostgreSQL >= 9.4), so
+# a version's key could come back only once the transaction counter wraps around (2^32 transactions)
+# and only while this process still held the old entry. Npgsql's Entity Framework provider uses
+# `xmin` as its row version for optimistic concurrency on the same grounds. SQLite keeps no version
+# of a row: there the version reads NULL, so its rows are read in full on every page and never cached.
+#
+# Keyed by (database alias, table, id, version), the id and version as the statements give them
+# (text on PostgreSQL): each database counts its own transactions. Every entry is reached only
+# through a statement that named the tenant and the user (the page's, or the read of the missing
+# rows), so the cache holds no path across tenants or learners. Bounded at 10,000 rows (some 2 kB
+# each with the view's encoding: about 20 MB a process at worst), the rows of the last 250 or so
+# learners' full pages.
+_row_version_cache: WeightedLRU[RowVersion] = WeightedLRU(max_weight=10_000, weigh=lambda row: 1)
 
 
-def _home_page_fields() -> dict:
-    fields = {name: Course._meta.get_field(name) for name in _PAGE_COURSE_VALUES}
-    fields.update({f"enrollment__{name}": Enrollment._meta.get_field(name) for name in _ENROLLMENT_READ})
-    fields.update({f"track__{name}": CourseTrack._meta.get_field(name) for name in _TRACK_READ})
-    fields["tenant__carry_forward"] = Tenant._meta.get_field("carry_forward")
-    # The lessons completed in the course's own batch (`_own_batch_completions_sql`), then the window's
-    # total, last: an integer column's field, so converted not at all (`_lesson_keys` decodes the list).
-    fields["_completed"] = Course._meta.get_field("content_version")
-    fields["_total"] = Course._meta.get_field("content_version")
-    return fields
+def row_version_cache_clear() -> None:
+    """Empties the in-process cache of enrolment and track row versions (tests measure the cold path)."""
+    _row_version_cache.clear()
 
 
-def _home_select_list(db, fields: dict) -> str:
-    """The page's select list up to the tenant's setting: the course's columns, then the enrolment's
-    and the track's. Their ids come as UUIDs, which the view leaves to orjson to write (in C). As text
-    (`::text`, while the view wrote each id through a memo) they spared the app some 0.37 M
-    instructions a page of 20 at L and cost PostgreSQL about as much in casts (docs/benchmarks.md,
-    the fifth pass): a wash, so the plain select list. The course's part is the page's own columns."""
-    columns = ["page.course_id", "page.content_version", "page.status"] + [
-        sql_column(db, field.model, field.name) for field in list(fields.values())[len(_PAGE_COURSE_VALUES):-3]
-    ]
+def _version_sql(db, alias: str) -> str:
+    # A row's version (see `_row_version_cache`): its writer's transaction and command on PostgreSQL,
+    # as one text value; SQLite has none (NULL: never cached).
     if db.vendor == "postgresql":
-        # The page is read in binary (`home_page`): its ids and JSON as text, as the app takes them.
-        return ", ".join(_as_text(db, column, field) for column, field in zip(columns, list(fields.values())[:len(columns)], strict=True))
-    return ", ".join(columns)
+        return f"{alias}.xmin::text || ':' || {alias}.cmin::text"
+    return "NULL"
 
 
-def _as_text(db, column: str, field) -> str:
-    # A uuid or JSON column cast to text, for a statement whose rows come in binary: uuid_out is what
-    # the text format ran for it anyway, and the app gets the same text (`sql_rows(..., binary=True)`).
-    if (field.target_field if field.is_relation else field).get_internal_type() in ("UUIDField", "JSONField"):
-        return f"{column}::text"
-    return column
+def _id_sql(db, column: str) -> str:
+    # An id column as the page's binary rows carry it on PostgreSQL: its text (uuid_out, what the text
+    # format would run for it anyway); SQLite's hex as it is.
+    return f"{column}::text" if db.vendor == "postgresql" else column
+
+
+# The field of a text column that no database converts: the select list's row versions.
+_VERSION_FIELD = CourseTrack._meta.get_field("status")
+
+
+@functools.lru_cache(maxsize=128)
+def _row_read_sql(alias: str, model: type, rows: int) -> tuple[str, tuple]:
+    """The read of `rows` enrolment or track rows of one user by id, with each row's version last:
+    the rows of a home page that `_row_version_cache` lacks. Parameters: tenant, user, the ids. The
+    user by value, as every statement on a per-user table names it (tests/scaling)."""
+    db = connections[alias]
+    names = _ENROLLMENT_VALUES if model is Enrollment else _TRACK_VALUES
+    fields = tuple(model._meta.get_field(name) for name in names)
+    table = _table(db, model)
+    sql = (
+        f"SELECT {sql_select_list(db, fields)}, {_version_sql(db, table)} FROM {table}"
+        f" WHERE {sql_column(db, model, 'tenant')} = %s AND {sql_column(db, model, 'user_id')} = %s"
+        f" AND {sql_column(db, model, 'id')} IN ({', '.join(['%s'] * rows)})"
+    )
+    return sql, (*fields, _VERSION_FIELD)
+
+
+def _row_versions(
+    db, model: type, *, tenant_id: uuid.UUID, user_id: uuid.UUID, wanted: list[tuple]
+) -> dict:
+    """The `RowVersion` of each (id, version) in `wanted` (ids as the page read them), by id: from
+    the cache, or for the versions it lacks (and every row on SQLite) from one read of those rows,
+    whose versions then join the cache. A row read again may have moved on since the page read it:
+    it is rendered and cached as read, under the version it was read at. A row deleted since has none."""
+    table = model._meta.db_table
+    keyed = {row_id: (db.alias, table, row_id, version) for row_id, version in wanted if row_id is not None}
+    found = _row_version_cache.get_many(key for key in keyed.values() if key[3] is not None)
+    by_id = {row_id: found[key] for row_id, key in keyed.items() if key in found}
+    missing = [row_id for row_id in keyed if row_id not in by_id]
+    if missing:
+        names = _ENROLLMENT_VALUES if model is Enrollment else _TRACK_VALUES
+        sql, fields = _row_read_sql(db.alias, model, len(missing))
+        # The ids as the page read them: PostgreSQL's text goes as it is (psycopg sends a str untyped,
+        # so the server reads it as the column's uuid; parsing 40 UUIDs a cold page cost more than the
+        # rest of building its parameters), SQLite's UUIDs as its hex.
+        ids = missing if db.vendor == "postgresql" else [sql_param(db, model, "id", row_id) for row_id in missing]
+        params = [sql_param(db, model, "tenant", tenant_id), sql_param(db, model, "user_id", user_id), *ids]
+        fresh = {}
+        for values in sql_rows(db, sql, params, fields, native_timestamps=True, uuids_as_text=True):
+            row = by_id[values[0]] = RowVersion(values=dict(zip(names, values[:-1], strict=True)))
+            if values[-1] is not None:
+                fresh[(db.alias, table, values[0], values[-1])] = row
+        if fresh:
+            _row_version_cache.put_many(fresh)
+    return by_id
+
 
 
 def _own_batch_completions_sql(db, course_id: str) -> str:
@@ -434,13 +499,19 @@ def _id_text(value) -> str:
     return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
 
 
-def _row_locator(db) -> str:
-    """The column naming where a row lies in its table, for a row read twice in one statement: the
-    second read goes straight to it (PostgreSQL's `ctid`, a TID scan of one heap page; SQLite's
-    `rowid`, its table's own b-tree). One statement reads under one snapshot, so the address found
-    first still holds the version it read (a row version visible to a running statement is never
-    pruned away). Never kept past the statement: an update moves a row."""
-    return "ctid" if db.vendor == "postgresql" else "rowid"
+
+def _home_page_fields() -> dict:
+    fields = {name: Course._meta.get_field(name) for name in _PAGE_COURSE_VALUES}
+    fields["enrollment__id"] = Enrollment._meta.get_field("id")
+    fields["enrollment__version"] = _VERSION_FIELD
+    fields["track__id"] = CourseTrack._meta.get_field("id")
+    fields["track__version"] = _VERSION_FIELD
+    fields["tenant__carry_forward"] = Tenant._meta.get_field("carry_forward")
+    # The lessons completed in the course's own batch (`_own_batch_completions_sql`), then the window's
+    # total, last: an integer column's field, so converted not at all (`_lesson_keys` decodes the list).
+    fields["_completed"] = Course._meta.get_field("content_version")
+    fields["_total"] = Course._meta.get_field("content_version")
+    return fields
 
 
 @functools.lru_cache(maxsize=64)
@@ -469,15 +540,13 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
     count = f"SELECT COUNT(*) FROM {course}{where}"
     # Parameters: tenant, user (the enrolments), user (the tracks), tenant, statuses, categories, limit,
     # offset, then tenant (the carry-forward setting), then user, tenant and the completed status (the
-    # own-batch completions), then user (the track's second read).
+    # own-batch completions).
     #
     # `mine`: one row per course the user is enrolled in (any batch), from one range of the
     # enrolments' (user, tenant, ...) index, with the own-batch enrolment (batch = course: at most one,
     # the unique (user, tenant, course, batch)) and its track (at most one: the track's unique
-    # enrolment). What the page needs of them to sort and cut is the track's last access and where the
-    # two rows lie (`_row_locator`); once cut, the page's 20 rows are fetched by that address, one heap
-    # page each, where fetching them again by id cost four buffers each (160 of the statement's 244 at
-    # L), and the statement runs on a generic plan whose estimate (~6 enrolments a user) joined the
+    # enrolment), each as its id and version (`_row_version_cache`): the rows' values come from
+    # there. The statement runs on a generic plan whose estimate (~6 enrolments a user) joined the
     # course to the enrolments and then to the tracks by nested loops over every pair (1,225 pairs
     # twice at L); the grouped form joins the enrolments to the tracks once (below) and the courses by
     # hash (docs/benchmarks.md, the seventh pass). Of the course, only its id, version and status:
@@ -489,34 +558,33 @@ def _home_page_sql(alias: str, statuses: int, categories: int) -> tuple[str, str
     # ~70 µs of the statement). The user's tracks of no own-batch enrolment come with no enrolment,
     # so in the group of no course, which the join to the courses drops: the rows are the LEFT
     # JOIN's. SQLite, which plans each run afresh, keeps the LEFT JOIN.
-    locator = _row_locator(db)
     tracks_join = "FULL JOIN" if db.vendor == "postgresql" else "LEFT JOIN"
+    own_batch = "FILTER (WHERE e.batch_id = e.course_id)"
     mine = (
-        f"SELECT e.course_id, MIN(e.row_at) FILTER (WHERE e.batch_id = e.course_id) AS enrollment_row,"
-        f" MIN(t.row_at) AS track_row, MAX(t.last_accessed_date) AS last_access"
-        f" FROM (SELECT e.{locator} AS row_at, e.id, e.course_id, e.batch_id FROM {enrollment} e"
-        f" WHERE e.tenant_id = %s AND e.user_id = %s) e"
-        f" {tracks_join} (SELECT t.{locator} AS row_at, t.enrollment_id, t.last_accessed_date FROM {track} t"
-        f" WHERE t.user_id = %s) t ON t.enrollment_id = CASE WHEN e.batch_id = e.course_id THEN e.id END"
+        f"SELECT e.course_id, MIN(e.id_text) {own_batch} AS enrollment_id, MIN(e.version) {own_batch} AS enrollment_version,"
+        f" MIN(t.id_text) AS track_id, MIN(t.version) AS track_version, MAX(t.last_accessed_date) AS last_access"
+        f" FROM (SELECT {_id_sql(db, 'e.id')} AS id_text, {_version_sql(db, 'e')} AS version, e.id, e.course_id,"
+        f" e.batch_id FROM {enrollment} e WHERE e.tenant_id = %s AND e.user_id = %s) e"
+        f" {tracks_join} (SELECT {_id_sql(db, 't.id')} AS id_text, {_version_sql(db, 't')} AS version, t.enrollment_id,"
+        f" t.last_accessed_date FROM {track} t WHERE t.user_id = %s) t"
+        f" ON t.enrollment_id = CASE WHEN e.batch_id = e.course_id THEN e.id END"
         f" GROUP BY e.course_id"
     )
     page = (
         f"WITH mine AS ({mine}),"
-        f" page AS (SELECT {column(Course, 'id')} AS course_id, mine.enrollment_row, mine.track_row,"
-        f" mine.last_access, {column(Course, 'title')} AS title, {column(Course, 'content_version')} AS content_version,"
-        f" {column(Course, 'status')} AS status, COUNT(*) OVER () AS total FROM {course}"
+        f" page AS (SELECT {column(Course, 'id')} AS course_id, mine.enrollment_id, mine.enrollment_version,"
+        f" mine.track_id, mine.track_version, mine.last_access, {column(Course, 'title')} AS title,"
+        f" {column(Course, 'content_version')} AS content_version, {column(Course, 'status')} AS status,"
+        f" COUNT(*) OVER () AS total FROM {course}"
         f" JOIN mine ON mine.course_id = {column(Course, 'id')}"
         f" WHERE {column(Course, 'tenant')} = %s AND {column(Course, 'status')} IN ({', '.join(['%s'] * statuses)})"
         f"{in_category}"
         f" ORDER BY mine.last_access DESC NULLS LAST, {column(Course, 'title')} ASC, {column(Course, 'id')} ASC"
         f" LIMIT %s OFFSET %s)"
-        f" SELECT {_home_select_list(db, fields)},"
+        f" SELECT {_id_sql(db, 'page.course_id')}, page.content_version, page.status, page.enrollment_id,"
+        f" page.enrollment_version, page.track_id, page.track_version,"
         f" (SELECT {column(Tenant, 'carry_forward')} FROM {_table(db, Tenant)} WHERE {column(Tenant, 'id')} = %s),"
         f" {_own_batch_completions_sql(db, 'page.course_id')}, page.total FROM page"
-        f" LEFT JOIN {enrollment} ON {enrollment}.{locator} = page.enrollment_row"
-        # The user again on the track's second read: a table distributed by user routes a statement to one
-        # shard only when every reference of it names the user (tests/scaling), the address alone does not.
-        f" LEFT JOIN {track} ON {track}.{locator} = page.track_row AND {column(CourseTrack, 'user_id')} = %s"
         f" ORDER BY page.last_access DESC NULLS LAST, page.title ASC, page.course_id ASC"
     )
     return count, page, fields
@@ -530,7 +598,8 @@ def home_page(
     in that the caller may see, with the own-batch enrolment, its track, the lessons completed in the
     own batch and the tenant's carry-forward setting read with them.
 
-    One hand-written read (a second, the count, only past the last page): this runs on every opening
+    One hand-written read when the page's enrolment and track rows are known at their versions (a
+    read per table of those that are not; the count past the last page): this runs on every opening
     of a player app, and building the ORM's count, page and enrolment reads cost more than the
     database did."""
     db = connections[router.db_for_read(Course)]
@@ -542,16 +611,12 @@ def home_page(
         tenant, user, tenant, *(status.value for status in statuses),
         *(sql_param(db, Course, "id", category_id) for category_id in category_ids or ()),
     ]
-    # Twelve timestamps a row: psycopg's own loader spares a millisecond a page (`sql_values_rows`).
-    # The rows as value sequences, cut straight into their three parts: a dict of all 50 columns
-    # first, then the parts from it, cost twice the dict building. The UUIDs (about 18 a row, with
-    # the completions) as their text: the view only writes them out (orjson writes a UUID as that
-    # same text), and the completions and course ids only key dicts and sets, where a str hashes in C.
-    # In binary (`_home_select_list`): PostgreSQL wrote each of the rows' eight timestamps as text
-    # (some 0.6 µs apiece) for psycopg to parse again; binary, it sends 8 bytes that load in C.
+    # The UUIDs as their text: the view only writes them out (orjson writes a UUID as that same text),
+    # and the completions and course ids only key dicts and sets, where a str hashes in C. In binary
+    # (`_id_sql`: the ids cast to text): the rows' integers load in C.
     completed_status = ConsumptionStatus.COMPLETED.value
     rows = sql_rows(
-        db, page_sql, [tenant, user, user, *where[2:], limit, offset, tenant, user, tenant, completed_status, user],
+        db, page_sql, [tenant, user, user, *where[2:], limit, offset, tenant, user, tenant, completed_status],
         fields.values(), native_timestamps=True, uuids_as_text=True, binary=True,
     )
     if rows:
@@ -562,37 +627,19 @@ def home_page(
             (count,) = cursor.fetchone()
     else:
         count = 0
-    carry = None
-    enrollment_at = len(_PAGE_COURSE_VALUES)
-    track_at = enrollment_at + len(_ENROLLMENT_READ)
-    carry_at = track_at + len(_TRACK_READ)
-    # The fixed columns (`_ENROLLMENT_FIXED`, `_TRACK_FIXED`) as the rows gave them before: the ids'
-    # text on PostgreSQL (`uuids_as_text`), UUIDs on SQLite, as the course id of the row comes.
-    as_read = _id_text if db.vendor == "postgresql" else _as_uuid
-    user_read, tenant_read = as_read(user_id), as_read(tenant_id)
-    versions = {}  # by course id, in page order (a course is on a page once)
-    parts = []
-    for values in rows:
-        course_id = values[0]
-        versions[course_id] = values[1]
-        # Each part's first column is its id: None where the LEFT JOIN found no row. The keys in
-        # `_ENROLLMENT_VALUES` / `_TRACK_VALUES` order: id, then the fixed ids, then the rest as read.
-        parts.append((
-            values[2],
-            dict(zip(_ENROLLMENT_VALUES, (
-                values[enrollment_at], course_id, user_read, tenant_read, course_id, *values[enrollment_at + 1:track_at]
-            ), strict=True)) if values[enrollment_at] else None,
-            dict(zip(_TRACK_VALUES, (
-                values[track_at], values[track_at + 1], user_read, *values[track_at + 2:carry_at]
-            ), strict=True)) if values[track_at] else None,
-            _lesson_keys(values[carry_at + 1]),
-        ))
-        carry = values[carry_at] == Tenant.CarryForward.CARRY
+    carry = bool(rows) and rows[0][7] == Tenant.CarryForward.CARRY
+    enrollments = _row_versions(
+        db, Enrollment, tenant_id=tenant_id, user_id=user_id, wanted=[(values[3], values[4]) for values in rows]
+    )
+    tracks = _row_versions(
+        db, CourseTrack, tenant_id=tenant_id, user_id=user_id, wanted=[(values[5], values[6]) for values in rows]
+    )
+    versions = {values[0]: values[1] for values in rows}  # by course id, in page order (a course is on a page once)
     # The rest of each course's row comes with its outline at the version just read (a second
     # statement only for the outlines this process lacks): the rows are shared, never mutated.
     outlines = _outlines(tenant_id=tenant_id, course_versions=versions) if versions else {}
-    courses, enrollments, tracks, completed, page_outlines = [], [], [], [], []
-    for course_id, (status, enrollment, track, done) in zip(versions, parts, strict=True):
+    courses, page_enrollments, page_tracks, completed, page_outlines = [], [], [], [], []
+    for course_id, _, status, enrollment_id, _, track_id, _, _, done, _ in rows:
         outline = outlines.get(course_id)
         if outline is None:  # deleted since the statement read it (`_outlines`)
             continue
@@ -600,13 +647,13 @@ def home_page(
         if course["status"] != status:  # kept live, though a status change bumps the version
             course = {**course, "status": status}
         courses.append(course)
-        enrollments.append(enrollment)
-        tracks.append(track)
-        completed.append(done)
+        page_enrollments.append(enrollments.get(enrollment_id))
+        page_tracks.append(tracks.get(track_id))
+        completed.append(_lesson_keys(done))
         page_outlines.append(outline)
     return HomePage(
-        count=count, courses=courses, enrollments=enrollments, tracks=tracks, carry=bool(carry), completed=completed,
-        outlines=page_outlines,
+        count=count, courses=courses, enrollments=page_enrollments, tracks=page_tracks, carry=carry,
+        completed=completed, outlines=page_outlines,
     )
 
 

@@ -36,7 +36,7 @@ from django.utils import timezone
 from courses.models import LIVE_STATUSES, CertificateTerm, ContentStatus, Course, Lesson, LessonPlacement
 from courses.selectors import course_required_lesson_ids
 from enrollment.models import Enrollment
-from lms.api.envelope import encode_json
+from lms.api.envelope import encode_json, encode_json_to_keep
 from lms.api.errors import NotFoundError
 from lms.lru import WeightedLRU
 from lms.models import Tenant, learner_label
@@ -220,7 +220,7 @@ class CourseLesson:
         # And encoded once: orjson spent longer on a beginner's hundreds of entries than the rest
         # of the answer took (`Explanation.as_encoded_result`).
         object.__setattr__(self, "missing_encoded", {
-            state: encode_json(entry) for state, entry in self.missing_entries.items()
+            state: encode_json_to_keep(entry) for state, entry in self.missing_entries.items()
         })
         # The report writes every lesson's entry on every request; only the figures differ
         # (`CourseReport.as_encoded_result`).

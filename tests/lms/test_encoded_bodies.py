@@ -46,3 +46,23 @@ def test_a_cached_course_body_has_the_renderers_bytes():
     data = {"title": TITLE, "params": {"weight": 1e-05, "ratio": 0.1}, "ordering": 2**63 - 1}
 
     assert encode_result(data) == EnvelopeJSONRenderer().encode(data, "application/json", {})
+
+
+def test_an_encoding_kept_in_a_cache_has_the_same_bytes_in_memory_of_its_length():
+    # orjson's bytes keep the buffer they were written in (4 KB at least): a cache of many small
+    # encodings held that much each. Kept encodings are copied to their length (`encode_json_to_keep`).
+    import datetime as dt
+    import tracemalloc
+
+    from lms.api.envelope import encode_json, encode_json_to_keep
+
+    data = {"title": TITLE, "at": dt.datetime(2026, 12, 5, 1, 2, 3, tzinfo=dt.UTC), "n": 3}
+    assert encode_json_to_keep(data, native_datetimes=True) == encode_json(data, native_datetimes=True)
+    assert encode_json_to_keep(data) == encode_json(data)
+    tracemalloc.start()
+    try:
+        kept = [encode_json_to_keep(data) for _ in range(200)]
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held / len(kept) < 4 * len(kept[0]), held / len(kept)

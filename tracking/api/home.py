@@ -24,7 +24,7 @@ from courses.api.filters import StrictBooleanField, category_ids_from_query
 from courses.api.rendering import course_summaries, image_url_builder, rendering_origin
 from courses.api.serializers import CourseOutputSerializer
 from enrollment.api.serializers import EnrollmentOutputSerializer
-from lms.api.envelope import PreRenderedJSON, encode_json
+from lms.api.envelope import PreRenderedJSON, encode_json, encode_json_to_keep
 from lms.api.errors import ApiError
 from lms.api.fields import TextField, UUIDStringField
 from lms.api.pagination import PageQuerySerializer, page_from_request
@@ -241,28 +241,39 @@ def _next_lesson_bytes(outline, next_lesson: home.NextLesson | None) -> bytes:
     encoded_by_lesson = outline.rendered.setdefault("next", {})
     encoded = encoded_by_lesson.get(next_lesson.lesson_id)
     if encoded is None:
-        encoded = encoded_by_lesson[next_lesson.lesson_id] = encode_json(_next_lesson_data(next_lesson))
+        encoded = encoded_by_lesson[next_lesson.lesson_id] = encode_json_to_keep(_next_lesson_data(next_lesson))
+    return encoded
+
+
+def _row_bytes(row: home.RowVersion | None, shape) -> bytes:
+    # A row version's encoding (its `shape`, as `users_courses` documents it) is a fact of that
+    # version, as the row is: kept in its memo, so a page whose rows have not changed encodes none.
+    if row is None:
+        return b"null"
+    encoded = row.rendered.get("json")
+    if encoded is None:
+        encoded = row.rendered["json"] = encode_json_to_keep(shape(row.values), native_datetimes=True)
     return encoded
 
 
 def _home_page_bytes(page: home.HomePage, progress, image_url, origin: str) -> bytes:
     """The home page's result (`{"count": …, "courses": […]}`), the same bytes as encoding the items
-    `users_courses` builds, written from each course's memoized head (`_item_head`) and next lesson,
-    with only the user's part encoded per request: merging each course's 20-odd summary keys into a
-    new dict and encoding them again had been a tenth of the request in this process.
+    `users_courses` builds, written from each course's memoized head (`_item_head`) and next lesson
+    and from the memoized encoding of each enrolment and track version (`_row_bytes`), so only the
+    user's figures are written per request: merging each course's 20-odd summary keys into a new dict
+    and encoding them again had been a tenth of the request in this process.
     `encode_json`'s own fallback (DRF's renderer) keeps even values orjson refuses to the same bytes."""
     items = []
     for course, outline, enrollment, track, course_progress in zip(
         page.courses, page.outlines, page.enrollments, page.tracks, progress, strict=True
     ):
-        tail = encode_json({
-            "courseTracking": track,
-            "enrollment": _enrollment_row_data(enrollment) if enrollment is not None else None,
-        }, native_datetimes=True)
         items.append(
             _item_head(outline, course, image_url, origin)
-            + b'%d,"progress":%d,' % (course_progress.completed_modules, _progress_percent(track))
-            + tail[1:-1] + b',"nextLesson":' + _next_lesson_bytes(outline, course_progress.next_lesson) + b"}"
+            + b'%d,"progress":%d,"courseTracking":' % (
+                course_progress.completed_modules, _progress_percent(track.values if track is not None else None)
+            )
+            + _row_bytes(track, dict) + b',"enrollment":' + _row_bytes(enrollment, _enrollment_row_data)
+            + b',"nextLesson":' + _next_lesson_bytes(outline, course_progress.next_lesson) + b"}"
         )
     return b'{"count":%d,"courses":[' % page.count + b",".join(items) + b"]}"
 
