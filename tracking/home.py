@@ -329,6 +329,10 @@ _TRACK_VALUES = (
 )
 
 
+# The columns of a home page's row, by its model (`_row_read_sql`, `_row_versions`).
+_ROW_VALUES = {Enrollment: _ENROLLMENT_VALUES, CourseTrack: _TRACK_VALUES}
+
+
 @dataclass(frozen=True)
 class RowVersion:
     """One version of a user's enrolment or track row, as `.values()` of `_ENROLLMENT_VALUES` or
@@ -424,8 +428,7 @@ def _row_read_sql(alias: str, model: type, rows: int) -> tuple[str, tuple]:
     the rows of a home page that `_row_version_cache` lacks. Parameters: tenant, user, the ids. The
     user by value, as every statement on a per-user table names it (tests/scaling)."""
     db = connections[alias]
-    names = _ENROLLMENT_VALUES if model is Enrollment else _TRACK_VALUES
-    fields = tuple(model._meta.get_field(name) for name in names)
+    fields = tuple(model._meta.get_field(name) for name in _ROW_VALUES[model])
     table = _table(db, model)
     sql = (
         f"SELECT {sql_select_list(db, fields)}, {_version_sql(db, table)} FROM {table}"
@@ -448,7 +451,7 @@ def _row_versions(
     by_id = {row_id: found[key] for row_id, key in keyed.items() if key in found}
     missing = [row_id for row_id in keyed if row_id not in by_id]
     if missing:
-        names = _ENROLLMENT_VALUES if model is Enrollment else _TRACK_VALUES
+        names = _ROW_VALUES[model]
         sql, fields = _row_read_sql(db.alias, model, len(missing))
         # The ids as the page read them: PostgreSQL's text goes as it is (psycopg sends a str untyped,
         # so the server reads it as the column's uuid; parsing 40 UUIDs a cold page cost more than the
